@@ -1,0 +1,74 @@
+import { watch, type FSWatcher } from "node:fs";
+
+/**
+ * Tells followers of a running job that its output may have grown, without polling.
+ *
+ * The job writes its files directly, so the server learns of new bytes through inotify
+ * (`fs.watch` on the job's directory). Every event, and the job's end, bumps `version`.
+ * A follower takes the version *before* it reads to end of file and then waits for a
+ * different one: a write that lands between its last read and its wait has already
+ * changed the version, so no wake-up can be lost.
+ */
+export class OutputNotifier {
+  private version = 0;
+  private ended = false;
+  private watcher: FSWatcher | undefined;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(private readonly dir: string) {}
+
+  /** Starts watching (idempotent). Must run before a follower's first read. */
+  arm(): void {
+    if (this.watcher || this.ended) return;
+    try {
+      this.watcher = watch(this.dir, { persistent: false }, () => this.bump());
+      // A watch error (the directory removed under us) must not crash the server; the
+      // job's end or deletion still wakes everyone.
+      this.watcher.on("error", () => this.disarm());
+    } catch {
+      // The directory is gone (job deleted): end() or the reader's own checks take over.
+    }
+  }
+
+  /** The current version; compare with a later one to learn whether anything changed. */
+  get current(): number {
+    return this.version;
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /**
+   * Resolves once the version differs from `seen` or the job has ended. Returns a
+   * function that cancels the wait (for a reader destroyed while waiting).
+   */
+  waitForChange(seen: number, onChange: () => void): () => void {
+    if (this.version !== seen || this.ended) {
+      queueMicrotask(onChange);
+      return () => {};
+    }
+    this.waiters.add(onChange);
+    return () => this.waiters.delete(onChange);
+  }
+
+  /** The job has ended: its files are final. Wakes every follower, stops watching. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.disarm();
+    this.bump();
+  }
+
+  private bump(): void {
+    this.version++;
+    const waiting = [...this.waiters];
+    this.waiters.clear();
+    for (const wake of waiting) wake();
+  }
+
+  private disarm(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+}

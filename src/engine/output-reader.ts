@@ -1,0 +1,85 @@
+import { open, type FileHandle } from "node:fs/promises";
+import { Readable } from "node:stream";
+import type { OutputNotifier } from "./output-notifier.js";
+
+const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * A byte stream of one output file, from any offset, optionally following it live.
+ *
+ * Each reader has its own file handle and position, so any number of them can read the
+ * same job at their own pace: a slow one holds back nobody, and each sees every byte once,
+ * in order. Backpressure is plain Readable backpressure: we read the next chunk only when
+ * the consumer asks for it.
+ */
+export class OutputReader extends Readable {
+  private handle: FileHandle | undefined;
+  private position: number;
+  private reading = false;
+  private cancelWait: (() => void) | undefined;
+  private readonly follow: boolean;
+
+  constructor(
+    private readonly path: string,
+    private readonly notifier: OutputNotifier,
+    options: { offset: number; follow: boolean },
+  ) {
+    super({ highWaterMark: CHUNK_BYTES });
+    this.position = options.offset;
+    this.follow = options.follow;
+  }
+
+  override _read(): void {
+    if (this.reading) return;
+    this.reading = true;
+    this.pump().then(
+      () => {
+        this.reading = false;
+      },
+      (err: unknown) => {
+        this.reading = false;
+        this.destroy(err as Error);
+      },
+    );
+  }
+
+  /** Reads until the consumer is full, the file is final and exhausted, or we must wait. */
+  private async pump(): Promise<void> {
+    this.handle ??= await open(this.path, "r");
+    for (;;) {
+      if (this.destroyed) return;
+      if (this.follow) this.notifier.arm();
+      // Both taken before the read: if the job ended before it, end of file is final;
+      // if anything happens during it, the version differs and we read again.
+      const seen = this.notifier.current;
+      const endedBefore = this.notifier.isEnded;
+      const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+      const { bytesRead } = await this.handle.read(buffer, 0, CHUNK_BYTES, this.position);
+      if (this.destroyed) return;
+      if (bytesRead > 0) {
+        this.position += bytesRead;
+        if (!this.push(buffer.subarray(0, bytesRead))) return;
+        continue;
+      }
+      if (!this.follow || endedBefore) {
+        this.push(null);
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        this.cancelWait = this.notifier.waitForChange(seen, resolve);
+      });
+      this.cancelWait = undefined;
+    }
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.cancelWait?.();
+    const handle = this.handle;
+    this.handle = undefined;
+    if (!handle) return callback(err);
+    handle.close().then(
+      () => callback(err),
+      () => callback(err),
+    );
+  }
+}

@@ -1,0 +1,75 @@
+/** Public shapes of the job engine (DESIGN.md section 1). */
+
+export type JobState = "running" | "error" | "completed";
+
+/** Which output stream of a job. */
+export type OutputName = "stdout" | "stderr";
+
+/** What `create` takes. */
+export interface JobSpec {
+  /** Program to execute: a bare name is looked up in the job's PATH, anything with a `/` is a path. */
+  cmd: string;
+  /** Arguments, passed verbatim (no shell). */
+  args?: string[];
+  /** Identity that owns the job; `list({owner})` and the server's authorization use it. */
+  owner?: string;
+  /** Extra environment variables, added to the clean default environment. */
+  env?: Record<string, string>;
+  /** Working directory; defaults to the pool's `defaultCwd`. */
+  cwd?: string;
+}
+
+/** What `status` returns. */
+export interface JobStatus {
+  state: JobState;
+  /** Set when state is "error": why the job could not run (or was interrupted). */
+  errorMsg?: string;
+  /** Set when state is "completed": the exit code, or 128+n when killed by signal n. */
+  exitCode?: number;
+  /** Set when the job was killed by a signal, e.g. "SIGKILL". */
+  signal?: string;
+}
+
+/** The full record of a job, as `get` and `list` return it. */
+export interface JobRecord extends JobStatus {
+  id: string;
+  owner: string;
+  cmd: string;
+  args: string[];
+  cwd: string;
+  /** Names of the extra environment variables the job was given (values are not kept). */
+  envNames: string[];
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  endedAt?: number;
+  /** PID of the job's main process while it runs (also its process group id). */
+  pid?: number;
+  /** Bytes of stdout / stderr written so far. */
+  stdoutBytes: number;
+  stderrBytes: number;
+}
+
+/** Options of `stream`. */
+export interface StreamOptions {
+  /** Byte offset to start at (default 0). */
+  offset?: number;
+  /** Keep the stream open and deliver new bytes until the job ends (default false). */
+  follow?: boolean;
+}
+
+/** Options of `JobPool.open`. */
+export interface PoolOptions {
+  /** Directory that holds job output (and, with persistence, job records). Created if missing. */
+  dataDir: string;
+  /** Time between SIGTERM and SIGKILL when stopping a job (default 5000 ms). */
+  stopGraceMs?: number;
+  /** Working directory of jobs that do not name one (default: os.tmpdir()). */
+  defaultCwd?: string;
+  /** Base environment of every job (default: see `defaultJobEnv`). */
+  baseEnv?: Record<string, string>;
+}
+
+/** Filter of `list`. */
+export interface ListFilter {
+  owner?: string;
+}
