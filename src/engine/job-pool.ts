@@ -73,6 +73,13 @@ export class JobPool {
     return this.find(id).getStatus();
   }
 
+  /** Resolves with the job's final status once it has ended (at once for a finished job). */
+  async wait(id: string): Promise<JobStatus> {
+    const job = this.find(id);
+    await job.whenEnded();
+    return job.getStatus();
+  }
+
   /** The job's full record (command, times, sizes, status). */
   get(id: string): JobRecord {
     return this.find(id).toRecord();

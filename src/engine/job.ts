@@ -3,7 +3,7 @@ import type { Readable } from "node:stream";
 import { explainSpawnFailure } from "./explain-spawn-failure.js";
 import { closeQuietly, OutputFiles } from "./output-files.js";
 import { OutputNotifier } from "./output-notifier.js";
-import { exitCodeForSignal, signalGroup } from "./signals.js";
+import { exitCodeForSignal, signalGroup, waitForGroupGone } from "./process-group.js";
 import type { ValidJobSpec } from "./job-spec.js";
 import type { JobRecord, JobStatus } from "./types.js";
 
@@ -84,13 +84,16 @@ export class Job {
       return { state: "error", errorMsg: explainSpawnFailure(cmd, this.cwd, env.PATH, errCode) };
     }
     this.child = child;
-    child.once("exit", (code, signal) => this.onExit(code, signal));
+    child.once("exit", (code, signal) => void this.onExit(code, signal));
     return { state: "running" };
   }
 
-  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
-    // Strays of the group go now, while the group id is still known to be ours.
-    signalGroup(this.child!.pid!, "SIGKILL");
+  private async onExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    // Strays of the group go now, while the group id is still known to be ours; the job
+    // is over only once none of its processes runs.
+    const pgid = this.child!.pid!;
+    signalGroup(pgid, "SIGKILL");
+    await waitForGroupGone(pgid);
     this.status = signal
       ? { state: "completed", exitCode: exitCodeForSignal(signal), signal }
       : { state: "completed", exitCode: code ?? 0 };

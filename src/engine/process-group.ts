@@ -1,0 +1,61 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { constants } from "node:os";
+
+/** The shell's convention for a process killed by a signal: 128 + the signal's number. */
+export function exitCodeForSignal(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0);
+}
+
+/**
+ * Sends a signal to a whole process group; returns whether any process got it. It never
+ * throws: ESRCH (the group is already gone) is the goal reached, and EPERM (a member we
+ * may not signal, such as a setuid program) leaves nothing more a caller could do.
+ */
+export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether any process of the group still runs (zombies excluded: they run no code). */
+export function groupHasLiveMembers(pgid: number): boolean {
+  // Fast path, and the common case: no process at all is left in the group.
+  if (!signalGroup(pgid, 0)) return false;
+  // Something is there, perhaps only zombies: orphans whose reaper (init, on some hosts)
+  // never collects them. Only /proc tells a live member from a zombie.
+  for (const name of readdirSync("/proc")) {
+    if (name.charCodeAt(0) < 48 || name.charCodeAt(0) > 57) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "latin1");
+    } catch {
+      continue; // exited while we looked
+    }
+    // Fields after the parenthesised command name: state ppid pgrp …
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[2]) === pgid && fields[0] !== "Z" && fields[0] !== "X") return true;
+  }
+  return false;
+}
+
+const SETTLE_LIMIT_MS = 2000;
+
+/**
+ * Resolves once no process of the group runs any more, or after about two seconds.
+ *
+ * A SIGKILL sent to processes that are not our children takes effect asynchronously, and
+ * Linux offers no event for the death of a non-child short of pidfds (not in Node) or
+ * cgroups. So this, unlike everything else in the engine, checks again after short,
+ * growing pauses. It returns at once in the common case of a group that is already empty.
+ */
+export async function waitForGroupGone(pgid: number): Promise<boolean> {
+  let pause = 1;
+  for (let waited = 0; waited < SETTLE_LIMIT_MS; waited += pause, pause = Math.min(pause * 2, 50)) {
+    if (!groupHasLiveMembers(pgid)) return true;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+  return !groupHasLiveMembers(pgid);
+}
