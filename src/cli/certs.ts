@@ -1,3 +1,169 @@
-import type { Command } from "commander";
-/** Registers `jobworker certs …` (filled in by the PKI work). */
-export function registerCertsCommands(_program: Command): void {}
+// `jobworker certs …`: the certificate tool. The work is done by src/pki; this file only
+// turns flags into library calls and results into a short summary, one file per line.
+import { resolve } from "node:path";
+import { InvalidArgumentError, type Command } from "commander";
+import {
+  CA_VALIDITY_DAYS,
+  DEFAULT_CLIENT_NAME,
+  DEFAULT_SERVER_HOSTS,
+  LEAF_VALIDITY_DAYS,
+  PkiError,
+  defaultPkiDir,
+  initPki,
+  issueClientCert,
+  issueServerCert,
+  pkiPaths,
+  revokeClientCert,
+  type PkiErrorCode,
+} from "../pki/index.js";
+
+/** Options every `certs` subcommand accepts. */
+interface DirOptions {
+  dir?: string;
+  home?: string;
+}
+
+/** PkiError codes that are the caller's mistake in the arguments: usage errors, exit 2. */
+const USAGE_CODES: ReadonlySet<PkiErrorCode> = new Set(["PKI_INVALID_NAME", "PKI_INVALID_HOST", "PKI_INVALID_VALIDITY"]);
+
+/** Registers `jobworker certs init|issue|server|revoke`. */
+export function registerCertsCommands(program: Command): void {
+  const certs = program
+    .command("certs")
+    .description("create and manage the CA, server and client certificates (see docs/pki.md)");
+
+  withDirOptions(
+    certs
+      .command("init")
+      .description(
+        `create a CA (${CA_VALIDITY_DAYS} days), a server certificate, client certificates and an empty CRL`,
+      )
+      .option("--host <name>", `server DNS name or IP address, repeatable (default: ${DEFAULT_SERVER_HOSTS.join(", ")})`, collect)
+      .option("--client <name>", `client certificate to issue, repeatable (default: "${DEFAULT_CLIENT_NAME}")`, collect)
+      .option("--days <n>", `validity of the server and client certificates (default: ${LEAF_VALIDITY_DAYS})`, parseDays)
+      .option("--force", "replace existing keys and certificates (creates a new CA)"),
+  ).action(
+    run(async (opts: DirOptions & { host?: string[]; client?: string[]; days?: number; force?: boolean }) => {
+      const dir = pkiDir(opts);
+      const paths = pkiPaths(dir);
+      const result = await initPki({ dir, hosts: opts.host, clients: opts.client, days: opts.days, force: opts.force });
+      printRows([
+        ["CA certificate", paths.caCert],
+        ["CA key", paths.caKey],
+        ["server certificate", `${paths.serverCert}  (${result.hosts.join(", ")})`],
+        ["server key", paths.serverKey],
+        ...result.clients.flatMap((c): [string, string][] => [
+          [`client ${c.name}`, c.certPath],
+          [`client ${c.name} key`, c.keyPath],
+        ]),
+        ["revocation list", paths.crl],
+      ]);
+    }),
+  );
+
+  withDirOptions(
+    certs
+      .command("issue")
+      .description("issue a client certificate clients/NAME.pem signed by the existing CA (NAME becomes its CN, the identity)")
+      .argument("<name>", "client name: letters, digits, . _ - @ (1-64 characters)")
+      .option("--days <n>", `validity in days (default: ${LEAF_VALIDITY_DAYS})`, parseDays)
+      .option("--force", "replace an existing certificate and key of that name"),
+  ).action(
+    run(async (name: string, opts: DirOptions & { days?: number; force?: boolean }) => {
+      const result = await issueClientCert({ dir: pkiDir(opts), name, days: opts.days, force: opts.force });
+      printRows([
+        [`client ${result.name}`, `${result.certPath}  (until ${day(result.notAfter)})`],
+        [`client ${result.name} key`, result.keyPath],
+      ]);
+    }),
+  );
+
+  withDirOptions(
+    certs
+      .command("server")
+      .description("re-issue only the server certificate with the existing CA (new host names, or renewal)")
+      .option("--host <name>", `DNS name or IP address, repeatable (default: ${DEFAULT_SERVER_HOSTS.join(", ")})`, collect)
+      .option("--days <n>", `validity in days (default: ${LEAF_VALIDITY_DAYS})`, parseDays)
+      .option("--force", "replace the existing server certificate and key"),
+  ).action(
+    run(async (opts: DirOptions & { host?: string[]; days?: number; force?: boolean }) => {
+      const result = await issueServerCert({ dir: pkiDir(opts), hosts: opts.host, days: opts.days, force: opts.force });
+      printRows([
+        ["server certificate", `${result.certPath}  (${result.hosts.join(", ")}; until ${day(result.notAfter)})`],
+        ["server key", result.keyPath],
+      ]);
+    }),
+  );
+
+  withDirOptions(
+    certs
+      .command("revoke")
+      .description("revoke a client certificate: adds its serial to crl.pem (enforced by serve --crl)")
+      .argument("<name>", "client name")
+      .option("--cert <file>", "revoke this certificate file (CN must be NAME) instead of clients/NAME.pem"),
+  ).action(
+    run(async (name: string, opts: DirOptions & { cert?: string }) => {
+      const result = await revokeClientCert({
+        dir: pkiDir(opts),
+        name,
+        certFile: opts.cert === undefined ? undefined : resolve(opts.cert),
+      });
+      const count = result.revokedSerials.length;
+      const listed = `${count} revoked certificate${count === 1 ? "" : "s"}`;
+      process.stdout.write(
+        result.alreadyRevoked
+          ? `${result.name} (serial ${result.serial}) was already revoked; ${result.crlPath} unchanged (${listed})\n`
+          : `revoked ${result.name} (serial ${result.serial}); ${result.crlPath} now lists ${listed}\n`,
+      );
+    }),
+  );
+}
+
+function withDirOptions(command: Command): Command {
+  return command
+    .option("--dir <dir>", "PKI directory (default: $JOBWORKER_HOME/pki, ~/.jobworker/pki)")
+    .option("--home <dir>", "jobworker home; the PKI directory is HOME/pki");
+}
+
+/** `--dir`, else `--home`/pki, else $JOBWORKER_HOME/pki or ~/.jobworker/pki. */
+function pkiDir(opts: DirOptions): string {
+  if (opts.dir) return resolve(opts.dir);
+  return opts.home ? defaultPkiDir(resolve(opts.home)) : defaultPkiDir();
+}
+
+/**
+ * Wraps an action so that PkiErrors carry the exit code main.ts uses: 2 for mistakes
+ * in the arguments (usage errors), 1 for the rest. main.ts prints the one line.
+ */
+function run<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await action(...args);
+    } catch (err) {
+      if (err instanceof PkiError) Object.assign(err, { exitCode: USAGE_CODES.has(err.code) ? 2 : 1 });
+      throw err;
+    }
+  };
+}
+
+// No default value given to commander, so that help does not print "(default: [])".
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function parseDays(value: string): number {
+  if (!/^[0-9]+$/.test(value) || Number(value) < 1) {
+    throw new InvalidArgumentError("give a whole number of days, at least 1");
+  }
+  return Number(value);
+}
+
+/** Prints "label  path" rows with the labels aligned. */
+function printRows(rows: [string, string][]): void {
+  const width = Math.max(...rows.map(([label]) => label.length));
+  process.stdout.write(rows.map(([label, value]) => `${label.padEnd(width)}  ${value}\n`).join(""));
+}
+
+function day(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
