@@ -1,0 +1,42 @@
+import type { TLSSocket } from "node:tls";
+
+/** OID of the clientAuth extended key usage. */
+export const CLIENT_AUTH_OID = "1.3.6.1.5.5.7.3.2";
+
+/** Longest identity accepted (the PKI issues at most 64 characters). */
+const MAX_IDENTITY_LENGTH = 256;
+
+const identities = new WeakMap<TLSSocket, string>();
+
+/** Why a verified client certificate is still refused, or undefined when it is fine. */
+export type IdentityCheck = { identity: string } | { refused: string };
+
+/**
+ * Checks what OpenSSL does not: the certificate carries the clientAuth EKU (an absent
+ * EKU extension, which RFC 5280 reads as "any use", is refused too) and a subject CN,
+ * exactly one, that makes a sane identity (no control characters).
+ */
+export function checkClientCertificate(socket: TLSSocket): IdentityCheck {
+  if (!socket.authorized) return { refused: `certificate not verified: ${String(socket.authorizationError ?? "none sent")}` };
+  const cert = socket.getPeerCertificate();
+  if (!cert || Object.keys(cert).length === 0) return { refused: "no client certificate" };
+  const ekus = cert.ext_key_usage ?? [];
+  if (!ekus.includes(CLIENT_AUTH_OID)) return { refused: "certificate lacks the clientAuth extended key usage" };
+  const cn: unknown = cert.subject?.CN;
+  if (typeof cn !== "string") return { refused: cn === undefined ? "certificate has no subject CN" : "certificate has several subject CNs" };
+  // eslint-disable-next-line no-control-regex
+  if (cn.length === 0 || cn.length > MAX_IDENTITY_LENGTH || /[\u0000-\u001f\u007f]/.test(cn)) {
+    return { refused: "certificate subject CN is not a valid identity" };
+  }
+  return { identity: cn };
+}
+
+/** Records the identity of an accepted connection. */
+export function setIdentity(socket: TLSSocket, identity: string): void {
+  identities.set(socket, identity);
+}
+
+/** The identity of a connection, if it was accepted by {@link checkClientCertificate}. */
+export function identityOf(socket: TLSSocket): string | undefined {
+  return identities.get(socket);
+}

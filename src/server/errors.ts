@@ -1,0 +1,34 @@
+/**
+ * The one table of every refusal the HTTP API can give, in the spirit of fastify's
+ * `lib/errors.js`: a stable code, its HTTP status and the message a client reads.
+ *
+ * Every error a request can meet (ours, the engine's, fastify's) is mapped to one of
+ * these codes by `toHttpError`, so the answer's shape is always `{"error": "..."}` (or,
+ * where the API contract says so, an empty body) and never a stack trace.
+ */
+export const ERRORS = {
+  NOT_FOUND: { status: 404, message: "not found" },
+  METHOD_NOT_ALLOWED: { status: 405, message: "method not allowed" },
+  /** Unknown id, malformed id and another identity's job: one answer for all three. */
+  JOB_NOT_FOUND: { status: 404, message: "job not found" },
+  /** The same, for the endpoints whose contract says "404, empty body" (status, output). */
+  JOB_NOT_FOUND_EMPTY: { status: 404, message: "job not found", emptyBody: true },
+  INVALID_JSON: { status: 400, message: "the request body is not valid JSON" },
+  EMPTY_BODY: { status: 400, message: "the request body is empty: send a JSON object" },
+  INVALID_REQUEST: { status: 400, message: "the request is not valid" },
+  INVALID_JOB_SPEC: { status: 400, message: "the job is not valid" },
+  INVALID_ARGUMENT: { status: 400, message: "an argument is not valid" },
+  LIMITS_UNSUPPORTED: { status: 400, message: "resource limits are not supported by this server" },
+  BAD_URL: { status: 400, message: "the request URL is not valid" },
+  BAD_CONTENT_LENGTH: { status: 400, message: "the request body does not match its content-length" },
+  CLIENT_CERT_REQUIRED: { status: 403, message: "a valid client certificate is required" },
+  BODY_TOO_LARGE: { status: 413, message: "the request body is too large" },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "the request body must be JSON: send content-type: application/json" },
+  TOO_MANY_RUNNING_JOBS: { status: 429, message: "too many running jobs for this client" },
+  INTERNAL: { status: 500, message: "internal server error" },
+  SHUTTING_DOWN: { status: 503, message: "the server is shutting down" },
+  STORAGE_FULL: { status: 507, message: "the server has no room left for job output" },
+} as const satisfies Record<string, { status: number; message: string; emptyBody?: boolean }>;
+
+/** A code of {@link ERRORS}. */
+export type HttpErrorCode = keyof typeof ERRORS;

@@ -1,0 +1,134 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { JobPool, JobRecord, OutputName } from "../../engine/index.js";
+import { HttpError } from "../http-error.js";
+import { jobJson, statusJson } from "../job-json.js";
+import { jsonOutputStream } from "../json-output-stream.js";
+import { createJobBody, emptyQuery, jobParams, outputStreamQuery, type CreateJobBody } from "../schemas.js";
+
+/** Options of {@link registerJobRoutes}. */
+export interface JobRoutesOptions {
+  pool: JobPool;
+  /** Most jobs one identity may have running at once. */
+  maxRunningPerClient: number;
+}
+
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+
+/** Ids are random UUIDs as `randomUUID` writes them. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"] as const;
+
+/** The API of DESIGN.md section 2, on `app`. */
+export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerClient }: JobRoutesOptions): void {
+  /**
+   * The caller's job, or the one 404 answer for unknown ids, malformed ids and other
+   * identities' jobs alike: nothing tells them apart.
+   */
+  function ownJob(request: IdRequest, notFound: "JOB_NOT_FOUND" | "JOB_NOT_FOUND_EMPTY" = "JOB_NOT_FOUND"): JobRecord {
+    const { id } = request.params;
+    if (!UUID.test(id)) throw new HttpError(notFound);
+    let record: JobRecord;
+    try {
+      record = pool.get(id);
+    } catch (err) {
+      if ((err as { code?: unknown }).code === "JOB_NOT_FOUND") throw new HttpError(notFound);
+      throw err;
+    }
+    if (record.owner !== request.identity) throw new HttpError(notFound);
+    request.jobId = id;
+    return record;
+  }
+
+  app.put("/jobs", {
+    schema: { body: createJobBody, querystring: emptyQuery },
+    // Before the body is read: a wrong content type is refused without parsing it.
+    onRequest: async (request) => {
+      if (!isJson(request.headers["content-type"])) throw new HttpError("UNSUPPORTED_MEDIA_TYPE");
+    },
+    handler: async (request: FastifyRequest<{ Body: CreateJobBody }>) => {
+      const { cmd, args, env, cwd, limits } = request.body;
+      if (limits !== undefined) throw new HttpError("LIMITS_UNSUPPORTED");
+      // Check and create run in one synchronous step: no other request can slip in between.
+      if (pool.runningCount(request.identity) >= maxRunningPerClient) {
+        throw new HttpError(
+          "TOO_MANY_RUNNING_JOBS",
+          `too many running jobs: this client may run at most ${maxRunningPerClient} at once; wait for some to end or stop them`,
+        );
+      }
+      const id = pool.create({ cmd, args: args ?? [], env: env ?? {}, owner: request.identity, ...(cwd !== undefined ? { cwd } : {}) });
+      request.jobId = id;
+      return { id };
+    },
+  });
+
+  app.get("/jobs", { schema: { querystring: emptyQuery } }, async (request) => ({
+    jobs: pool.list({ owner: request.identity }).map(jobJson),
+  }));
+
+  app.get("/jobs/:id", { schema: { params: jobParams, querystring: emptyQuery } }, async (request: IdRequest) => jobJson(ownJob(request)));
+
+  app.get("/jobs/:id/status", { schema: { params: jobParams, querystring: emptyQuery } }, async (request: IdRequest) =>
+    statusJson(ownJob(request, "JOB_NOT_FOUND_EMPTY")),
+  );
+
+  app.get("/jobs/:id/output", { schema: { params: jobParams, querystring: emptyQuery } }, async (request: IdRequest, reply) => {
+    const { id } = ownJob(request, "JOB_NOT_FOUND_EMPTY");
+    return reply.type("application/json; charset=utf-8").send(jsonOutputStream(pool, id));
+  });
+
+  for (const which of ["stdout", "stderr"] as const satisfies readonly OutputName[]) {
+    app.get(
+      `/jobs/:id/${which}`,
+      { schema: { params: jobParams, querystring: outputStreamQuery } },
+      async (request: FastifyRequest<{ Params: { id: string }; Querystring: { follow?: string; offset?: string } }>, reply: FastifyReply) => {
+        const { id } = ownJob(request);
+        const follow = request.query.follow === "true" || request.query.follow === "1";
+        const offset = request.query.offset === undefined ? 0 : Number(request.query.offset);
+        if (!Number.isSafeInteger(offset)) throw new HttpError("INVALID_REQUEST", "offset must be a non-negative integer");
+        return reply.type("application/octet-stream").send(pool.stream(id, which, { offset, follow }));
+      },
+    );
+  }
+
+  app.post("/jobs/:id/stop", { schema: { params: jobParams, querystring: emptyQuery } }, async (request: IdRequest, reply) => {
+    const { id } = ownJob(request);
+    await pool.stop(id);
+    return reply.code(200).send();
+  });
+
+  app.delete("/jobs/:id", { schema: { params: jobParams, querystring: emptyQuery } }, async (request: IdRequest, reply) => {
+    const { id } = ownJob(request);
+    await pool.delete(id);
+    return reply.code(200).send();
+  });
+
+  // A known path with the wrong method says so (405 and Allow) instead of "not found".
+  const allowed: Record<string, string[]> = {
+    "/jobs": ["GET", "PUT"],
+    "/jobs/:id": ["DELETE", "GET"],
+    "/jobs/:id/status": ["GET"],
+    "/jobs/:id/output": ["GET"],
+    "/jobs/:id/stdout": ["GET"],
+    "/jobs/:id/stderr": ["GET"],
+    "/jobs/:id/stop": ["POST"],
+  };
+  for (const [url, methods] of Object.entries(allowed)) {
+    app.route({
+      method: METHODS.filter((m) => !methods.includes(m)),
+      url,
+      handler: async (_request, reply) => {
+        reply.header("allow", methods.join(", "));
+        throw new HttpError("METHOD_NOT_ALLOWED");
+      },
+    });
+  }
+}
+
+/** True for `application/json`, optionally with a UTF-8 charset parameter. */
+function isJson(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const [type, ...params] = contentType.split(";").map((part) => part.trim().toLowerCase());
+  if (type !== "application/json") return false;
+  return params.every((p) => p === "" || p === "charset=utf-8" || p === 'charset="utf-8"');
+}

@@ -1,0 +1,237 @@
+import { performance } from "node:perf_hooks";
+import type { Server as HttpsServer } from "node:https";
+import type { Writable } from "node:stream";
+import type { TLSSocket } from "node:tls";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import { JobPool } from "../engine/index.js";
+import { createAuditWriter } from "./audit-log.js";
+import { checkClientCertificate, identityOf, setIdentity } from "./client-identity.js";
+import { ServerConfigError } from "./config-error.js";
+import { HttpError } from "./http-error.js";
+import { toHttpError } from "./map-error.js";
+import { registerJobRoutes } from "./routes/jobs.js";
+import { readTlsMaterial, secureContextOptions, serverTlsOptions, cipherSuites, type TlsFiles } from "./tls-options.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The client certificate's CN: who is asking. */
+    identity: string;
+    /** The job the request is about, once known to be the caller's (for the audit log). */
+    jobId: string | null;
+  }
+}
+
+/** Default of {@link ServerOptions.maxRunningPerClient}. */
+export const DEFAULT_MAX_RUNNING_PER_CLIENT = 64;
+/** Largest request body accepted (a job spec is small); more gets 413. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** Options of {@link startServer}. */
+export interface ServerOptions {
+  /** Address to listen on; default 127.0.0.1 (loopback only). */
+  host?: string;
+  /** Port; 0 (the default) picks a free one, see {@link RunningServer.port}. */
+  port?: number;
+  /** CA certificate (PEM) client certificates must chain to. */
+  caFile: string;
+  /** Server certificate (PEM). */
+  certFile: string;
+  /** Server private key (PEM). */
+  keyFile: string;
+  /** CRL (PEM) of the CA: listed client certificates are refused. Required to exist. */
+  crlFile?: string;
+  /** Like `crlFile`, but a missing file means no CRL (checked again on each reload). */
+  crlFileIfExists?: string;
+  /** Where a pool opened by the server keeps output; required unless `pool` is given. */
+  dataDir?: string;
+  /** A pool to serve; the server then does not close it. */
+  pool?: JobPool;
+  /** SIGTERM→SIGKILL grace of a pool the server opens. */
+  stopGraceMs?: number;
+  /** Most running jobs per identity; more get 429. Default 64. */
+  maxRunningPerClient?: number;
+  /** Where audit lines go (JSON lines); default process.stdout, false for none. */
+  auditLog?: Writable | false;
+  /** TLS 1.3 suites to allow, colon-separated; default all three. */
+  ciphers?: string;
+  /** The server's own log (rare lines: internal errors, audit failures); default stderr. */
+  log?: (line: string) => void;
+}
+
+/** A server started by {@link startServer}. */
+export interface RunningServer {
+  /** e.g. `https://127.0.0.1:8443` */
+  url: string;
+  port: number;
+  pool: JobPool;
+  /** Re-reads cert, key, CA and CRL and applies them to new connections; on failure keeps the old ones and rejects. */
+  reloadTls(): Promise<void>;
+  /** Stops accepting, ends open connections, and closes the pool if the server opened it. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the worker daemon: the job pool over HTTPS with mutual TLS (DESIGN.md
+ * sections 2 and 3).
+ *
+ * @example
+ * const server = await startServer({ caFile, certFile, keyFile, dataDir, port: 0 });
+ * console.log(server.url);
+ * await server.close();
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const log = options.log ?? ((line: string) => void process.stderr.write(`jobworker: ${line}\n`));
+  const maxRunningPerClient = options.maxRunningPerClient ?? DEFAULT_MAX_RUNNING_PER_CLIENT;
+  if (!Number.isSafeInteger(maxRunningPerClient) || maxRunningPerClient < 1) {
+    throw new ServerConfigError(`the running job limit must be a positive integer, not ${maxRunningPerClient}`);
+  }
+  cipherSuites(options.ciphers); // validate before anything is opened
+  const files: TlsFiles = {
+    caFile: options.caFile,
+    certFile: options.certFile,
+    keyFile: options.keyFile,
+    ...(options.crlFile !== undefined ? { crlFile: options.crlFile } : {}),
+    ...(options.crlFileIfExists !== undefined ? { crlFileIfExists: options.crlFileIfExists } : {}),
+  };
+  const material = await readTlsMaterial(files);
+
+  let pool = options.pool;
+  const ownsPool = pool === undefined;
+  if (!pool) {
+    if (options.dataDir === undefined) throw new ServerConfigError("startServer needs a dataDir or a pool");
+    pool = await JobPool.open({ dataDir: options.dataDir, ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}) });
+  }
+  try {
+    const app = buildApp({ pool, material, options, log, maxRunningPerClient });
+    const host = options.host ?? "127.0.0.1";
+    await listen(app, host, options.port ?? 0);
+    const address = app.server.address();
+    const port = typeof address === "object" && address ? address.port : (options.port ?? 0);
+    const url = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    const servedPool = pool;
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      pool: servedPool,
+      async reloadTls() {
+        let context;
+        try {
+          context = secureContextOptions(await readTlsMaterial(files), options.ciphers);
+          app.server.setSecureContext(context);
+        } catch (err) {
+          throw err instanceof ServerConfigError
+            ? err
+            : new ServerConfigError(`the new TLS files are not usable: ${(err as Error).message}`, "the previous certificates stay in use", { cause: err });
+        }
+      },
+      close() {
+        closing ??= (async () => {
+          await app.close();
+          if (ownsPool) await servedPool.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    if (ownsPool) await pool.close();
+    throw err;
+  }
+}
+
+interface AppParts {
+  pool: JobPool;
+  material: Awaited<ReturnType<typeof readTlsMaterial>>;
+  options: ServerOptions;
+  log: (line: string) => void;
+  maxRunningPerClient: number;
+}
+
+function buildApp({ pool, material, options, log, maxRunningPerClient }: AppParts): FastifyInstance<HttpsServer> {
+  const app = Fastify({
+    https: serverTlsOptions(material, options.ciphers),
+    logger: false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Long enough that any id a URL can carry reaches the route, which answers the
+    // same 404 for a malformed id as for an unknown one.
+    routerOptions: { maxParamLength: 16 * 1024 },
+    exposeHeadRoutes: false,
+    // Follow streams would otherwise keep close() waiting until their jobs end.
+    forceCloseConnections: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    frameworkErrors: (err, _request, reply) => {
+      const httpError = toHttpError(err);
+      void (reply as FastifyReply).code(httpError.statusCode).send(httpError.body());
+    },
+  });
+  const audit = createAuditWriter(options.auditLog ?? process.stdout, log);
+
+  // Runs before the HTTP layer sees the connection (prepended): a certificate OpenSSL
+  // accepted but without clientAuth EKU or CN never reaches a handler.
+  app.server.prependListener("secureConnection", (socket: TLSSocket) => {
+    const check = checkClientCertificate(socket);
+    if ("refused" in check) {
+      socket.destroy();
+      return;
+    }
+    setIdentity(socket, check.identity);
+  });
+
+  app.decorateRequest("identity", "");
+  app.decorateRequest("jobId", null);
+  app.addHook("onRequest", async (request, reply) => {
+    const started = performance.now();
+    const time = new Date().toISOString();
+    reply.raw.once("close", () => {
+      audit({
+        time,
+        identity: request.identity || null,
+        method: request.method,
+        route: request.routeOptions.url ?? request.url.slice(0, 200),
+        job_id: request.jobId,
+        status: reply.raw.statusCode,
+        duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+        ...(reply.raw.writableFinished ? {} : { aborted: true as const }),
+      });
+    });
+    const identity = identityOf(request.raw.socket as TLSSocket);
+    // Cannot happen with the listener above; kept so that no handler ever runs without one.
+    if (identity === undefined) throw new HttpError("CLIENT_CERT_REQUIRED");
+    request.identity = identity;
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const httpError = toHttpError(err);
+    if (httpError.code === "INTERNAL") {
+      log(`internal error on ${request.method} ${request.routeOptions.url ?? "?"}: ${(err as Error)?.stack ?? String(err)}`.replaceAll("\n", " | "));
+    }
+    reply.code(httpError.statusCode);
+    const body = httpError.body();
+    return body ? reply.type("application/json; charset=utf-8").send(body) : reply.send();
+  });
+  app.setNotFoundHandler(async () => {
+    throw new HttpError("NOT_FOUND");
+  });
+
+  registerJobRoutes(app, { pool, maxRunningPerClient });
+  return app;
+}
+
+async function listen(app: FastifyInstance<HttpsServer>, host: string, port: number): Promise<void> {
+  try {
+    await app.listen({ host, port, listenTextResolver: () => "" });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+    await app.close().catch(() => {});
+    if (code === "EADDRINUSE") throw new ServerConfigError(`cannot listen on ${where}: the address is already in use`, "stop the other server or choose another --listen port", { cause: err });
+    if (code === "EACCES") throw new ServerConfigError(`cannot listen on ${where}: permission denied`, "use a port above 1023", { cause: err });
+    if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN") {
+      throw new ServerConfigError(`cannot listen on ${where}: no such local address`, "listen on an address of this host, e.g. 127.0.0.1", { cause: err });
+    }
+    if (err instanceof Error && /PEM|key|certificate|asn1|decoder/i.test(err.message)) {
+      throw new ServerConfigError(`the TLS files are not usable: ${err.message}`, "check --ca, --cert and --key", { cause: err });
+    }
+    throw err;
+  }
+}
