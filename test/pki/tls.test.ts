@@ -33,7 +33,9 @@ async function handshake(
     minVersion: "TLSv1.3",
   });
   srv.on("secureConnection", (socket) => {
-    outcome.serverCN = socket.getPeerCertificate().subject?.CN;
+    // A subject with several CNs gives an array; ours have exactly one.
+    const cn = socket.getPeerCertificate().subject?.CN;
+    outcome.serverCN = Array.isArray(cn) ? cn.join(",") : cn;
     socket.end(`hello ${outcome.serverCN}`);
   });
   srv.on("tlsClientError", (err, socket) => {
