@@ -1,3 +1,158 @@
-import type { Command } from "commander";
-/** Registers `jobworker serve` (filled in by the server work). */
-export function registerServeCommand(_program: Command): void {}
+// `jobworker serve`: the worker daemon. Turns flags into `startServer` options, creates the
+// development PKI on first run (the embedded default), and handles the process signals.
+import { createWriteStream, type WriteStream } from "node:fs";
+import { join, resolve } from "node:path";
+import { InvalidArgumentError, type Command } from "commander";
+import { defaultHome, defaultPkiDir, ensureDevPki, pkiPaths, DEFAULT_CLIENT_NAME } from "../pki/index.js";
+import { DEFAULT_MAX_RUNNING_PER_CLIENT, ServerConfigError, startServer, type ServerOptions } from "../server/index.js";
+
+/** The flags of `jobworker serve`, as commander parses them. */
+interface ServeFlags {
+  listen: { host: string; port: number };
+  home?: string;
+  dataDir?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  crl?: string;
+  ciphers?: string;
+  maxRunningPerClient: number;
+  auditLog?: string;
+  stopGraceMs?: number;
+}
+
+const DEFAULT_LISTEN = "127.0.0.1:8443";
+
+/** Registers `jobworker serve`. */
+export function registerServeCommand(program: Command): void {
+  program
+    .command("serve")
+    .description("run the worker daemon: the job API over HTTPS with mutual TLS (see docs/api.md)")
+    .option("--listen <host:port>", "address to listen on ([::1]:PORT for IPv6; port 0 picks a free one)", parseListen, parseListen(DEFAULT_LISTEN))
+    .option("--home <dir>", "jobworker home, holding pki/ and data/ (default: $JOBWORKER_HOME or ~/.jobworker)")
+    .option("--data-dir <dir>", "where job output is kept (default: <home>/data)")
+    .option("--ca <file>", "CA certificate client certificates must chain to (default: <home>/pki/ca.pem)")
+    .option("--cert <file>", "server certificate (default: <home>/pki/server.pem)")
+    .option("--key <file>", "server private key (default: <home>/pki/server.key)")
+    .option("--crl <file>", "revocation list of the CA (default: <home>/pki/crl.pem when it exists and no TLS flag is given)")
+    .option("--ciphers <list>", "TLS 1.3 cipher suites to allow, colon-separated (default: all three)")
+    .option("--max-running-per-client <n>", "most jobs one client may have running at once", parsePositiveInt, DEFAULT_MAX_RUNNING_PER_CLIENT)
+    .option("--audit-log <file>", "append the audit log (one JSON line per request) to this file instead of stdout")
+    .option("--stop-grace-ms <n>", "time between SIGTERM and SIGKILL when stopping a job (default 5000)", parseNonNegativeInt)
+    .action(async (flags: ServeFlags) => {
+      await serve(flags);
+    });
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const home = flags.home !== undefined ? resolve(flags.home) : defaultHome();
+  const tls = await tlsFiles(flags, home);
+  const auditStream = flags.auditLog !== undefined ? await openAuditLog(resolve(flags.auditLog)) : undefined;
+  const dataDir = flags.dataDir !== undefined ? resolve(flags.dataDir) : join(home, "data");
+  const log = (line: string) => void process.stderr.write(`jobworker: ${line}\n`);
+
+  const server = await startServer({
+    ...tls,
+    host: flags.listen.host,
+    port: flags.listen.port,
+    dataDir,
+    maxRunningPerClient: flags.maxRunningPerClient,
+    auditLog: auditStream ?? process.stdout,
+    log,
+    ...(flags.stopGraceMs !== undefined ? { stopGraceMs: flags.stopGraceMs } : {}),
+    ...(flags.ciphers !== undefined ? { ciphers: flags.ciphers } : {}),
+  }).catch(async (err: unknown) => {
+    auditStream?.end();
+    throw err;
+  });
+  log(`listening on ${server.url} (data: ${dataDir})`);
+
+  await new Promise<void>((done) => {
+    const onHangup = () => {
+      server.reloadTls().then(
+        () => log("reloaded the TLS certificates, key, CA and CRL"),
+        (err: unknown) => log(`TLS reload failed, keeping the previous certificates: ${(err as Error).message}`),
+      );
+    };
+    let stopping = false;
+    const onStop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        // A second signal while running jobs are being terminated: stop waiting.
+        log(`${signal} again: exiting without waiting for jobs`);
+        process.exit(1);
+      }
+      stopping = true;
+      log(`${signal}: stopping (terminating running jobs)`);
+      server.close().then(
+        () => {
+          process.off("SIGHUP", onHangup);
+          process.off("SIGINT", onStop);
+          process.off("SIGTERM", onStop);
+          done();
+        },
+        (err: unknown) => {
+          log(`error while stopping: ${(err as Error).message}`);
+          process.exitCode = 1;
+          done();
+        },
+      );
+    };
+    process.on("SIGHUP", onHangup);
+    process.on("SIGINT", onStop);
+    process.on("SIGTERM", onStop);
+  });
+  if (auditStream) await new Promise<void>((done) => auditStream.end(done));
+}
+
+/**
+ * The TLS files: all three flags, or none (then the home's PKI, created on first run
+ * — the embedded default — with its CRL when there is one).
+ */
+async function tlsFiles(flags: ServeFlags, home: string): Promise<Pick<ServerOptions, "caFile" | "certFile" | "keyFile" | "crlFile" | "crlFileIfExists">> {
+  const given = [flags.ca, flags.cert, flags.key].filter((f) => f !== undefined).length;
+  const crl = flags.crl !== undefined ? { crlFile: resolve(flags.crl) } : undefined;
+  if (given === 3) return { caFile: resolve(flags.ca!), certFile: resolve(flags.cert!), keyFile: resolve(flags.key!), ...crl };
+  if (given > 0) {
+    throw Object.assign(new ServerConfigError("--ca, --cert and --key go together", "give all three, or none to use <home>/pki"), { exitCode: 2 });
+  }
+  const dir = defaultPkiDir(home);
+  if (await ensureDevPki(home)) {
+    process.stderr.write(
+      `jobworker: created a development PKI in ${dir} (CA, server certificate for localhost, 127.0.0.1, ::1, client "${DEFAULT_CLIENT_NAME}")\n`,
+    );
+  }
+  const paths = pkiPaths(dir);
+  return { caFile: paths.caCert, certFile: paths.serverCert, keyFile: paths.serverKey, ...(crl ?? { crlFileIfExists: paths.crl }) };
+}
+
+/** Opens the audit log for appending (mode 0600), failing with one line naming the file. */
+function openAuditLog(path: string): Promise<WriteStream> {
+  return new Promise((done, fail) => {
+    const stream = createWriteStream(path, { flags: "a", mode: 0o600 });
+    stream.once("open", () => {
+      stream.removeAllListeners("error");
+      done(stream);
+    });
+    stream.once("error", (err) => fail(new ServerConfigError(`cannot open the audit log ${path}: ${err.message}`, "check that its directory exists and is writable")));
+  });
+}
+
+/** `host:port` or `[v6addr]:port`. */
+export function parseListen(value: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) {
+    throw new InvalidArgumentError(`expected HOST:PORT or [IPV6]:PORT, e.g. ${DEFAULT_LISTEN}`);
+  }
+  return { host: (match[1] ?? match[2])!, port };
+}
+
+function parsePositiveInt(value: string): number {
+  if (!/^[1-9]\d{0,8}$/.test(value)) throw new InvalidArgumentError("expected a positive integer");
+  return Number(value);
+}
+
+function parseNonNegativeInt(value: string): number {
+  if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError("expected a non-negative integer");
+  return Number(value);
+}

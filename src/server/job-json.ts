@@ -41,9 +41,9 @@ export function jobJson(record: JobRecord): JobJson {
     status,
     ...rest,
     created_at: new Date(record.createdAt).toISOString(),
+    ...(record.endedAt !== undefined ? { ended_at: new Date(record.endedAt).toISOString() } : {}),
     stdout_bytes: record.stdoutBytes,
     stderr_bytes: record.stderrBytes,
   };
-  if (record.endedAt !== undefined) json.ended_at = new Date(record.endedAt).toISOString();
   return json;
 }
