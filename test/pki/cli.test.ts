@@ -140,7 +140,7 @@ describe("jobworker certs (built CLI)", () => {
     assertOneLineError(unknown.stderr, /^jobworker: no certificate to revoke: .*zed\.pem is missing/);
   });
 
-  it("an unwritable directory: exit 1, one line saying permission denied", async (t) => {
+  it("an unwritable, then an unreadable directory: exit 1, one line saying permission denied", async (t) => {
     const parent = await tempDir();
     await chmod(parent, 0o755); // let the unprivileged user reach `dir`
     const dir = join(parent, "pki");
@@ -161,6 +161,14 @@ describe("jobworker certs (built CLI)", () => {
       assert.equal(r.status, 1, r.stderr);
       assertOneLineError(r.stderr, /^jobworker: cannot .*: permission denied$/);
       assert.deepEqual(await readdir(dir), []);
+
+      // A PKI the user may not read: issue cannot even look for the CA.
+      await makeWritable(dir);
+      assert.equal(cli(["certs", "init", "--dir", dir]).status, 0);
+      await chmod(dir, isRoot ? 0o700 : 0o000);
+      const unreadable = cli(["certs", "issue", "bob", "--dir", dir], options);
+      assert.equal(unreadable.status, 1, unreadable.stderr);
+      assertOneLineError(unreadable.stderr, /^jobworker: cannot .*ca\.pem: permission denied$/);
     } finally {
       await makeWritable(dir);
     }
