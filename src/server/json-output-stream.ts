@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import type { JobPool } from "../engine/index.js";
+import { outputStream } from "./output-stream.js";
 
 /**
  * The body of `GET /jobs/<id>/output` as a stream: `{"stdout":"…","stderr":"…"}` built
@@ -14,10 +15,10 @@ import type { JobPool } from "../engine/index.js";
  */
 export function jsonOutputStream(pool: JobPool, id: string): Readable {
   // Opened now, not lazily, so that an unknown id throws before the response starts.
-  const stdout = pool.stream(id, "stdout");
+  const stdout = outputStream(pool, id, "stdout");
   let stderr: Readable;
   try {
-    stderr = pool.stream(id, "stderr");
+    stderr = outputStream(pool, id, "stderr");
   } catch (err) {
     stdout.destroy();
     throw err;

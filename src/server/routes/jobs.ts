@@ -3,6 +3,7 @@ import type { JobPool, JobRecord, OutputName } from "../../engine/index.js";
 import { HttpError } from "../http-error.js";
 import { jobJson, statusJson } from "../job-json.js";
 import { jsonOutputStream } from "../json-output-stream.js";
+import { outputStream } from "../output-stream.js";
 import { createJobBody, emptyQuery, jobParams, outputStreamQuery, type CreateJobBody } from "../schemas.js";
 
 /** Options of {@link registerJobRoutes}. */
@@ -86,7 +87,7 @@ export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerCli
         const follow = request.query.follow === "true" || request.query.follow === "1";
         const offset = request.query.offset === undefined ? 0 : Number(request.query.offset);
         if (!Number.isSafeInteger(offset)) throw new HttpError("INVALID_REQUEST", "offset must be a non-negative integer");
-        return reply.type("application/octet-stream").send(pool.stream(id, which, { offset, follow }));
+        return reply.type("application/octet-stream").send(outputStream(pool, id, which, { offset, follow }));
       },
     );
   }
