@@ -49,3 +49,10 @@ export class InvalidArgumentError extends EngineError {
     super("INVALID_ARGUMENT", message);
   }
 }
+
+/** The data directory's disk is full: no new job until space returns. */
+export class StorageFullError extends EngineError {
+  constructor(detail = "the data directory's disk is full") {
+    super("STORAGE_FULL", `${detail}; no new jobs until space is freed`);
+  }
+}

@@ -1,21 +1,34 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
-import { InvalidArgumentError, JobNotFoundError, PoolClosedError } from "./errors.js";
+import { isDiskFull, isNoSpaceError } from "./disk-space.js";
+import { InvalidArgumentError, JobNotFoundError, PoolClosedError, StorageFullError } from "./errors.js";
 import { Job } from "./job.js";
 import { defaultJobEnv, jobEnv } from "./job-env.js";
 import { validateJobSpec } from "./job-spec.js";
+import { JobStore, type JobPage, type StoredJob } from "./job-store.js";
 import { OutputFiles } from "./output-files.js";
+import { OutputNotifier } from "./output-notifier.js";
 import { OutputReader } from "./output-reader.js";
-import type { JobRecord, JobSpec, JobStatus, ListFilter, OutputName, PoolOptions, StreamOptions } from "./types.js";
+import { recoverInterruptedJobs } from "./recovery.js";
+import { RetentionSweeper } from "./retention.js";
+import type { JobRecord, JobSpec, JobStatus, ListFilter, OutputName, PageOptions, PoolOptions, StreamOptions } from "./types.js";
 
 const DEFAULT_STOP_GRACE_MS = 5000;
+/** Per-stream output cap unless the pool is told otherwise: 1 GiB. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 1024 ** 3;
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 1000;
+
+/** A job as the pool finds it: running under our supervision, or a record on disk. */
+type Found = { job: Job; record?: undefined } | { job?: undefined; record: StoredJob };
 
 /**
  * The job pool: the one object through which jobs are created, observed, stopped and
- * deleted (DESIGN.md section 1).
+ * deleted (DESIGN.md section 1). Records are kept in SQLite and output in files under
+ * `dataDir`, so both survive restarts; only running jobs are held in memory.
  *
  * @example
  * const pool = await JobPool.open({ dataDir: "/var/lib/jobworker" });
@@ -23,73 +36,119 @@ const DEFAULT_STOP_GRACE_MS = 5000;
  * pool.stream(id, "stdout", { follow: true }).pipe(process.stdout);
  */
 export class JobPool {
-  private readonly jobs = new Map<string, Job>();
+  /** Jobs whose processes we supervise, until their end is recorded. */
+  private readonly live = new Map<string, Job>();
+  /** Deletions in progress: those jobs are already gone for everyone else. */
+  private readonly deleting = new Map<string, Promise<void>>();
+  /** Open readers per job, so a deletion can end them. */
+  private readonly readers = new Map<string, Set<Readable>>();
+  /** Ends that could not be written (disk full); served from here and written later. */
+  private readonly unsavedEnds = new Map<string, JobRecord>();
+  private readonly dataDir: string;
   private readonly jobsDir: string;
   private readonly stopGraceMs: number;
+  private readonly maxOutputBytes: number;
   private readonly defaultCwd: string;
   private readonly baseEnv: Record<string, string>;
+  private readonly store: JobStore;
+  private retention: RetentionSweeper | undefined;
   private closing: Promise<void> | undefined;
 
-  private constructor(options: Required<PoolOptions>) {
-    this.jobsDir = join(options.dataDir, "jobs");
-    this.stopGraceMs = options.stopGraceMs;
-    this.defaultCwd = options.defaultCwd;
-    this.baseEnv = options.baseEnv;
+  private constructor(dataDir: string, store: JobStore, options: PoolOptions) {
+    this.dataDir = dataDir;
+    this.jobsDir = join(dataDir, "jobs");
+    this.store = store;
+    this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+    this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    this.defaultCwd = options.defaultCwd ?? tmpdir();
+    this.baseEnv = options.baseEnv ?? defaultJobEnv();
   }
 
-  /** Opens a pool whose output lives under `dataDir` (created with mode 0700 if missing). */
+  /**
+   * Opens the pool whose records and output live under `dataDir` (created, mode 0700, if
+   * missing). Jobs that a previous server left running are dealt with before this
+   * resolves: their remaining processes are killed and they are recorded as interrupted.
+   */
   static async open(options: PoolOptions): Promise<JobPool> {
     const dataDir = resolve(options.dataDir);
-    const stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
-    if (!Number.isFinite(stopGraceMs) || stopGraceMs < 0) {
-      throw new InvalidArgumentError("stopGraceMs must be a non-negative number");
-    }
+    checkNonNegative(options.stopGraceMs, "stopGraceMs");
+    checkNonNegative(options.maxOutputBytes, "maxOutputBytes");
     await mkdir(join(dataDir, "jobs"), { recursive: true, mode: 0o700 });
-    return new JobPool({
-      dataDir,
-      stopGraceMs,
-      defaultCwd: options.defaultCwd ?? tmpdir(),
-      baseEnv: options.baseEnv ?? defaultJobEnv(),
-    });
+    const store = new JobStore(dataDir);
+    const pool = new JobPool(dataDir, store, options);
+    await recoverInterruptedJobs(store, (id) => new OutputFiles(pool.jobsDir, id));
+    void pool.removeOrphanedOutput();
+    if (options.retain) pool.retention = new RetentionSweeper(store, options.retain, (id) => pool.delete(id));
+    return pool;
   }
 
   /**
    * Starts a job and returns its id at once. A command that cannot start still makes a
-   * job, in state "error" with the reason; only an invalid spec throws
-   * (`InvalidJobSpecError`), and a closed pool (`PoolClosedError`).
+   * job, in state "error" with the reason. Throws only for an invalid spec
+   * (`InvalidJobSpecError`), a closed pool (`PoolClosedError`) and a full disk
+   * (`StorageFullError`).
    */
   create(spec: JobSpec): string {
     const valid = validateJobSpec(spec);
     if (this.closing) throw new PoolClosedError();
+    if (isDiskFull(this.dataDir)) throw new StorageFullError();
+    this.saveUnsavedEnds();
     const id = randomUUID();
-    const env = jobEnv(this.baseEnv, valid.env, id);
-    const job = new Job({ id, spec: valid, cwd: valid.cwd ?? this.defaultCwd, env, files: new OutputFiles(this.jobsDir, id) });
-    this.jobs.set(id, job);
+    const job = new Job({
+      id,
+      spec: valid,
+      cwd: valid.cwd ?? this.defaultCwd,
+      env: jobEnv(this.baseEnv, valid.env, id),
+      files: new OutputFiles(this.jobsDir, id),
+      maxOutputBytes: this.maxOutputBytes,
+      recordEnd: (record) => this.recordEnd(record),
+      diskFull: () => isDiskFull(this.dataDir),
+    });
+    try {
+      this.store.insert(job.toRecord());
+    } catch (err) {
+      // Unrecorded, the job must not exist at all: nobody could ever see or stop it.
+      void job.terminate(0).then(() => job.files.remove());
+      if (isNoSpaceError(err)) throw new StorageFullError();
+      throw err;
+    }
+    if (job.isRunning) {
+      this.live.set(id, job);
+      void job.whenEnded().then(() => this.live.delete(id));
+    } else {
+      job.files.remove();
+    }
     return id;
   }
 
   /** The job's state; throws `JobNotFoundError` for an unknown id. */
   status(id: string): JobStatus {
-    return this.find(id).getStatus();
-  }
-
-  /** Resolves with the job's final status once it has ended (at once for a finished job). */
-  async wait(id: string): Promise<JobStatus> {
-    const job = this.find(id);
-    await job.whenEnded();
-    return job.getStatus();
+    const found = this.find(id);
+    return found.job ? found.job.getStatus() : statusOf(found.record);
   }
 
   /** The job's full record (command, times, sizes, status). */
   get(id: string): JobRecord {
-    return this.find(id).toRecord();
+    const found = this.find(id);
+    return publicRecord(found.job ? found.job.toRecord() : found.record);
+  }
+
+  /** Resolves with the job's final status once it has ended (at once for a finished job). */
+  async wait(id: string): Promise<JobStatus> {
+    const found = this.find(id);
+    if (!found.job) return statusOf(found.record);
+    await found.job.whenEnded();
+    return found.job.getStatus();
   }
 
   /** All of the output written so far, both streams. Prefer `stream` for large output. */
   async output(id: string): Promise<{ stdout: Buffer; stderr: Buffer }> {
-    const job = this.find(id);
-    const [stdout, stderr] = await Promise.all([readOrEmpty(job.files.path("stdout")), readOrEmpty(job.files.path("stderr"))]);
-    return { stdout, stderr };
+    this.find(id);
+    const files = new OutputFiles(this.jobsDir, id);
+    const [stdout, stderr] = await Promise.all(
+      (["stdout", "stderr"] as const).map(async (name) => (await readOrEmpty(files.path(name))).subarray(0, this.maxOutputBytes)),
+    );
+    return { stdout: stdout!, stderr: stderr! };
   }
 
   /**
@@ -97,19 +156,25 @@ export class JobPool {
    * as they are written and ends once the job has ended and every byte was delivered.
    */
   stream(id: string, which: OutputName, options: StreamOptions = {}): Readable {
-    const job = this.find(id);
+    const found = this.find(id);
     if (which !== "stdout" && which !== "stderr") throw new InvalidArgumentError(`unknown output: ${String(which)}`);
     const offset = options.offset ?? 0;
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError("offset must be a non-negative integer");
-    const reader = new OutputReader(job.files.path(which), job.notifier, { offset, follow: options.follow === true });
-    job.readers.add(reader);
-    reader.once("close", () => job.readers.delete(reader));
+    const notifier = found.job?.notifier ?? OutputNotifier.forEndedJob();
+    const path = new OutputFiles(this.jobsDir, id).path(which);
+    const reader = new OutputReader(path, notifier, { offset, follow: options.follow === true, limit: this.maxOutputBytes });
+    const open = this.readers.get(id) ?? new Set();
+    this.readers.set(id, open.add(reader));
+    reader.once("close", () => {
+      open.delete(reader);
+      if (open.size === 0 && this.readers.get(id) === open) this.readers.delete(id);
+    });
     return reader;
   }
 
   /** Terminates the job's whole process tree (SIGTERM, grace, SIGKILL); keeps its record and output. */
   async stop(id: string): Promise<void> {
-    await this.find(id).terminate(this.stopGraceMs);
+    await this.find(id).job?.terminate(this.stopGraceMs);
   }
 
   /**
@@ -117,50 +182,162 @@ export class JobPool {
    * gone; concurrent deletes of the same job share that outcome.
    */
   delete(id: string): Promise<void> {
-    const job = this.jobs.get(id);
-    if (!job) return Promise.reject(new JobNotFoundError(id));
-    job.deleting ??= (async () => {
-      await job.terminate(this.stopGraceMs);
-      for (const reader of job.readers) reader.destroy(new JobNotFoundError(id));
-      job.files.remove();
-      this.jobs.delete(id);
-    })();
-    return job.deleting;
+    const inProgress = this.deleting.get(id);
+    if (inProgress) return inProgress;
+    let found: Found;
+    try {
+      found = this.find(id);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const deletion = (async () => {
+      await found.job?.terminate(this.stopGraceMs);
+      for (const reader of this.readers.get(id) ?? []) reader.destroy(new JobNotFoundError(id));
+      const outputDir = new OutputFiles(this.jobsDir, id).dir;
+      // Record first: a crash between the two leaves only orphaned files, which the next
+      // start removes, never a record whose output is gone. Unless the disk is so full
+      // that even a deletion cannot be logged: then the output goes first to make room.
+      try {
+        this.store.remove(id);
+      } catch (err) {
+        if (!isNoSpaceError(err)) throw err;
+        await rm(outputDir, { recursive: true, force: true });
+        this.store.remove(id);
+      }
+      this.unsavedEnds.delete(id);
+      await rm(outputDir, { recursive: true, force: true });
+    })().finally(() => this.deleting.delete(id));
+    this.deleting.set(id, deletion);
+    return deletion;
   }
 
-  /** Records of the jobs that match, newest first. */
+  /** Every record that matches, newest first. For large histories use `listPage`. */
   list(filter: ListFilter = {}): JobRecord[] {
-    const records: JobRecord[] = [];
-    for (const job of this.jobs.values()) {
-      if (job.deleting) continue;
-      if (filter.owner !== undefined && job.spec.owner !== filter.owner) continue;
-      records.push(job.toRecord());
+    const all: JobRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = this.listPage({ ...filter, limit: MAX_PAGE_SIZE, cursor });
+      all.push(...page.jobs);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    return all;
+  }
+
+  /**
+   * One page of records, newest first: `limit` of them (default 100, at most 1000), after
+   * `cursor` (the previous page's `nextCursor`). Pages never repeat or skip a job, even
+   * while jobs are created.
+   */
+  listPage(options: PageOptions = {}): JobPage {
+    this.checkOpen();
+    const limit = options.limit ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+      throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
     }
-    // Map order is creation order; equal timestamps keep it, reversed.
-    return records.reverse();
+    if (options.cursor !== undefined && !/^[1-9][0-9]{0,15}$/.test(options.cursor)) {
+      throw new InvalidArgumentError("cursor is not valid");
+    }
+    const page = this.store.page({ owner: options.owner, limit, cursor: options.cursor });
+    const jobs = page.jobs
+      .filter((record) => !this.deleting.has(record.id))
+      .map((record) => publicRecord(this.live.get(record.id)?.toRecord() ?? this.unsavedEnds.get(record.id) ?? record));
+    return { jobs, ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) };
+  }
+
+  /** Applies the retention policy now (it also runs by itself in the background). */
+  async applyRetention(): Promise<void> {
+    await this.retention?.sweep();
   }
 
   /** Number of running jobs, optionally of one owner (for per-client limits). */
   runningCount(owner?: string): number {
     let count = 0;
-    for (const job of this.jobs.values()) {
+    for (const job of this.live.values()) {
       if (job.isRunning && (owner === undefined || job.spec.owner === owner)) count++;
     }
     return count;
   }
 
-  /** Refuses new jobs, stops every running one and waits for them. Idempotent. */
+  /**
+   * Refuses new jobs, stops every running one (recorded as stopped by the shutdown),
+   * waits for them, and closes the record store. Idempotent.
+   */
   close(): Promise<void> {
-    this.closing ??= Promise.all([...this.jobs.values()].map((job) => job.terminate(this.stopGraceMs))).then(() => {});
+    this.closing ??= (async () => {
+      this.retention?.stop();
+      await Promise.all([...this.live.values()].map((job) => job.terminate(this.stopGraceMs, "shutdown")));
+      await Promise.allSettled([...this.deleting.values()]);
+      this.saveUnsavedEnds();
+      this.store.close();
+    })();
     return this.closing;
   }
 
-  private find(id: string): Job {
-    const job = this.jobs.get(id);
+  private find(id: string): Found {
+    this.checkOpen();
     // A job being deleted is already gone for everyone but the deleters.
-    if (!job || job.deleting) throw new JobNotFoundError(id);
-    return job;
+    if (typeof id !== "string" || this.deleting.has(id)) throw new JobNotFoundError(String(id));
+    const job = this.live.get(id);
+    if (job) return { job };
+    const record = (this.unsavedEnds.get(id) as StoredJob | undefined) ?? this.store.get(id);
+    if (!record) throw new JobNotFoundError(id);
+    return { record };
   }
+
+  private checkOpen(): void {
+    if (this.closing) throw new PoolClosedError();
+  }
+
+  /** A job's end, persisted before it is visible; kept in memory if the disk is full. */
+  private recordEnd(record: JobRecord): void {
+    try {
+      this.store.finish(record);
+    } catch {
+      this.unsavedEnds.set(record.id, record);
+    }
+  }
+
+  private saveUnsavedEnds(): void {
+    for (const [id, record] of this.unsavedEnds) {
+      try {
+        this.store.finish(record);
+        this.unsavedEnds.delete(id);
+      } catch {
+        return; // still no space: try again at the next chance
+      }
+    }
+  }
+
+  /** Output directories without a record (a crash during a deletion); runs in the background. */
+  private async removeOrphanedOutput(): Promise<void> {
+    try {
+      for (const name of await readdir(this.jobsDir)) {
+        if (this.closing) return;
+        if (!this.live.has(name) && !this.store.has(name)) await rm(join(this.jobsDir, name), { recursive: true, force: true });
+      }
+    } catch {
+      // Best effort: a leftover directory costs disk space, never correctness.
+    }
+  }
+}
+
+function statusOf(record: JobRecord): JobStatus {
+  return {
+    state: record.state,
+    ...(record.errorMsg !== undefined && { errorMsg: record.errorMsg }),
+    ...(record.exitCode !== undefined && { exitCode: record.exitCode }),
+    ...(record.signal !== undefined && { signal: record.signal }),
+  };
+}
+
+/** A record without the internals that only crash recovery needs. */
+function publicRecord(record: StoredJob): JobRecord {
+  const { pidStart: _pidStart, bootId: _bootId, ...rest } = record;
+  return rest;
+}
+
+function checkNonNegative(value: number | undefined, name: string): void {
+  if (value !== undefined && !(value >= 0)) throw new InvalidArgumentError(`${name} must be a non-negative number`);
 }
 
 async function readOrEmpty(path: string): Promise<Buffer> {

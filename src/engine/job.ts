@@ -1,23 +1,38 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import type { Readable } from "node:stream";
 import { explainSpawnFailure } from "./explain-spawn-failure.js";
 import { closeQuietly, OutputFiles } from "./output-files.js";
 import { OutputNotifier } from "./output-notifier.js";
+import { bootId, processStartTime } from "./process-identity.js";
 import { exitCodeForSignal, signalGroup, waitForGroupGone } from "./process-group.js";
+import type { StoredJob } from "./job-store.js";
 import type { ValidJobSpec } from "./job-spec.js";
 import type { JobRecord, JobStatus } from "./types.js";
 
-/** What a job needs from its pool to start. */
+/** What a job needs from its pool. */
 export interface JobLaunch {
   id: string;
   spec: ValidJobSpec;
   cwd: string;
   env: Record<string, string>;
   files: OutputFiles;
+  /** Per-stream output cap in bytes (Infinity for none). */
+  maxOutputBytes: number;
+  /** Called with the final record before anyone can see the job ended (the pool persists it). */
+  recordEnd: (record: JobRecord) => void;
+  /** Whether the data directory's disk is (nearly) full: output may then have been cut short. */
+  diskFull: () => boolean;
 }
 
+/** Why the job was asked to stop, when it was not its owner's request. */
+export type StopReason = "output-limit" | "shutdown";
+
+const REASON_MESSAGES: Record<StopReason, (job: Job) => string> = {
+  "output-limit": (job) => `output limit reached: the job wrote more than ${job.maxOutputBytes} bytes and was stopped`,
+  shutdown: () => "stopped: the worker shut down while the job was running",
+};
+
 /**
- * One job: its record, and while it runs, the supervision of its process group.
+ * One running (or just failed) job: its record, and the supervision of its process group.
  *
  * The main process is spawned `detached` so that it leads a process group of its own;
  * every signal goes to the whole group. When the main process exits, whatever it left
@@ -30,25 +45,29 @@ export class Job {
   readonly cwd: string;
   readonly files: OutputFiles;
   readonly notifier: OutputNotifier;
+  readonly maxOutputBytes: number;
   readonly createdAt = Date.now();
   private status: JobStatus;
   private endedAt: number | undefined;
+  private truncated = false;
   private child: ChildProcess | undefined;
+  private pidStart: string | undefined;
   private finalSizes: { stdout: number; stderr: number } | undefined;
   private readonly exited: Promise<void>;
   private markExited!: () => void;
   private termination: Promise<void> | undefined;
-  /** Open output readers, closed when the job is deleted. */
-  readonly readers = new Set<Readable>();
-  /** Set by `delete`: the job is being removed and is invisible to everything else. */
-  deleting: Promise<void> | undefined;
+  private stopReason: StopReason | undefined;
+  private limitCheckPending = false;
+  private readonly launch: JobLaunch;
 
   constructor(launch: JobLaunch) {
+    this.launch = launch;
     this.id = launch.id;
     this.spec = launch.spec;
     this.cwd = launch.cwd;
     this.files = launch.files;
-    this.notifier = new OutputNotifier(launch.files.dir);
+    this.maxOutputBytes = launch.maxOutputBytes;
+    this.notifier = new OutputNotifier(launch.files.dir, () => this.scheduleLimitCheck());
     this.exited = new Promise((resolve) => (this.markExited = resolve));
     this.status = this.start(launch.env);
   }
@@ -80,11 +99,19 @@ export class Job {
     // being thrown.
     child?.on("error", () => {});
     if (!child || child.pid === undefined) {
-      this.finish();
-      return { state: "error", errorMsg: explainSpawnFailure(cmd, this.cwd, env.PATH, errCode) };
+      this.endedAt = Date.now();
+      this.finalSizes = { stdout: 0, stderr: 0 };
+      this.notifier.end();
+      this.markExited();
+      const message =
+        errCode === "ENOSPC" ? "cannot start: the disk is full" : explainSpawnFailure(cmd, this.cwd, env.PATH, errCode);
+      return { state: "error", errorMsg: message };
     }
     this.child = child;
+    this.pidStart = processStartTime(child.pid);
     child.once("exit", (code, signal) => void this.onExit(code, signal));
+    // With an output cap, the job's writes must be watched even when nobody follows.
+    if (Number.isFinite(this.maxOutputBytes)) this.notifier.arm();
     return { state: "running" };
   }
 
@@ -94,29 +121,49 @@ export class Job {
     const pgid = this.child!.pid!;
     signalGroup(pgid, "SIGKILL");
     await waitForGroupGone(pgid);
-    this.status = signal
+    let status: JobStatus = signal
       ? { state: "completed", exitCode: exitCodeForSignal(signal), signal }
       : { state: "completed", exitCode: code ?? 0 };
-    this.child = undefined;
-    this.finish();
-  }
-
-  private finish(): void {
+    if (this.stopReason) status = { state: "error", errorMsg: REASON_MESSAGES[this.stopReason](this) };
+    if (this.stopReason === "output-limit") {
+      this.files.truncateTo(this.maxOutputBytes);
+      this.truncated = true;
+    }
+    if (this.launch.diskFull()) this.truncated = true;
     this.endedAt = Date.now();
     this.finalSizes = { stdout: this.files.size("stdout"), stderr: this.files.size("stderr") };
+    this.child = undefined;
+    // Persist first: nobody may see an end that a crash could take back.
+    this.launch.recordEnd({ ...this.toRecord(), ...status });
+    this.status = status;
     this.notifier.end();
     this.markExited();
+  }
+
+  /** Output grew: if it passed the cap, stop the job (once per burst of writes). */
+  private scheduleLimitCheck(): void {
+    if (this.limitCheckPending || !Number.isFinite(this.maxOutputBytes) || !this.child) return;
+    this.limitCheckPending = true;
+    setImmediate(() => {
+      this.limitCheckPending = false;
+      const over = this.files.size("stdout") > this.maxOutputBytes || this.files.size("stderr") > this.maxOutputBytes;
+      if (over && this.child) void this.terminate(0, "output-limit");
+    });
   }
 
   get isRunning(): boolean {
     return this.status.state === "running";
   }
 
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   getStatus(): JobStatus {
     return { ...this.status };
   }
 
-  toRecord(): JobRecord {
+  toRecord(): StoredJob {
     const sizes = this.finalSizes ?? { stdout: this.files.size("stdout"), stderr: this.files.size("stderr") };
     return {
       id: this.id,
@@ -127,22 +174,25 @@ export class Job {
       envNames: Object.keys(this.spec.env),
       createdAt: this.createdAt,
       ...(this.endedAt !== undefined && { endedAt: this.endedAt }),
-      ...(this.child?.pid !== undefined && { pid: this.child.pid }),
+      ...(this.child?.pid !== undefined && { pid: this.child.pid, pidStart: this.pidStart, bootId: bootId() }),
       ...this.status,
-      stdoutBytes: sizes.stdout,
-      stderrBytes: sizes.stderr,
+      stdoutBytes: Math.min(sizes.stdout, this.maxOutputBytes),
+      stderrBytes: Math.min(sizes.stderr, this.maxOutputBytes),
+      ...(this.truncated && { truncated: true }),
     };
   }
 
   /**
    * Terminates the job's process group: SIGTERM, then SIGKILL after `graceMs` if the main
-   * process has not exited. Resolves once it has. Concurrent calls share one termination.
+   * process has not exited. Resolves once it has. Concurrent calls share one termination;
+   * the first reason given is the one recorded.
    */
-  terminate(graceMs: number): Promise<void> {
+  terminate(graceMs: number, reason?: StopReason): Promise<void> {
     if (!this.child) return this.exited;
+    this.stopReason ??= reason;
     this.termination ??= (async () => {
       const pgid = this.child!.pid!;
-      signalGroup(pgid, "SIGTERM");
+      signalGroup(pgid, graceMs === 0 ? "SIGKILL" : "SIGTERM");
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<"grace-over">((resolve) => {
         timer = setTimeout(() => resolve("grace-over"), graceMs);

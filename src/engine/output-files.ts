@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, rmSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import type { OutputName } from "./types.js";
 
@@ -40,6 +40,13 @@ export class OutputFiles {
       return statSync(this.path(name)).size;
     } catch {
       return 0;
+    }
+  }
+
+  /** Cuts both files down to at most `bytes` (the output cap). */
+  truncateTo(bytes: number): void {
+    for (const name of ["stdout", "stderr"] as const) {
+      if (this.size(name) > bytes) truncateSync(this.path(name), bytes);
     }
   }
 

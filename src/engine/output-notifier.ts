@@ -15,7 +15,18 @@ export class OutputNotifier {
   private watcher: FSWatcher | undefined;
   private readonly waiters = new Set<() => void>();
 
-  constructor(private readonly dir: string) {}
+  /** `onChange`, if given, hears of every change too (the output-limit check). */
+  constructor(
+    private readonly dir: string,
+    private readonly onChange?: () => void,
+  ) {}
+
+  /** A notifier for a job that has already ended: nothing will ever change. */
+  static forEndedJob(): OutputNotifier {
+    const notifier = new OutputNotifier("");
+    notifier.ended = true;
+    return notifier;
+  }
 
   /** Starts watching (idempotent). Must run before a follower's first read. */
   arm(): void {
@@ -62,6 +73,7 @@ export class OutputNotifier {
 
   private bump(): void {
     this.version++;
+    this.onChange?.();
     const waiting = [...this.waiters];
     this.waiters.clear();
     for (const wake of waiting) wake();

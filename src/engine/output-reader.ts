@@ -18,15 +18,18 @@ export class OutputReader extends Readable {
   private reading = false;
   private cancelWait: (() => void) | undefined;
   private readonly follow: boolean;
+  /** Bytes past this offset are never delivered: the output cap, cut at the job's end. */
+  private readonly limit: number;
 
   constructor(
     private readonly path: string,
     private readonly notifier: OutputNotifier,
-    options: { offset: number; follow: boolean },
+    options: { offset: number; follow: boolean; limit: number },
   ) {
     super({ highWaterMark: CHUNK_BYTES });
     this.position = options.offset;
     this.follow = options.follow;
+    this.limit = options.limit;
   }
 
   override _read(): void {
@@ -45,7 +48,16 @@ export class OutputReader extends Readable {
 
   /** Reads until the consumer is full, the file is final and exhausted, or we must wait. */
   private async pump(): Promise<void> {
-    this.handle ??= await open(this.path, "r");
+    if (!this.handle) {
+      try {
+        this.handle = await open(this.path, "r");
+      } catch (err) {
+        // No file: the job never started (nothing was written), so there is nothing to read.
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        this.push(null);
+        return;
+      }
+    }
     for (;;) {
       if (this.destroyed) return;
       if (this.follow) this.notifier.arm();
@@ -53,8 +65,13 @@ export class OutputReader extends Readable {
       // if anything happens during it, the version differs and we read again.
       const seen = this.notifier.current;
       const endedBefore = this.notifier.isEnded;
-      const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-      const { bytesRead } = await this.handle.read(buffer, 0, CHUNK_BYTES, this.position);
+      const wanted = Math.min(CHUNK_BYTES, this.limit - this.position);
+      if (wanted <= 0) {
+        this.push(null);
+        return;
+      }
+      const buffer = Buffer.allocUnsafe(wanted);
+      const { bytesRead } = await this.handle.read(buffer, 0, wanted, this.position);
       if (this.destroyed) return;
       if (bytesRead > 0) {
         this.position += bytesRead;

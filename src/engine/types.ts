@@ -47,6 +47,8 @@ export interface JobRecord extends JobStatus {
   /** Bytes of stdout / stderr written so far. */
   stdoutBytes: number;
   stderrBytes: number;
+  /** Set when output was cut short: the output limit was reached, or the disk was full. */
+  truncated?: boolean;
 }
 
 /** Options of `stream`. */
@@ -67,6 +69,27 @@ export interface PoolOptions {
   defaultCwd?: string;
   /** Base environment of every job (default: see `defaultJobEnv`). */
   baseEnv?: Record<string, string>;
+  /**
+   * Most bytes kept of each of a job's stdout and stderr (default 1 GiB). A job that
+   * writes more is stopped, its output cut at the cap, and its record marked `truncated`.
+   */
+  maxOutputBytes?: number;
+  /** Retention of finished jobs: removed once older than `maxAgeMs`, or beyond the newest `maxCount`. */
+  retain?: RetentionPolicy;
+}
+
+/** Which finished jobs to keep; either limit, or both. */
+export interface RetentionPolicy {
+  maxAgeMs?: number;
+  maxCount?: number;
+}
+
+/** Options of `listPage`. */
+export interface PageOptions extends ListFilter {
+  /** Records per page (default 100, at most 1000). */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
 }
 
 /** Filter of `list`. */

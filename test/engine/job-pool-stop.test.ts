@@ -97,18 +97,22 @@ describe("JobPool stop and delete", () => {
   it("a follower reading during delete gets an error instead of hanging", async () => {
     const id = pool.create({ cmd: "sh", args: ["-c", "echo first; exec sleep 1000"] });
     const follower = pool.stream(id, "stdout", { follow: true });
-    const reading = collect(follower);
+    const reading = assert.rejects(collect(follower), JobNotFoundError);
     await pool.delete(id);
-    await assert.rejects(reading, JobNotFoundError);
+    await reading;
   });
 
   it("close stops every running job and refuses new ones", async () => {
     const own = await JobPool.open({ dataDir: join(dir.path, "closing"), stopGraceMs: 300 });
     const ids = [own.create({ cmd: "sleep", args: ["1000"] }), own.create({ cmd: "sleep", args: ["1000"] })];
     const pids = ids.map((id) => own.get(id).pid!);
+    const finals = ids.map((id) => own.wait(id));
     await own.close();
-    for (const id of ids) assert.equal(own.status(id).state, "completed");
+    for (const status of await Promise.all(finals)) {
+      assert.deepEqual(status, { state: "error", errorMsg: "stopped: the worker shut down while the job was running" });
+    }
     for (const pid of pids) assert.equal(isAlive(pid), false);
     assert.throws(() => own.create({ cmd: "true" }), { code: "POOL_CLOSED" });
+    assert.throws(() => own.status(ids[0]!), { code: "POOL_CLOSED" });
   });
 });

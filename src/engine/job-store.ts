@@ -1,0 +1,215 @@
+import Database from "better-sqlite3";
+import { join } from "node:path";
+import type { JobRecord } from "./types.js";
+
+/** A record as stored, with what crash recovery needs to recognise the job's processes. */
+export interface StoredJob extends JobRecord {
+  /** Start time of the main process (/proc/<pid>/stat field 22), to tell it from a reused PID. */
+  pidStart?: string;
+  /** Kernel boot id at the job's start: after a reboot no process of it can be left. */
+  bootId?: string;
+}
+
+/** One page of `list`, newest first; `nextCursor` fetches the following page. */
+export interface JobPage {
+  jobs: JobRecord[];
+  nextCursor?: string;
+}
+
+interface Row {
+  seq: number;
+  id: string;
+  owner: string;
+  cmd: string;
+  args: string;
+  cwd: string;
+  env_names: string;
+  created_at: number;
+  ended_at: number | null;
+  state: JobRecord["state"];
+  exit_code: number | null;
+  signal: string | null;
+  error_msg: string | null;
+  pid: number | null;
+  pid_start: string | null;
+  boot_id: string | null;
+  stdout_bytes: number;
+  stderr_bytes: number;
+  truncated: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT, -- creation order: newest first, and the page cursor
+  id           TEXT NOT NULL UNIQUE,
+  owner        TEXT NOT NULL,
+  cmd          TEXT NOT NULL,
+  args         TEXT NOT NULL,                     -- JSON array of strings
+  cwd          TEXT NOT NULL,
+  env_names    TEXT NOT NULL,                     -- JSON array; values are never stored
+  created_at   INTEGER NOT NULL,
+  ended_at     INTEGER,
+  state        TEXT NOT NULL,
+  exit_code    INTEGER,
+  signal       TEXT,
+  error_msg    TEXT,
+  pid          INTEGER,
+  pid_start    TEXT,
+  boot_id      TEXT,
+  stdout_bytes INTEGER NOT NULL DEFAULT 0,
+  stderr_bytes INTEGER NOT NULL DEFAULT 0,
+  truncated    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, seq);
+CREATE INDEX IF NOT EXISTS jobs_running ON jobs (state) WHERE state = 'running';
+`;
+
+function toRecord(row: Row): StoredJob {
+  return {
+    id: row.id,
+    owner: row.owner,
+    cmd: row.cmd,
+    args: JSON.parse(row.args) as string[],
+    cwd: row.cwd,
+    envNames: JSON.parse(row.env_names) as string[],
+    createdAt: row.created_at,
+    ...(row.ended_at !== null && { endedAt: row.ended_at }),
+    state: row.state,
+    ...(row.error_msg !== null && { errorMsg: row.error_msg }),
+    ...(row.exit_code !== null && { exitCode: row.exit_code }),
+    ...(row.signal !== null && { signal: row.signal }),
+    ...(row.state === "running" && row.pid !== null && { pid: row.pid }),
+    ...(row.pid_start !== null && { pidStart: row.pid_start }),
+    ...(row.boot_id !== null && { bootId: row.boot_id }),
+    stdoutBytes: row.stdout_bytes,
+    stderrBytes: row.stderr_bytes,
+    ...(row.truncated !== 0 && { truncated: true }),
+  };
+}
+
+/**
+ * Job records in SQLite (`<dataDir>/jobs.db`, WAL, synchronous=FULL): every state change
+ * is on disk before the engine reports it, so a client never sees a state that a crash
+ * could take back. Only the running jobs live in memory; finished ones are read from here.
+ */
+export class JobStore {
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(dataDir: string) {
+    this.db = new Database(join(dataDir, "jobs.db"));
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL");
+    this.db.pragma("busy_timeout = 5000");
+    this.db.exec(SCHEMA);
+    this.statements = {
+      insert: this.db.prepare(
+        `INSERT INTO jobs (id, owner, cmd, args, cwd, env_names, created_at, ended_at, state, exit_code, signal, error_msg, pid, pid_start, boot_id)
+         VALUES (@id, @owner, @cmd, @args, @cwd, @envNames, @createdAt, @endedAt, @state, @exitCode, @signal, @errorMsg, @pid, @pidStart, @bootId)`,
+      ),
+      finish: this.db.prepare(
+        `UPDATE jobs SET state = @state, exit_code = @exitCode, signal = @signal, error_msg = @errorMsg, ended_at = @endedAt,
+           stdout_bytes = @stdoutBytes, stderr_bytes = @stderrBytes, truncated = @truncated WHERE id = @id`,
+      ),
+      get: this.db.prepare("SELECT * FROM jobs WHERE id = ?"),
+      remove: this.db.prepare("DELETE FROM jobs WHERE id = ?"),
+      running: this.db.prepare("SELECT * FROM jobs WHERE state = 'running'"),
+      pageAll: this.db.prepare("SELECT * FROM jobs WHERE seq < ? ORDER BY seq DESC LIMIT ?"),
+      pageOwner: this.db.prepare("SELECT * FROM jobs WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?"),
+      olderThan: this.db.prepare("SELECT id FROM jobs WHERE state != 'running' AND ended_at < ? ORDER BY seq LIMIT ?"),
+      beyondCount: this.db.prepare(
+        "SELECT id FROM jobs WHERE state != 'running' ORDER BY seq DESC LIMIT ? OFFSET ?",
+      ),
+      exists: this.db.prepare("SELECT 1 FROM jobs WHERE id = ?"),
+    };
+  }
+
+  /** Records a new job (running, or failed to start). */
+  insert(job: StoredJob): void {
+    this.statements.insert.run({
+      id: job.id,
+      owner: job.owner,
+      cmd: job.cmd,
+      args: JSON.stringify(job.args),
+      cwd: job.cwd,
+      envNames: JSON.stringify(job.envNames),
+      createdAt: job.createdAt,
+      endedAt: job.endedAt ?? null,
+      state: job.state,
+      exitCode: job.exitCode ?? null,
+      signal: job.signal ?? null,
+      errorMsg: job.errorMsg ?? null,
+      pid: job.pid ?? null,
+      pidStart: job.pidStart ?? null,
+      bootId: job.bootId ?? null,
+    });
+  }
+
+  /** Records many jobs in one transaction (imports, and seeding large histories in tests and benchmarks). */
+  insertMany(jobs: StoredJob[]): void {
+    this.db.transaction((all: StoredJob[]) => all.forEach((job) => this.insert(job)))(jobs);
+  }
+
+  /** Records a job's end: final state, time and output sizes. */
+  finish(job: JobRecord): void {
+    this.statements.finish.run({
+      id: job.id,
+      state: job.state,
+      exitCode: job.exitCode ?? null,
+      signal: job.signal ?? null,
+      errorMsg: job.errorMsg ?? null,
+      endedAt: job.endedAt ?? Date.now(),
+      stdoutBytes: job.stdoutBytes,
+      stderrBytes: job.stderrBytes,
+      truncated: job.truncated ? 1 : 0,
+    });
+  }
+
+  get(id: string): StoredJob | undefined {
+    const row = this.statements.get.get(id) as Row | undefined;
+    return row && toRecord(row);
+  }
+
+  has(id: string): boolean {
+    return this.statements.exists.get(id) !== undefined;
+  }
+
+  remove(id: string): void {
+    this.statements.remove.run(id);
+  }
+
+  /** Jobs recorded as running: after a restart, the ones the previous server left behind. */
+  running(): StoredJob[] {
+    return (this.statements.running.all() as Row[]).map(toRecord);
+  }
+
+  /** A page of records, newest first. The cursor is opaque to callers. */
+  page(options: { owner?: string; limit: number; cursor?: string }): JobPage {
+    const before = options.cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(options.cursor);
+    // One more than asked tells whether another page follows.
+    const rows = (
+      options.owner === undefined
+        ? this.statements.pageAll.all(before, options.limit + 1)
+        : this.statements.pageOwner.all(options.owner, before, options.limit + 1)
+    ) as Row[];
+    const more = rows.length > options.limit;
+    const shown = more ? rows.slice(0, options.limit) : rows;
+    return { jobs: shown.map(toRecord), ...(more && { nextCursor: String(shown[shown.length - 1]!.seq) }) };
+  }
+
+  /** Ids of finished jobs that retention should remove: ended before `endedBefore`, or beyond the newest `keep`. */
+  expired(options: { endedBefore?: number; keep?: number; batch: number }): string[] {
+    const ids = new Set<string>();
+    if (options.endedBefore !== undefined) {
+      for (const row of this.statements.olderThan.all(options.endedBefore, options.batch) as { id: string }[]) ids.add(row.id);
+    }
+    if (options.keep !== undefined) {
+      for (const row of this.statements.beyondCount.all(options.batch, options.keep) as { id: string }[]) ids.add(row.id);
+    }
+    return [...ids];
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
