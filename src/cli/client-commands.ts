@@ -1,3 +1,33 @@
 import type { Command } from "commander";
-/** Registers the client commands (filled in by the client work). */
-export function registerClientCommands(_program: Command): void {}
+import { CLIENT_ENV_HELP } from "./client-options.js";
+import { registerStartCommand } from "./commands/start.js";
+import { registerRunCommand } from "./commands/run.js";
+import { registerStatusCommand } from "./commands/status.js";
+import { registerOutputCommand } from "./commands/output.js";
+import { registerStopCommand } from "./commands/stop.js";
+import { registerDeleteCommand } from "./commands/delete.js";
+import { registerListCommand } from "./commands/list.js";
+
+/**
+ * Registers the client commands: start, run, status, output, stop, delete, list. Each
+ * talks to a server over mutual TLS; `jobworker COMMAND --help` describes its options.
+ */
+export function registerClientCommands(program: Command): void {
+  registerStartCommand(program);
+  registerRunCommand(program);
+  registerStatusCommand(program);
+  registerOutputCommand(program);
+  registerStopCommand(program);
+  registerDeleteCommand(program);
+  registerListCommand(program);
+  program.addHelpText(
+    "after",
+    `
+Client commands (start, run, status, output, stop, delete, list) accept
+  --server URL --ca FILE --cert FILE --key FILE --home DIR --json
+${CLIENT_ENV_HELP}
+
+Exit codes: 0 ok, 1 failure, 2 usage; \`run\` exits with the job's exit code.
+Errors are one line on stderr naming the likely fix.`,
+  );
+}

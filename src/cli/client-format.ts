@@ -1,0 +1,53 @@
+import type { JobRecord, JobStatus } from "../client/index.js";
+
+/**
+ * A job's status in a few words: "running", "completed (exit 0)",
+ * "completed (killed by SIGKILL, exit 137)", "error: command not found: foo".
+ */
+export function summarizeStatus(status: JobStatus): string {
+  if (status.status === "error") return `error: ${status.error_msg ?? "the job could not start"}`;
+  if (status.status === "completed") {
+    if (status.signal) return `completed (killed by ${status.signal}, exit ${status.exit_code ?? "?"})`;
+    return `completed (exit ${status.exit_code ?? "?"})`;
+  }
+  return status.status;
+}
+
+/** "5s", "3m", "2h", "4d": how long ago `iso` was, relative to `now`. */
+export function formatAge(iso: string, now: number = Date.now()): string {
+  const then = Date.parse(iso);
+  if (Number.isNaN(then)) return "?";
+  const s = Math.max(0, Math.floor((now - then) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+/** Quotes one word for display the way a POSIX shell would need it. */
+export function shellQuote(word: string): string {
+  if (word !== "" && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A job's command line as one display line (control characters escaped). */
+export function formatCommand(cmd: string, args: readonly string[]): string {
+  // eslint-disable-next-line no-control-regex
+  return [cmd, ...args].map(shellQuote).join(" ").replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
+/** The EXIT column: the exit code, with the signal when there is one; "-" while running or in error. */
+export function formatExit(job: JobStatus): string {
+  if (job.exit_code === undefined) return "-";
+  return job.signal ? `${job.exit_code} ${job.signal}` : String(job.exit_code);
+}
+
+/** The `list` table: ID, STATUS, EXIT, AGE, COMMAND, columns aligned, newest first as given. */
+export function formatJobTable(jobs: readonly JobRecord[], now: number = Date.now()): string {
+  const rows = [
+    ["ID", "STATUS", "EXIT", "AGE", "COMMAND"],
+    ...jobs.map((j) => [j.id, j.status, formatExit(j), formatAge(j.created_at, now), formatCommand(j.cmd, j.args ?? [])]),
+  ];
+  const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => (c < 4 ? cell.padEnd(widths[c]!) : cell)).join("  ")).join("\n") + "\n";
+}

@@ -1,0 +1,38 @@
+import { InvalidArgumentError, type Command } from "commander";
+import type { JobSpec } from "../../client/index.js";
+
+/** Options of `start` and `run` that shape the job, besides its command line. */
+export interface JobSpecFlags {
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+function collectEnv(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const eq = value.indexOf("=");
+  if (eq <= 0) throw new InvalidArgumentError("expected NAME=VALUE");
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+/**
+ * Declares `CMD [ARGS...]` on `start`/`run`. Everything from CMD on belongs to the job,
+ * even words that look like our options (`run ls --json` passes --json to ls): that is
+ * commander's passThroughOptions, which needs positional options on the program, so
+ * program-level options are read only before the command name (`jobworker -V`).
+ */
+export function addJobArguments(cmd: Command): Command {
+  cmd.parent?.enablePositionalOptions();
+  return cmd
+    .argument("<cmd>", "the program to run (PATH lookup on the server; no shell)")
+    .argument("[args...]", "its arguments, passed verbatim (put -- before CMD to be explicit)")
+    .option("-e, --env <NAME=VALUE>", "set an environment variable for the job (repeatable)", collectEnv)
+    .option("-C, --cwd <dir>", "working directory of the job on the server")
+    .passThroughOptions();
+}
+
+/** The `PUT /jobs` body for a command line and its options. */
+export function jobSpecOf(command: string, args: string[], flags: JobSpecFlags): JobSpec {
+  const spec: JobSpec = { cmd: command, args };
+  if (flags.env) spec.env = flags.env;
+  if (flags.cwd !== undefined) spec.cwd = flags.cwd;
+  return spec;
+}

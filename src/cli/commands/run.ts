@@ -1,0 +1,107 @@
+import { constants } from "node:os";
+import type { Command } from "commander";
+import type { JobRecord, JobworkerClient } from "../../client/index.js";
+import { addClientOptions, CLIENT_ENV_HELP, printJson, withClient, type ClientFlags } from "../client-options.js";
+import { copyJobOutput, drain, EXIT_SIGPIPE, OutputClosedError } from "../client-output.js";
+import { addJobArguments, jobSpecOf, type JobSpecFlags } from "./job-spec-options.js";
+
+/** `jobworker run [--] CMD [ARGS...]`: start, stream output live, exit with the job's code. */
+export function registerRunCommand(program: Command): void {
+  const cmd = program
+    .command("run")
+    .summary("run a job, stream its output, exit with its exit code")
+    .description(
+      "Start CMD with ARGS as a job on the server, copy its stdout to stdout and its\n" +
+        "stderr to stderr live and byte for byte, and exit with the job's exit code.\n" +
+        "Ctrl-C (SIGINT) or SIGTERM stops the job on the server first.",
+    );
+  addJobArguments(addClientOptions(cmd));
+  cmd.addHelpText(
+    "after",
+    `
+Examples:
+  jobworker run -- uname -a
+  jobworker run -- sh -c 'echo out; echo err >&2; exit 3'; echo $?    # 3
+  jobworker run ls -la /tmp          # words after CMD go to the job, even --json
+
+With --json the output is not streamed: when the job has ended, one JSON object is
+printed: the job's record (GET /jobs/ID) plus its "stdout" and "stderr" as text.
+
+Exit codes:
+  the job's exit code   when it completed (128+n when killed by signal n)
+  127                   the command was not found on the server
+  126                   the command could not be executed (permission denied, …)
+  130                   interrupted by Ctrl-C (the job was stopped)
+  141                   our stdout was closed (… | head); the job was stopped
+  1                     failure: server unreachable, certificates, refused, lost
+  2                     usage
+${CLIENT_ENV_HELP}`,
+  );
+  cmd.action(async (command: string, args: string[], flags: ClientFlags & JobSpecFlags) => {
+    process.exitCode = await withClient(flags, (client) => runJob(client, command, args, flags));
+  });
+}
+
+/** The exit code for a job that ended: its own, or 126/127 the way a shell reports exec failures. */
+export function exitCodeOf(record: Pick<JobRecord, "status" | "exit_code" | "error_msg">): number {
+  if (record.status === "completed") return record.exit_code ?? 1;
+  if (record.status === "error") {
+    const msg = record.error_msg ?? "";
+    if (/^command not found/i.test(msg)) return 127;
+    if (/^(permission denied|cannot execute)/i.test(msg)) return 126;
+    return 1;
+  }
+  return 1;
+}
+
+async function runJob(client: JobworkerClient, command: string, args: string[], flags: ClientFlags & JobSpecFlags): Promise<number> {
+  let id: string | undefined;
+  let interrupted: NodeJS.Signals | undefined;
+  let stopping: Promise<unknown> = Promise.resolve();
+  const stopJob = () => {
+    // Stopping makes both follow streams end once the job is gone, so the normal path
+    // below finishes on its own and prints any last bytes.
+    if (id !== undefined) stopping = client.stop(id).catch(() => {});
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) process.exit(128 + constants.signals[signal]); // second Ctrl-C: give up now
+    interrupted = signal;
+    stopJob();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    id = await client.create(jobSpecOf(command, args, flags));
+    if (interrupted) stopJob();
+    if (flags.json) {
+      await drain(await client.stream(id, "stdout", { follow: true }));
+    } else {
+      try {
+        await copyJobOutput(client, id, { follow: true });
+      } catch (err) {
+        if (!(err instanceof OutputClosedError)) throw err;
+        // Our reader went away: do what a local pipeline does, stop the writer.
+        stopJob();
+        await stopping;
+        return EXIT_SIGPIPE;
+      }
+    }
+    await stopping;
+    if (interrupted) return 128 + constants.signals[interrupted];
+    const record = await client.get(id);
+    if (flags.json) {
+      printJson({ ...record, ...(await client.output(id)) });
+    } else if (record.status === "error") {
+      process.stderr.write(`jobworker: ${record.error_msg ?? "the job could not start"}\n`);
+    } else if (record.status === "running") {
+      // Follow streams end only when the job has ended; reaching this means the server
+      // closed them early. Say so rather than invent an exit code.
+      process.stderr.write(`jobworker: the output ended but job ${id} is still running\n`);
+      return 1;
+    }
+    return exitCodeOf(record);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}

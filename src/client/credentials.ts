@@ -1,0 +1,83 @@
+import { readFile } from "node:fs/promises";
+import { X509Certificate } from "node:crypto";
+import { createSecureContext } from "node:tls";
+import { ClientError } from "./errors.js";
+
+/** Where the client's TLS material lives. */
+export interface CredentialFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/** The PEM contents of {@link CredentialFiles}. */
+export interface Credentials {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+/**
+ * Reads and checks the CA, certificate and key files. Fails with `CERT_FILE_UNREADABLE`
+ * (missing, permission denied) or `CERT_FILE_INVALID` (not PEM, key does not belong to
+ * the certificate), naming the file, before any connection is tried: a bad file is
+ * then reported as such instead of as a confusing handshake failure.
+ */
+export async function loadCredentials(files: CredentialFiles): Promise<Credentials> {
+  const [ca, cert, key] = await Promise.all([
+    readPem(files.caFile, "CA certificate", "--ca or JOBWORKER_CA"),
+    readPem(files.certFile, "client certificate", "--cert or JOBWORKER_CERT"),
+    readPem(files.keyFile, "client key", "--key or JOBWORKER_KEY"),
+  ]);
+  try {
+    new X509Certificate(ca);
+  } catch (err) {
+    throw invalid(files.caFile, "CA certificate", "--ca", err);
+  }
+  try {
+    createSecureContext({ cert });
+  } catch (err) {
+    throw invalid(files.certFile, "client certificate", "--cert", err);
+  }
+  try {
+    createSecureContext({ key });
+  } catch (err) {
+    throw invalid(files.keyFile, "client key", "--key", err);
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    throw new ClientError("CERT_FILE_INVALID", `the key ${files.keyFile} does not belong to the certificate ${files.certFile}`, {
+      hint: "pass the matching pair with --cert and --key",
+      cause: err,
+    });
+  }
+  return { ca, cert, key };
+}
+
+async function readPem(path: string, what: string, flag: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EACCES" || code === "EPERM"
+          ? "permission denied"
+          : code === "EISDIR"
+            ? "it is a directory"
+            : (err as Error).message;
+    throw new ClientError("CERT_FILE_UNREADABLE", `cannot read the ${what} ${path}: ${reason}`, {
+      hint: code === "ENOENT" ? `run \`jobworker certs init\` or pass ${flag}` : `check the file, or pass ${flag}`,
+      cause: err,
+    });
+  }
+}
+
+function invalid(path: string, what: string, flag: string, cause: unknown): ClientError {
+  return new ClientError("CERT_FILE_INVALID", `the ${what} ${path} is not a usable PEM file`, {
+    hint: `pass the right file with ${flag}`,
+    cause,
+  });
+}

@@ -1,0 +1,225 @@
+import { Readable } from "node:stream";
+import { Agent, type Dispatcher } from "undici";
+import { ClientError } from "./errors.js";
+import { httpError } from "./http-errors.js";
+import { toClientError, type ErrorContext } from "./transport-errors.js";
+import type { JobOutput, JobRecord, JobSpec, JobStatus, StreamName, StreamOptions } from "./types.js";
+
+/** How to reach and authenticate to a jobworker server. */
+export interface JobworkerClientOptions {
+  /** The server, e.g. "https://127.0.0.1:8443". Must be https. */
+  url: string;
+  /** PEM of the CA that signed the server's certificate (the only CA trusted). */
+  ca: string | Buffer;
+  /** PEM of our client certificate: its CN is the identity that owns our jobs. */
+  cert: string | Buffer;
+  /** PEM of our private key. */
+  key: string | Buffer;
+  /** TLS server name to verify instead of the URL's host. */
+  servername?: string;
+  /** For error messages: where `cert` and `ca` came from (file paths). */
+  labels?: { cert?: string; ca?: string };
+  /** Give up connecting after this long (default 10 s). */
+  connectTimeoutMs?: number;
+}
+
+interface SendOptions {
+  body?: unknown;
+  /** Names the job in a 404's "no such job" message. */
+  jobId?: string;
+  /** Long-lived response (follow): no body timeout. */
+  longLived?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * A typed client of the jobworker HTTP API over mutual TLS 1.3 (DESIGN.md section 2).
+ * Every method fails with a {@link ClientError} whose `code` says what went wrong.
+ * Holds a connection pool: call {@link close} when done.
+ *
+ * ```ts
+ * const client = new JobworkerClient({ url, ca, cert, key });
+ * const id = await client.create({ cmd: "ls", args: ["-la"] });
+ * (await client.stream(id, "stdout", { follow: true })).pipe(process.stdout);
+ * ```
+ */
+export class JobworkerClient {
+  /** The server URL, normalized (no trailing slash). */
+  readonly url: string;
+  readonly #origin: string;
+  readonly #basePath: string;
+  readonly #agent: Agent;
+  readonly #ctx: ErrorContext;
+
+  constructor(options: JobworkerClientOptions) {
+    const parsed = parseServerUrl(options.url);
+    this.#origin = parsed.origin;
+    this.#basePath = parsed.pathname.replace(/\/+$/, "");
+    this.url = this.#origin + this.#basePath;
+    this.#ctx = { url: this.url, certLabel: options.labels?.cert, caLabel: options.labels?.ca };
+    // An Agent (a pool per origin), not a single Client: `run` follows stdout and stderr
+    // at once, each on its own long-lived request, and a Client pipelines on one socket.
+    this.#agent = new Agent({
+      connect: {
+        ca: options.ca,
+        cert: options.cert,
+        key: options.key,
+        minVersion: "TLSv1.3",
+        maxVersion: "TLSv1.3",
+        timeout: options.connectTimeoutMs ?? 10_000,
+        ...(options.servername ? { servername: options.servername } : {}),
+      },
+    });
+  }
+
+  /** `PUT /jobs`: starts a job, resolves to its id. A command that cannot start still gets an id (status `error`). */
+  async create(spec: JobSpec): Promise<string> {
+    const res = await this.#json<{ id?: unknown }>("PUT", "/jobs", { body: spec });
+    if (typeof res.id !== "string") throw this.#unexpected("PUT /jobs");
+    return res.id;
+  }
+
+  /** `GET /jobs/<id>/status`. */
+  status(id: string): Promise<JobStatus> {
+    return this.#json<JobStatus>("GET", `/jobs/${enc(id)}/status`, { jobId: id });
+  }
+
+  /** `GET /jobs/<id>`: the job's full record. */
+  get(id: string): Promise<JobRecord> {
+    return this.#json<JobRecord>("GET", `/jobs/${enc(id)}`, { jobId: id });
+  }
+
+  /** `GET /jobs`: this identity's jobs, newest first. */
+  async list(): Promise<JobRecord[]> {
+    const res = await this.#json<{ jobs?: unknown }>("GET", "/jobs");
+    if (!Array.isArray(res.jobs)) throw this.#unexpected("GET /jobs");
+    return res.jobs as JobRecord[];
+  }
+
+  /** `GET /jobs/<id>/output`: both streams as UTF-8 text. For exact bytes use {@link stream}. */
+  output(id: string): Promise<JobOutput> {
+    return this.#json<JobOutput>("GET", `/jobs/${enc(id)}/output`, { jobId: id });
+  }
+
+  /** `POST /jobs/<id>/stop`: terminates the job's process tree; resolves once it has ended. */
+  async stop(id: string): Promise<void> {
+    await this.#text("POST", `/jobs/${enc(id)}/stop`, { jobId: id });
+  }
+
+  /** `DELETE /jobs/<id>`: stops the job if running and removes its record and output. */
+  async delete(id: string): Promise<void> {
+    await this.#text("DELETE", `/jobs/${enc(id)}`, { jobId: id });
+  }
+
+  /**
+   * `GET /jobs/<id>/stdout|stderr`: the exact bytes of one output stream, as a Readable
+   * of Buffers (also an async iterable). Resolves once the server accepted the request,
+   * so an unknown id fails here; later failures arrive as a ClientError on the stream.
+   * With `follow` the stream stays open until the job has ended and every byte is in.
+   * Destroying the stream closes the request.
+   */
+  async stream(id: string, which: StreamName, options: StreamOptions & { signal?: AbortSignal } = {}): Promise<Readable> {
+    if (which !== "stdout" && which !== "stderr") throw new TypeError(`stream must be "stdout" or "stderr", not ${String(which)}`);
+    const query = new URLSearchParams();
+    if (options.follow) query.set("follow", "true");
+    if (options.offset) query.set("offset", String(options.offset));
+    const qs = query.size > 0 ? `?${query}` : "";
+    const res = await this.#send("GET", `/jobs/${enc(id)}/${which}${qs}`, {
+      jobId: id,
+      longLived: options.follow === true,
+      signal: options.signal,
+    });
+    const ctx = { ...this.#ctx, responseStarted: true };
+    // Re-raise body errors as ClientErrors (a dropped connection mid-stream is
+    // CONNECTION_LOST, not a cryptic UND_ERR_SOCKET). Readable.from keeps backpressure,
+    // and destroying it returns the generator, which destroys the response body.
+    async function* chunks(): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of res.body) yield chunk as Buffer;
+      } catch (err) {
+        throw toClientError(err, ctx);
+      }
+    }
+    return Readable.from(chunks(), { objectMode: false });
+  }
+
+  /** Closes the connection pool; in-flight requests finish first. */
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  /** Closes every connection now, aborting requests and streams still open. */
+  async destroy(): Promise<void> {
+    await this.#agent.destroy();
+  }
+
+  async #json<T>(method: Dispatcher.HttpMethod, path: string, options: SendOptions = {}): Promise<T> {
+    const text = await this.#text(method, path, options);
+    try {
+      const value = JSON.parse(text) as unknown;
+      if (value === null || typeof value !== "object") throw new Error("not an object");
+      return value as T;
+    } catch {
+      throw this.#unexpected(`${method} ${path}`);
+    }
+  }
+
+  async #text(method: Dispatcher.HttpMethod, path: string, options: SendOptions): Promise<string> {
+    const res = await this.#send(method, path, options);
+    try {
+      return await res.body.text();
+    } catch (err) {
+      throw toClientError(err, { ...this.#ctx, responseStarted: true });
+    }
+  }
+
+  async #send(method: Dispatcher.HttpMethod, path: string, options: SendOptions): Promise<Dispatcher.ResponseData> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.#agent.request({
+        origin: this.#origin,
+        path: this.#basePath + path,
+        method,
+        headers: options.body === undefined ? {} : { "content-type": "application/json" },
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: options.signal,
+        ...(options.longLived ? { bodyTimeout: 0 } : {}),
+      });
+    } catch (err) {
+      throw toClientError(err, this.#ctx);
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) return res;
+    const body = await res.body.text().catch(() => "");
+    throw httpError(res.statusCode, body, this.url, options.jobId);
+  }
+
+  #unexpected(what: string): ClientError {
+    return new ClientError("SERVER_ERROR", `the server at ${this.url} gave an unexpected answer to ${what}`, {
+      hint: "is --server the address of `jobworker serve`?",
+    });
+  }
+}
+
+function enc(id: string): string {
+  return encodeURIComponent(id);
+}
+
+/**
+ * Parses and checks a server URL: https only. A bare "host:port" gets "https://"
+ * prepended, since people type that.
+ */
+export function parseServerUrl(url: string): URL {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `https://${url}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(withScheme);
+  } catch {
+    throw new ClientError("INVALID_SERVER_URL", `not a server URL: ${url}`, { hint: "use https://HOST:PORT" });
+  }
+  if (parsed.protocol !== "https:") {
+    throw new ClientError("INVALID_SERVER_URL", `the server URL must be https: ${url}`, {
+      hint: "jobworker speaks HTTPS with client certificates only; use https://HOST:PORT",
+    });
+  }
+  return parsed;
+}

@@ -1,0 +1,134 @@
+import { ClientError } from "./errors.js";
+
+/** What a transport error message may name: the server and the credential files. */
+export interface ErrorContext {
+  /** The server URL as the user gave it. */
+  url: string;
+  /** Where our client certificate came from (a path), for messages. */
+  certLabel?: string;
+  /** Where the trusted CA came from (a path), for messages. */
+  caLabel?: string;
+  /** True once response bytes were received on this request (a drop is then a lost connection). */
+  responseStarted?: boolean;
+}
+
+// Errors Node's TLS layer raises when it does not trust the server's certificate chain
+// or name. Found by connecting undici to servers with another CA, a self-signed
+// certificate and a wrong SAN (undici's request() raises them as-is, not in `cause`).
+const UNTRUSTED_SERVER = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_UNTRUSTED",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_REJECTED",
+  "INVALID_PURPOSE",
+  "INVALID_CA",
+  "PATH_LENGTH_EXCEEDED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+// Alerts the server sends when it refuses our certificate during the handshake.
+const REJECTION_ALERTS = [
+  "CERTIFICATE_REQUIRED",
+  "BAD_CERTIFICATE",
+  "UNKNOWN_CA",
+  "CERTIFICATE_EXPIRED",
+  "CERTIFICATE_REVOKED",
+  "CERTIFICATE_UNKNOWN",
+  "UNSUPPORTED_CERTIFICATE",
+  "ACCESS_DENIED",
+  "DECRYPT_ERROR",
+];
+
+const UNREACHABLE: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ENOTFOUND: "unknown host",
+  EAI_AGAIN: "host name lookup failed",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  ETIMEDOUT: "connection timed out",
+  UND_ERR_CONNECT_TIMEOUT: "connection timed out",
+  EADDRNOTAVAIL: "address not available",
+};
+
+function codeOf(err: unknown): string | undefined {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  if (typeof e?.code === "string" && e.code !== "UND_ERR_SOCKET") return e.code;
+  if (typeof e?.cause?.code === "string") return e.cause.code;
+  return typeof e?.code === "string" ? e.code : undefined;
+}
+
+/**
+ * Turns an error from undici or Node's TLS layer into a {@link ClientError} whose
+ * message says what happened in words and whose hint names the fix. Errors that are
+ * already ClientErrors pass through. Called for every failed request and stream.
+ */
+export function toClientError(err: unknown, ctx: ErrorContext): ClientError {
+  if (err instanceof ClientError) return err;
+  const code = codeOf(err);
+  const cert = ctx.certLabel ? ` (${ctx.certLabel})` : "";
+  const ca = ctx.caLabel ? ` ${ctx.caLabel}` : "";
+
+  if (code && code in UNREACHABLE) {
+    return new ClientError("SERVER_UNREACHABLE", `cannot reach the server at ${ctx.url}: ${UNREACHABLE[code]}`, {
+      hint: "is `jobworker serve` running there? Set the address with --server or JOBWORKER_SERVER",
+      cause: err,
+    });
+  }
+  if (code && UNTRUSTED_SERVER.has(code)) {
+    const why = (err as Error).message || code;
+    return new ClientError("SERVER_CERT_UNTRUSTED", `the server's certificate at ${ctx.url} is not trusted: ${why}`, {
+      hint:
+        code === "ERR_TLS_CERT_ALTNAME_INVALID"
+          ? "connect with a host name the server certificate lists, or reissue it with `jobworker certs init --host NAME`"
+          : `pass --ca (or JOBWORKER_CA) with the CA certificate of that server; trusted now:${ca || " the default CA"}`,
+      cause: err,
+    });
+  }
+  if (code && /^ERR_SSL_(TLSV13|TLSV1|SSLV3)_ALERT_/.test(code) && REJECTION_ALERTS.some((a) => code.endsWith(a))) {
+    return certRejected(ctx, cert, code.replace(/^ERR_SSL_(TLSV13|TLSV1|SSLV3)_ALERT_/, "").toLowerCase().replace(/_/g, " "), err);
+  }
+  if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "ERR_SSL_PACKET_LENGTH_TOO_LONG") {
+    return new ClientError("SERVER_UNREACHABLE", `the server at ${ctx.url} does not speak TLS`, {
+      hint: "is that the address of `jobworker serve`? It only speaks HTTPS",
+      cause: err,
+    });
+  }
+  if (code?.startsWith("ERR_SSL_") || code?.startsWith("ERR_TLS_")) {
+    return new ClientError("TLS_FAILED", `TLS with ${ctx.url} failed: ${(err as Error).message.split("\n")[0]}`, {
+      hint: "jobworker speaks TLS 1.3 only; check that --server points at `jobworker serve`",
+      cause: err,
+    });
+  }
+  // With TLS 1.3 the client's side of the handshake completes before the server checks
+  // our certificate, so a refusal surfaces as the server closing (or resetting) the
+  // connection before sending a single byte: undici's "other side closed" with
+  // bytesRead 0. Node servers close without an alert when the chain does not verify.
+  const socket = (err as { socket?: { bytesRead?: number } }).socket;
+  if ((code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE") && !ctx.responseStarted && !socket?.bytesRead) {
+    return certRejected(ctx, cert, "it closed the connection before answering", err);
+  }
+  if (code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE" || code === "UND_ERR_ABORTED") {
+    return new ClientError("CONNECTION_LOST", `the connection to ${ctx.url} was lost`, {
+      hint: "the server may have stopped; check it and retry",
+      cause: err,
+    });
+  }
+  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
+    return new ClientError("SERVER_ERROR", `the server at ${ctx.url} stopped answering`, { cause: err });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new ClientError("SERVER_ERROR", `request to ${ctx.url} failed: ${message}`, { cause: err });
+}
+
+function certRejected(ctx: ErrorContext, cert: string, detail: string, cause: unknown): ClientError {
+  return new ClientError("CERT_REJECTED", `the server at ${ctx.url} refused this client certificate${cert}: ${detail}`, {
+    hint: "use a certificate issued by the server's CA (`jobworker certs issue NAME` on the server), pass it with --cert/--key",
+    cause,
+  });
+}

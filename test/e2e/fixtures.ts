@@ -1,0 +1,90 @@
+// Shared fixtures of the client tests: a real PKI from initPki, a real server from
+// startServer on 127.0.0.1 port 0, and the built CLI spawned as a child process.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { initPki, pkiPaths, type PkiPaths } from "../../src/pki/index.js";
+import { startServer, type RunningServer } from "../../src/server/index.js";
+
+/** The built binary: tests drive what users run (`npm test` builds first). */
+export const CLI = resolve(fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url)));
+
+/** A temp home with a PKI (clients default, alice, bob), a second unrelated PKI, and a running server. */
+export interface TestWorld {
+  home: string;
+  pki: PkiPaths;
+  /** Another CA with its own server and client "mallory": trusted by nobody here. */
+  otherPki: PkiPaths;
+  server: RunningServer;
+  /** Environment for the CLI: JOBWORKER_HOME and JOBWORKER_SERVER set, nothing else of ours. */
+  env: NodeJS.ProcessEnv;
+  close(): Promise<void>;
+}
+
+/** Creates a {@link TestWorld}; call `close()` in `after`. */
+export async function createWorld(options: { maxRunningPerClient?: number } = {}): Promise<TestWorld> {
+  const home = await mkdtemp(join(tmpdir(), "jobworker-client-"));
+  const pki = pkiPaths(join(home, "pki"));
+  const otherPki = pkiPaths(join(home, "other-pki"));
+  await initPki({ dir: pki.dir, clients: ["default", "alice", "bob"] });
+  await initPki({ dir: otherPki.dir, clients: ["mallory"] });
+  const server = await startServer({
+    port: 0,
+    caFile: pki.caCert,
+    certFile: pki.serverCert,
+    keyFile: pki.serverKey,
+    crlFile: pki.crl,
+    dataDir: join(home, "data"),
+    stopGraceMs: 2000,
+    auditLog: false,
+    log: () => {},
+    ...(options.maxRunningPerClient ? { maxRunningPerClient: options.maxRunningPerClient } : {}),
+  });
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, JOBWORKER_HOME: home, JOBWORKER_SERVER: server.url };
+  return {
+    home,
+    pki,
+    otherPki,
+    server,
+    env,
+    async close() {
+      await server.close();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What a CLI run produced. */
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Spawns the built CLI. `onSpawn` gets the child (e.g. to send it SIGINT). */
+export function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  onSpawn?: (child: ChildProcess, stdout: () => Buffer) => void,
+): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    child.on("error", reject);
+    child.on("close", (code, signal) =>
+      resolvePromise({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8") }),
+    );
+    onSpawn?.(child, () => Buffer.concat(out));
+  });
+}
+
+/** Environment selecting one client certificate of the world's PKI by flags-free env vars. */
+export function asClient(world: TestWorld, name: string): NodeJS.ProcessEnv {
+  return { ...world.env, JOBWORKER_CERT: world.pki.clientCert(name), JOBWORKER_KEY: world.pki.clientKey(name) };
+}
