@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { JobPool, JobRecord, OutputName } from "../../engine/index.js";
 import { HttpError } from "../http-error.js";
@@ -75,7 +76,7 @@ export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerCli
 
   app.get("/jobs/:id/output", { schema: { params: jobParams, querystring: emptyQuery } }, async (request: IdRequest, reply) => {
     const { id } = ownJob(request, "JOB_NOT_FOUND_EMPTY");
-    return reply.type("application/json; charset=utf-8").send(jsonOutputStream(pool, id));
+    return sendStream(reply, "application/json; charset=utf-8", jsonOutputStream(pool, id));
   });
 
   for (const which of ["stdout", "stderr"] as const satisfies readonly OutputName[]) {
@@ -87,7 +88,7 @@ export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerCli
         const follow = request.query.follow === "true" || request.query.follow === "1";
         const offset = request.query.offset === undefined ? 0 : Number(request.query.offset);
         if (!Number.isSafeInteger(offset)) throw new HttpError("INVALID_REQUEST", "offset must be a non-negative integer");
-        return reply.type("application/octet-stream").send(outputStream(pool, id, which, { offset, follow }));
+        return sendStream(reply, "application/octet-stream", outputStream(pool, id, which, { offset, follow }));
       },
     );
   }
@@ -124,6 +125,17 @@ export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerCli
       },
     });
   }
+}
+
+/**
+ * Sends a stream and its headers at once. Node sends a streamed response's headers with
+ * its first byte, so a follower of a quiet job would otherwise not even learn that its
+ * request was accepted until the job writes something.
+ */
+function sendStream(reply: FastifyReply, contentType: string, body: Readable): FastifyReply {
+  reply.type(contentType).header("cache-control", "no-store").send(body);
+  if (!reply.raw.headersSent && !reply.raw.destroyed) reply.raw.flushHeaders();
+  return reply;
 }
 
 /** True for `application/json`, optionally with a UTF-8 charset parameter. */
