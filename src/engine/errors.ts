@@ -8,7 +8,9 @@ export type EngineErrorCode =
   | "POOL_CLOSED"
   | "JOB_LIMIT_REACHED"
   | "STORAGE_FULL"
-  | "INVALID_ARGUMENT";
+  | "INVALID_ARGUMENT"
+  | "LIMIT_ABOVE_MAXIMUM"
+  | "LIMIT_NOT_ENFORCEABLE";
 
 /** Base class of every error the engine throws. */
 export class EngineError extends Error {
@@ -54,5 +56,37 @@ export class InvalidArgumentError extends EngineError {
 export class StorageFullError extends EngineError {
   constructor(detail = "the data directory's disk is full") {
     super("STORAGE_FULL", `${detail}; no new jobs until space is freed`);
+  }
+}
+
+const LIMIT_LABELS: Record<string, { label: string; unit: string }> = {
+  memoryBytes: { label: "memory", unit: "bytes" },
+  cpus: { label: "cpus", unit: "CPUs" },
+  pids: { label: "pids", unit: "processes" },
+  ioReadBps: { label: "io read", unit: "bytes/s" },
+  ioWriteBps: { label: "io write", unit: "bytes/s" },
+};
+
+/** A job asked for more of a resource than the operator allows (`PoolOptions.limits.maxima`). */
+export class LimitAboveMaximumError extends EngineError {
+  readonly limit: string;
+  readonly requested: number;
+  readonly maximum: number;
+  constructor(limit: string, requested: number, maximum: number) {
+    const { label, unit } = LIMIT_LABELS[limit] ?? { label: limit, unit: "" };
+    super("LIMIT_ABOVE_MAXIMUM", `${label} limit ${requested} ${unit} is above this server's maximum of ${maximum} ${unit}`.replace(/ {2}/g, " "));
+    this.limit = limit;
+    this.requested = requested;
+    this.maximum = maximum;
+  }
+}
+
+/** A job asked for a limit this host cannot enforce (no cgroup access, no such controller…). */
+export class LimitNotEnforceableError extends EngineError {
+  readonly limit: string;
+  constructor(limit: string, why: string) {
+    const { label } = LIMIT_LABELS[limit] ?? { label: limit };
+    super("LIMIT_NOT_ENFORCEABLE", `this server cannot enforce a ${label} limit: ${why}`);
+    this.limit = limit;
   }
 }

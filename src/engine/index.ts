@@ -1,9 +1,35 @@
 export { JobPool } from "./job-pool.js";
-export { EngineError, InvalidArgumentError, InvalidJobSpecError, JobNotFoundError, PoolClosedError, StorageFullError } from "./errors.js";
+export {
+  EngineError,
+  InvalidArgumentError,
+  InvalidJobSpecError,
+  JobNotFoundError,
+  LimitAboveMaximumError,
+  LimitNotEnforceableError,
+  PoolClosedError,
+  StorageFullError,
+} from "./errors.js";
+export { resolveUser } from "./run-as.js";
+export { LIMIT_NAMES, LIMIT_RULES } from "./cgroups/limits.js";
+export type { LimitName } from "./cgroups/limits.js";
 export type { EngineErrorCode } from "./errors.js";
 export { DEFAULT_JOB_PATH, defaultJobEnv } from "./job-env.js";
 export { DEFAULT_OWNER } from "./job-spec.js";
-export type { JobRecord, JobSpec, JobState, JobStatus, ListFilter, OutputName, PageOptions, PoolOptions, RetentionPolicy, StreamOptions } from "./types.js";
+export type {
+  JobLimits,
+  JobRecord,
+  JobSpec,
+  JobState,
+  JobStatus,
+  ListFilter,
+  OutputName,
+  PageOptions,
+  PoolOptions,
+  ResourceControlReport,
+  RetentionPolicy,
+  RunAsUser,
+  StreamOptions,
+} from "./types.js";
 export type { JobPage } from "./job-store.js";
 export { DEFAULT_MAX_OUTPUT_BYTES } from "./job-pool.js";
 export { INTERRUPTED_MESSAGE } from "./recovery.js";

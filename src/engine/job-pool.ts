@@ -1,10 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { isDiskFull, isNoSpaceError } from "./disk-space.js";
-import { InvalidArgumentError, JobNotFoundError, PoolClosedError, StorageFullError } from "./errors.js";
+import { CgroupHost } from "./cgroups/cgroup-host.js";
+import type { JobCgroup } from "./cgroups/job-cgroup.js";
+import { effectiveLimits, LIMIT_NAMES, validatePoolLimits } from "./cgroups/limits.js";
+import { InvalidArgumentError, JobNotFoundError, LimitAboveMaximumError, PoolClosedError, StorageFullError } from "./errors.js";
 import { Job } from "./job.js";
 import { defaultJobEnv, jobEnv } from "./job-env.js";
 import { validateJobSpec } from "./job-spec.js";
@@ -14,7 +17,19 @@ import { OutputNotifier } from "./output-notifier.js";
 import { OutputReader } from "./output-reader.js";
 import { recoverInterruptedJobs } from "./recovery.js";
 import { RetentionSweeper } from "./retention.js";
-import type { JobRecord, JobSpec, JobStatus, ListFilter, OutputName, PageOptions, PoolOptions, StreamOptions } from "./types.js";
+import type {
+  JobLimits,
+  JobRecord,
+  JobSpec,
+  JobStatus,
+  ListFilter,
+  OutputName,
+  PageOptions,
+  PoolOptions,
+  ResourceControlReport,
+  RunAsUser,
+  StreamOptions,
+} from "./types.js";
 
 const DEFAULT_STOP_GRACE_MS = 5000;
 /** Per-stream output cap unless the pool is told otherwise: 1 GiB. */
@@ -51,17 +66,25 @@ export class JobPool {
   private readonly defaultCwd: string;
   private readonly baseEnv: Record<string, string>;
   private readonly store: JobStore;
+  private readonly cgroups: CgroupHost;
+  private readonly defaultLimits: JobLimits;
+  private readonly maxLimits: JobLimits;
+  private readonly runAs: RunAsUser | undefined;
   private retention: RetentionSweeper | undefined;
   private closing: Promise<void> | undefined;
 
-  private constructor(dataDir: string, store: JobStore, options: PoolOptions) {
+  private constructor(dataDir: string, store: JobStore, cgroups: CgroupHost, options: PoolOptions) {
     this.dataDir = dataDir;
     this.jobsDir = join(dataDir, "jobs");
     this.store = store;
+    this.cgroups = cgroups;
     this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     this.defaultCwd = options.defaultCwd ?? tmpdir();
-    this.baseEnv = options.baseEnv ?? defaultJobEnv();
+    this.runAs = options.runAs;
+    this.baseEnv = options.baseEnv ?? { ...defaultJobEnv(), ...(options.runAs && { HOME: options.runAs.home }) };
+    this.defaultLimits = validatePoolLimits(options.limits?.defaults, "limits.defaults");
+    this.maxLimits = validatePoolLimits(options.limits?.maxima, "limits.maxima");
   }
 
   /**
@@ -73,9 +96,31 @@ export class JobPool {
     const dataDir = resolve(options.dataDir);
     checkNonNegative(options.stopGraceMs, "stopGraceMs");
     checkNonNegative(options.maxOutputBytes, "maxOutputBytes");
+    const defaults = validatePoolLimits(options.limits?.defaults, "limits.defaults");
+    const maxima = validatePoolLimits(options.limits?.maxima, "limits.maxima");
+    for (const name of LIMIT_NAMES) {
+      const d = defaults[name];
+      const m = maxima[name];
+      if (d !== undefined && m !== undefined && d > m) throw new InvalidArgumentError(new LimitAboveMaximumError(name, d, m).message.replace("limit", "default"));
+    }
+    if (options.runAs) {
+      if (process.getuid?.() !== 0) throw new InvalidArgumentError("runAs needs the server to run as root (to switch to the job's user)");
+      if (options.runAs.uid === 0) throw new InvalidArgumentError("runAs must name an unprivileged user");
+    }
     await mkdir(join(dataDir, "jobs"), { recursive: true, mode: 0o700 });
+    // Jobs may not read the data directory (other jobs' output, the records): with runAs
+    // it must be the server's alone, whatever mode it was created with.
+    if (options.runAs) await chmod(dataDir, 0o700);
+    const cgroups = await CgroupHost.open(dataDir, options.cgroups !== false);
+    // Every job gets the defaults, else the maxima: the host must be able to enforce them.
+    try {
+      cgroups.checkEnforceable(effectiveLimits({}, defaults, maxima));
+    } catch (err) {
+      cgroups.close();
+      throw err;
+    }
     const store = new JobStore(dataDir);
-    const pool = new JobPool(dataDir, store, options);
+    const pool = new JobPool(dataDir, store, cgroups, options);
     await recoverInterruptedJobs(store, (id) => new OutputFiles(pool.jobsDir, id));
     void pool.removeOrphanedOutput();
     if (options.retain) pool.retention = new RetentionSweeper(store, options.retain, (id) => pool.delete(id));
@@ -91,9 +136,21 @@ export class JobPool {
   create(spec: JobSpec): string {
     const valid = validateJobSpec(spec);
     if (this.closing) throw new PoolClosedError();
+    const limits = effectiveLimits(valid.limits, this.defaultLimits, this.maxLimits);
+    this.cgroups.checkEnforceable(limits);
     if (isDiskFull(this.dataDir)) throw new StorageFullError();
     this.saveUnsavedEnds();
     const id = randomUUID();
+    let cgroup: JobCgroup | undefined;
+    let setupError: string | undefined;
+    if (this.cgroups.usable) {
+      try {
+        cgroup = this.cgroups.create(id, limits);
+      } catch (err) {
+        // Never run a job with weaker control than the host promised: it fails to start.
+        setupError = `cannot start: the job's cgroup could not be created: ${(err as Error).message}`;
+      }
+    }
     const job = new Job({
       id,
       spec: valid,
@@ -103,6 +160,10 @@ export class JobPool {
       maxOutputBytes: this.maxOutputBytes,
       recordEnd: (record) => this.recordEnd(record),
       diskFull: () => isDiskFull(this.dataDir),
+      limits,
+      ...(cgroup && { cgroup }),
+      ...(setupError !== undefined && { setupError }),
+      ...(this.runAs && { runAs: this.runAs }),
     });
     try {
       this.store.insert(job.toRecord());
@@ -249,6 +310,16 @@ export class JobPool {
     await this.retention?.sweep();
   }
 
+  /** What resource control this host allows: for the operator's start-up log, and for tests. */
+  resourceControl(): ResourceControlReport {
+    return structuredClone(this.cgroups.report);
+  }
+
+  /** The limits a job that asks for none gets, and the most any job may ask for. */
+  limitPolicy(): { defaults: JobLimits; maxima: JobLimits } {
+    return { defaults: { ...this.defaultLimits }, maxima: { ...this.maxLimits } };
+  }
+
   /** Number of running jobs, optionally of one owner (for per-client limits). */
   runningCount(owner?: string): number {
     let count = 0;
@@ -269,6 +340,7 @@ export class JobPool {
       await Promise.allSettled([...this.deleting.values()]);
       this.saveUnsavedEnds();
       this.store.close();
+      this.cgroups.close();
     })();
     return this.closing;
   }
@@ -327,6 +399,7 @@ function statusOf(record: JobRecord): JobStatus {
     ...(record.errorMsg !== undefined && { errorMsg: record.errorMsg }),
     ...(record.exitCode !== undefined && { exitCode: record.exitCode }),
     ...(record.signal !== undefined && { signal: record.signal }),
+    ...(record.oomKilled && { oomKilled: true as const }),
   };
 }
 

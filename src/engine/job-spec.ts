@@ -1,5 +1,6 @@
 import { InvalidJobSpecError } from "./errors.js";
-import type { JobSpec } from "./types.js";
+import { validateJobLimits } from "./cgroups/limits.js";
+import type { JobLimits, JobSpec } from "./types.js";
 
 /** A JobSpec after validation: every field present and of the right type. */
 export interface ValidJobSpec {
@@ -8,6 +9,8 @@ export interface ValidJobSpec {
   owner: string;
   env: Record<string, string>;
   cwd: string | undefined;
+  /** What the job asked for (before the pool's defaults and maxima). */
+  limits: JobLimits;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -30,7 +33,7 @@ export function validateJobSpec(spec: unknown): ValidJobSpec {
   if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
     throw new InvalidJobSpecError("job spec must be an object");
   }
-  const { cmd, args = [], owner = DEFAULT_OWNER, env = {}, cwd } = spec as JobSpec;
+  const { cmd, args = [], owner = DEFAULT_OWNER, env = {}, cwd, limits } = spec as JobSpec;
   checkString(cmd, "cmd", { allowEmpty: false });
   if (!Array.isArray(args)) throw new InvalidJobSpecError("args must be an array of strings");
   args.forEach((arg, i) => checkString(arg, `args[${i}]`, { allowEmpty: true }));
@@ -46,5 +49,5 @@ export function validateJobSpec(spec: unknown): ValidJobSpec {
     checkString(cwd, "cwd", { allowEmpty: false });
     if (!cwd.startsWith("/")) throw new InvalidJobSpecError("cwd must be an absolute path");
   }
-  return { cmd, args: [...args], owner, env: { ...env }, cwd };
+  return { cmd, args: [...args], owner, env: { ...env }, cwd, limits: limits === undefined ? {} : validateJobLimits(limits) };
 }

@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { join } from "node:path";
-import type { JobRecord } from "./types.js";
+import type { JobLimits, JobRecord } from "./types.js";
 
 /** A record as stored, with what crash recovery needs to recognise the job's processes. */
 export interface StoredJob extends JobRecord {
@@ -36,6 +36,8 @@ interface Row {
   stdout_bytes: number;
   stderr_bytes: number;
   truncated: number;
+  limits: string | null;
+  oom_killed: number;
 }
 
 const SCHEMA = `
@@ -84,7 +86,25 @@ function toRecord(row: Row): StoredJob {
     stdoutBytes: row.stdout_bytes,
     stderrBytes: row.stderr_bytes,
     ...(row.truncated !== 0 && { truncated: true }),
+    ...(row.oom_killed !== 0 && { oomKilled: true as const }),
+    ...(row.limits !== null && { limits: JSON.parse(row.limits) as JobLimits }),
   };
+}
+
+/**
+ * Columns added after the first release: data directories made by an older version get
+ * them at open (SQLite's ADD COLUMN is cheap: old rows read the default).
+ */
+const ADDED_COLUMNS: [name: string, definition: string][] = [
+  ["limits", "TEXT"], // JSON object of the limits that applied (JobLimits), NULL for none
+  ["oom_killed", "INTEGER NOT NULL DEFAULT 0"],
+];
+
+function addMissingColumns(db: Database.Database): void {
+  const present = new Set((db.prepare("SELECT name FROM pragma_table_info('jobs')").all() as { name: string }[]).map((r) => r.name));
+  for (const [name, definition] of ADDED_COLUMNS) {
+    if (!present.has(name)) db.exec(`ALTER TABLE jobs ADD COLUMN ${name} ${definition}`);
+  }
 }
 
 /**
@@ -102,14 +122,15 @@ export class JobStore {
     this.db.pragma("synchronous = FULL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
+    addMissingColumns(this.db);
     this.statements = {
       insert: this.db.prepare(
-        `INSERT INTO jobs (id, owner, cmd, args, cwd, env_names, created_at, ended_at, state, exit_code, signal, error_msg, pid, pid_start, boot_id)
-         VALUES (@id, @owner, @cmd, @args, @cwd, @envNames, @createdAt, @endedAt, @state, @exitCode, @signal, @errorMsg, @pid, @pidStart, @bootId)`,
+        `INSERT INTO jobs (id, owner, cmd, args, cwd, env_names, created_at, ended_at, state, exit_code, signal, error_msg, pid, pid_start, boot_id, limits)
+         VALUES (@id, @owner, @cmd, @args, @cwd, @envNames, @createdAt, @endedAt, @state, @exitCode, @signal, @errorMsg, @pid, @pidStart, @bootId, @limits)`,
       ),
       finish: this.db.prepare(
         `UPDATE jobs SET state = @state, exit_code = @exitCode, signal = @signal, error_msg = @errorMsg, ended_at = @endedAt,
-           stdout_bytes = @stdoutBytes, stderr_bytes = @stderrBytes, truncated = @truncated WHERE id = @id`,
+           stdout_bytes = @stdoutBytes, stderr_bytes = @stderrBytes, truncated = @truncated, oom_killed = @oomKilled WHERE id = @id`,
       ),
       get: this.db.prepare("SELECT * FROM jobs WHERE id = ?"),
       remove: this.db.prepare("DELETE FROM jobs WHERE id = ?"),
@@ -142,6 +163,7 @@ export class JobStore {
       pid: job.pid ?? null,
       pidStart: job.pidStart ?? null,
       bootId: job.bootId ?? null,
+      limits: job.limits && Object.keys(job.limits).length > 0 ? JSON.stringify(job.limits) : null,
     });
   }
 
@@ -162,6 +184,7 @@ export class JobStore {
       stdoutBytes: job.stdoutBytes,
       stderrBytes: job.stderrBytes,
       truncated: job.truncated ? 1 : 0,
+      oomKilled: job.oomKilled ? 1 : 0,
     });
   }
 

@@ -4,9 +4,10 @@ import { closeQuietly, OutputFiles } from "./output-files.js";
 import { OutputNotifier } from "./output-notifier.js";
 import { bootId, processStartTime } from "./process-identity.js";
 import { exitCodeForSignal, signalGroup, waitForGroupGone } from "./process-group.js";
+import type { JobCgroup } from "./cgroups/job-cgroup.js";
 import type { StoredJob } from "./job-store.js";
 import type { ValidJobSpec } from "./job-spec.js";
-import type { JobRecord, JobStatus } from "./types.js";
+import type { JobLimits, JobRecord, JobStatus, RunAsUser } from "./types.js";
 
 /** What a job needs from its pool. */
 export interface JobLaunch {
@@ -21,6 +22,14 @@ export interface JobLaunch {
   recordEnd: (record: JobRecord) => void;
   /** Whether the data directory's disk is (nearly) full: output may then have been cut short. */
   diskFull: () => boolean;
+  /** The limits that apply (already written into `cgroup`). */
+  limits: JobLimits;
+  /** The job's own cgroup, where the host has them. */
+  cgroup?: JobCgroup;
+  /** Set when the job cannot start for a reason found before spawning (its cgroup could not be made). */
+  setupError?: string;
+  /** Run the job as this user instead of the server's. */
+  runAs?: RunAsUser;
 }
 
 /** Why the job was asked to stop, when it was not its owner's request. */
@@ -46,6 +55,7 @@ export class Job {
   readonly files: OutputFiles;
   readonly notifier: OutputNotifier;
   readonly maxOutputBytes: number;
+  readonly limits: JobLimits;
   readonly createdAt = Date.now();
   private status: JobStatus;
   private endedAt: number | undefined;
@@ -67,6 +77,7 @@ export class Job {
     this.cwd = launch.cwd;
     this.files = launch.files;
     this.maxOutputBytes = launch.maxOutputBytes;
+    this.limits = launch.limits;
     this.notifier = new OutputNotifier(launch.files.dir, () => this.scheduleLimitCheck());
     this.exited = new Promise((resolve) => (this.markExited = resolve));
     this.status = this.start(launch.env);
@@ -74,17 +85,34 @@ export class Job {
 
   private start(env: Record<string, string>): JobStatus {
     const { cmd, args } = this.spec;
+    const { cgroup, runAs } = this.launch;
+    if (this.launch.setupError !== undefined) return this.failedToStart(this.launch.setupError);
     let fds: { stdout: number; stderr: number } | undefined;
     let child: ChildProcess | undefined;
     let errCode: string | undefined;
+    let cgroupError: string | undefined;
     try {
       fds = this.files.openForChild();
-      child = spawn(cmd, args, {
-        cwd: this.cwd,
-        env,
-        stdio: ["ignore", fds.stdout, fds.stderr],
-        detached: true,
-      });
+      // The child is born inside the job's cgroup: this thread enters it, forks (spawn is
+      // synchronous up to the fork and exec) and leaves. See docs/design.md.
+      try {
+        cgroup?.enter();
+      } catch (err) {
+        cgroupError = (err as Error).message;
+      }
+      if (cgroupError === undefined) {
+        try {
+          child = spawn(cmd, args, {
+            cwd: this.cwd,
+            env,
+            stdio: ["ignore", fds.stdout, fds.stderr],
+            detached: true,
+            ...(runAs && { uid: runAs.uid, gid: runAs.gid }),
+          });
+        } finally {
+          cgroup?.leave();
+        }
+      }
     } catch (err) {
       errCode = (err as NodeJS.ErrnoException).code;
     } finally {
@@ -99,13 +127,13 @@ export class Job {
     // being thrown.
     child?.on("error", () => {});
     if (!child || child.pid === undefined) {
-      this.endedAt = Date.now();
-      this.finalSizes = { stdout: 0, stderr: 0 };
-      this.notifier.end();
-      this.markExited();
       const message =
-        errCode === "ENOSPC" ? "cannot start: the disk is full" : explainSpawnFailure(cmd, this.cwd, env.PATH, errCode);
-      return { state: "error", errorMsg: message };
+        cgroupError !== undefined
+          ? `cannot start: the job could not be placed in its cgroup: ${cgroupError}`
+          : errCode === "ENOSPC"
+            ? "cannot start: the disk is full"
+            : explainSpawnFailure(cmd, this.cwd, env.PATH, errCode);
+      return this.failedToStart(message);
     }
     this.child = child;
     this.pidStart = processStartTime(child.pid);
@@ -115,14 +143,33 @@ export class Job {
     return { state: "running" };
   }
 
+  /** The job never ran: its end is now. */
+  private failedToStart(message: string): JobStatus {
+    this.endedAt = Date.now();
+    this.finalSizes = { stdout: 0, stderr: 0 };
+    this.notifier.end();
+    this.markExited();
+    void this.launch.cgroup?.remove();
+    return { state: "error", errorMsg: message };
+  }
+
   private async onExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     // Strays of the group go now, while the group id is still known to be ours; the job
-    // is over only once none of its processes runs.
+    // is over only once none of its processes runs. With a cgroup, that includes the
+    // processes that left the group (setsid, double fork).
     const pgid = this.child!.pid!;
+    const cgroup = this.launch.cgroup;
     signalGroup(pgid, "SIGKILL");
-    await waitForGroupGone(pgid);
+    let oomKilled = false;
+    if (cgroup) {
+      await cgroup.killAll();
+      oomKilled = signal === "SIGKILL" && cgroup.oomKilled();
+      await cgroup.remove();
+    } else {
+      await waitForGroupGone(pgid);
+    }
     let status: JobStatus = signal
-      ? { state: "completed", exitCode: exitCodeForSignal(signal), signal }
+      ? { state: "completed", exitCode: exitCodeForSignal(signal), signal, ...(oomKilled && { oomKilled: true as const }) }
       : { state: "completed", exitCode: code ?? 0 };
     if (this.stopReason) status = { state: "error", errorMsg: REASON_MESSAGES[this.stopReason](this) };
     if (this.stopReason === "output-limit") {
@@ -179,6 +226,7 @@ export class Job {
       stdoutBytes: Math.min(sizes.stdout, this.maxOutputBytes),
       stderrBytes: Math.min(sizes.stderr, this.maxOutputBytes),
       ...(this.truncated && { truncated: true }),
+      ...(Object.keys(this.limits).length > 0 && { limits: { ...this.limits } }),
     };
   }
 
@@ -192,7 +240,11 @@ export class Job {
     this.stopReason ??= reason;
     this.termination ??= (async () => {
       const pgid = this.child!.pid!;
+      const cgroup = this.launch.cgroup;
       signalGroup(pgid, graceMs === 0 ? "SIGKILL" : "SIGTERM");
+      // Processes that left the group are in the cgroup: they are told too.
+      if (graceMs > 0) cgroup?.signalAll("SIGTERM");
+      else void cgroup?.killAll();
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<"grace-over">((resolve) => {
         timer = setTimeout(() => resolve("grace-over"), graceMs);
@@ -201,7 +253,10 @@ export class Job {
       clearTimeout(timer);
       // Still running after the grace period: the group is still ours (its leader is not
       // reaped), so SIGKILL cannot hit a reused id.
-      if (outcome === "grace-over" && this.child) signalGroup(pgid, "SIGKILL");
+      if (outcome === "grace-over" && this.child) {
+        signalGroup(pgid, "SIGKILL");
+        void cgroup?.killAll();
+      }
       await this.exited;
     })();
     return this.termination;

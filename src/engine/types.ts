@@ -17,6 +17,21 @@ export interface JobSpec {
   env?: Record<string, string>;
   /** Working directory; defaults to the pool's `defaultCwd`. */
   cwd?: string;
+  /** Resource limits, each optional, within the pool's maxima (see `PoolOptions.limits`). */
+  limits?: JobLimits;
+}
+
+/** Resource limits of a job, enforced with cgroups. */
+export interface JobLimits {
+  /** Most memory (RSS and page cache, no swap) in bytes; beyond it the kernel kills the job ("out of memory"). */
+  memoryBytes?: number;
+  /** CPU time as a fraction of cores per period, e.g. 0.5 = half a core, 2 = two cores. */
+  cpus?: number;
+  /** Most processes (and threads) the job may have at once. */
+  pids?: number;
+  /** Read and write bandwidth, in bytes per second, on the data directory's disk. */
+  ioReadBps?: number;
+  ioWriteBps?: number;
 }
 
 /** What `status` returns. */
@@ -28,6 +43,8 @@ export interface JobStatus {
   exitCode?: number;
   /** Set when the job was killed by a signal, e.g. "SIGKILL". */
   signal?: string;
+  /** Set when the kernel killed the job for exceeding its memory limit (then `signal` is "SIGKILL"). */
+  oomKilled?: true;
 }
 
 /** The full record of a job, as `get` and `list` return it. */
@@ -49,6 +66,8 @@ export interface JobRecord extends JobStatus {
   stderrBytes: number;
   /** Set when output was cut short: the output limit was reached, or the disk was full. */
   truncated?: boolean;
+  /** The resource limits that applied to the job (its own, else the pool's defaults and maxima); absent for none. */
+  limits?: JobLimits;
 }
 
 /** Options of `stream`. */
@@ -76,6 +95,43 @@ export interface PoolOptions {
   maxOutputBytes?: number;
   /** Retention of finished jobs: removed once older than `maxAgeMs`, or beyond the newest `maxCount`. */
   retain?: RetentionPolicy;
+  /**
+   * Resource control. `defaults` apply to jobs that do not ask; `maxima` bind every job (a
+   * job that asks for nothing gets the default, else the maximum).
+   */
+  limits?: { defaults?: JobLimits; maxima?: JobLimits };
+  /**
+   * Whether to give every job its own cgroup (default "auto": where the host allows it).
+   * `false` runs jobs without cgroups (and refuses every limit).
+   */
+  cgroups?: "auto" | false;
+  /** Run jobs as this unprivileged user (the server keeps its own rights). See `resolveUser`. */
+  runAs?: RunAsUser;
+}
+
+/** An unprivileged user jobs run as. */
+export interface RunAsUser {
+  name: string;
+  uid: number;
+  gid: number;
+  /** The user's home directory, the jobs' HOME. */
+  home: string;
+}
+
+/** What the pool can enforce on this host, for the operator (see `JobPool.resourceControl`). */
+export interface ResourceControlReport {
+  /** Whether jobs get their own cgroup (so processes that left the job's process group are killed too). */
+  cgroups: boolean;
+  /** How every process of a job is killed: "cgroup.kill" (v2), "freezer" (v1), "procs" (v1 without freezer), or "process-group". */
+  killMethod: "cgroup.kill" | "freezer" | "procs" | "process-group";
+  /** Per limit: "v1" or "v2" (the cgroup version that enforces it), or undefined when it cannot be enforced. */
+  enforced: Record<keyof JobLimits, "v1" | "v2" | undefined>;
+  /** The directories that hold this pool's job cgroups, one per hierarchy (empty without cgroups). */
+  parentDirs: string[];
+  /** One line per thing that cannot be done, and why. */
+  problems: string[];
+  /** One line for a log: what is available. */
+  summary: string;
 }
 
 /** Which finished jobs to keep; either limit, or both. */

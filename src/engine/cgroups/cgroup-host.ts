@@ -1,0 +1,205 @@
+import { existsSync, readdirSync, readFileSync, realpathSync, rmdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { LimitNotEnforceableError } from "../errors.js";
+import type { JobLimits, ResourceControlReport } from "../types.js";
+import { detectCgroups, type Controller, type Detection, type Hierarchy } from "./detect.js";
+import { JobCgroup, type JobCgroupPlan, type KillMethod } from "./job-cgroup.js";
+import { LIMIT_NAMES, LIMIT_RULES, type LimitName } from "./limits.js";
+
+const CONTROLLER_OF: Record<LimitName, Controller> = {
+  memoryBytes: "memory",
+  cpus: "cpu",
+  pids: "pids",
+  ioReadBps: "io",
+  ioWriteBps: "io",
+};
+
+/**
+ * The cgroups of one pool on this host: what can be enforced, and the factory of job
+ * cgroups. Job cgroups live in `<server's own cgroup>/jobworker/<pool key>/<job id>` in
+ * every hierarchy they use (docs/design.md, "Resource control").
+ */
+export class CgroupHost {
+  readonly report: ResourceControlReport;
+  private readonly killer: { hierarchy: Hierarchy; method: KillMethod } | undefined;
+  private readonly enforcers: Partial<Record<LimitName, Hierarchy>>;
+  private readonly why: Partial<Record<LimitName, string>>;
+  private readonly hierarchies: Hierarchy[];
+  private readonly ioDevice: string | undefined;
+
+  private constructor(detection: Detection | undefined, dataDir: string, disabledReason?: string) {
+    const problems = [...(detection?.problems ?? [])];
+    const v2 = detection?.v2;
+    const v1 = detection?.v1 ?? new Map<Controller, Hierarchy>();
+    if (v2?.hasKill) this.killer = { hierarchy: v2, method: "cgroup.kill" };
+    else if (v1.get("freezer")) this.killer = { hierarchy: v1.get("freezer")!, method: "freezer" };
+    else if (v2) this.killer = { hierarchy: v2, method: "procs" };
+    else {
+      const any = v1.get("pids") ?? v1.get("memory") ?? v1.get("cpu") ?? v1.get("io");
+      if (any) this.killer = { hierarchy: any, method: "procs" };
+    }
+    const device = blockDeviceOf(dataDir);
+    this.ioDevice = device.device;
+    this.enforcers = {};
+    this.why = {};
+    const noCgroups = disabledReason ?? (problems.length > 0 ? problems.join("; ") : "no usable cgroup hierarchy");
+    for (const name of LIMIT_NAMES) {
+      const controller = CONTROLLER_OF[name];
+      const hierarchy = !this.killer ? undefined : v2?.controllers.has(controller) ? v2 : v1.get(controller);
+      if (!this.killer) this.why[name] = noCgroups;
+      else if (!hierarchy) this.why[name] = `no ${controller === "io" ? "io (blkio)" : controller} cgroup controller is available to the server`;
+      else if (controller === "io" && !this.ioDevice) this.why[name] = device.problem!;
+      else this.enforcers[name] = hierarchy;
+    }
+    this.hierarchies = [...new Set([...(v2 ? [v2] : []), ...v1.values()])];
+    for (const name of LIMIT_NAMES) {
+      if (this.why[name] && this.killer) problems.push(`cannot enforce ${LIMIT_RULES[name].label} limits: ${this.why[name]}`);
+    }
+    if (!this.killer && !disabledReason) problems.push("jobs run without cgroups: processes that leave a job's process group (setsid) are not killed with it, and no limit can be enforced");
+    const enforced = Object.fromEntries(LIMIT_NAMES.map((n) => [n, this.enforcers[n] ? (`v${this.enforcers[n]!.version}` as const) : undefined])) as ResourceControlReport["enforced"];
+    const killMethod = this.killer?.method ?? "process-group";
+    this.report = {
+      cgroups: this.killer !== undefined,
+      killMethod,
+      enforced,
+      parentDirs: this.killer ? this.hierarchies.map((h) => h.poolDir) : [],
+      problems,
+      summary: summarize(this.killer, this.enforcers, this.ioDevice, disabledReason),
+    };
+  }
+
+  /** Detects what this host offers (unless `enabled` is false) and cleans up after a crashed predecessor. */
+  static async open(dataDir: string, enabled: boolean): Promise<CgroupHost> {
+    if (!enabled) return new CgroupHost(undefined, dataDir, "cgroups are turned off");
+    const host = new CgroupHost(detectCgroups(dataDir), dataDir);
+    await host.removeLeftovers();
+    return host;
+  }
+
+  get usable(): boolean {
+    return this.killer !== undefined;
+  }
+
+  /** Throws `LimitNotEnforceableError` for the first limit this host cannot enforce. */
+  checkEnforceable(limits: JobLimits): void {
+    for (const name of LIMIT_NAMES) {
+      if (limits[name] !== undefined && !this.enforcers[name]) throw new LimitNotEnforceableError(name, this.why[name] ?? "unavailable");
+    }
+  }
+
+  /** Creates the cgroup of a new job, with its limits written; throws if the kernel refuses. */
+  create(id: string, limits: JobLimits): JobCgroup {
+    return JobCgroup.create(id, this.plan(id, limits, () => true));
+  }
+
+  private plan(id: string, limits: JobLimits, exists: (dir: string) => boolean): JobCgroupPlan {
+    const killer = this.killer!;
+    const parts = new Map<Hierarchy, { hierarchy: Hierarchy; dir: string }>();
+    const partOf = (hierarchy: Hierarchy) => {
+      let part = parts.get(hierarchy);
+      if (!part) parts.set(hierarchy, (part = { hierarchy, dir: join(hierarchy.poolDir, id) }));
+      return part;
+    };
+    const killerPart = partOf(killer.hierarchy);
+    const byController: JobCgroupPlan["byController"] = {};
+    for (const name of LIMIT_NAMES) {
+      const hierarchy = this.enforcers[name];
+      if (limits[name] !== undefined && hierarchy) byController[CONTROLLER_OF[name]] = partOf(hierarchy);
+    }
+    const all = [...parts.values()].filter((p) => exists(p.dir));
+    return { parts: all, killer: killerPart, killMethod: killer.method, byController, limits, ioDevice: this.ioDevice };
+  }
+
+  /**
+   * Job cgroups of this pool that a previous server left (it crashed or was killed -9):
+   * every process in them is killed and the directories removed, before any new job.
+   */
+  private async removeLeftovers(): Promise<void> {
+    if (!this.killer) return;
+    const ids = new Set<string>();
+    for (const h of this.hierarchies) {
+      for (const entry of safeReaddir(h.poolDir)) if (entry.isDirectory()) ids.add(entry.name);
+    }
+    for (const id of ids) {
+      // Every hierarchy the job may have used: its limits are unknown now, so look at all.
+      const parts = this.hierarchies.map((hierarchy) => ({ hierarchy, dir: join(hierarchy.poolDir, id) })).filter((p) => existsSync(p.dir));
+      const killerPart = parts.find((p) => p.hierarchy === this.killer!.hierarchy);
+      const plan: JobCgroupPlan = {
+        parts,
+        killer: killerPart ?? parts[0]!,
+        killMethod: killerPart ? this.killer.method : "procs",
+        byController: {},
+        limits: {},
+        ioDevice: undefined,
+      };
+      const cgroup = JobCgroup.existing(id, plan);
+      await cgroup.killAll();
+      // A part outside the killer's hierarchy may hold processes that the killer never saw.
+      for (const part of parts) {
+        if (part !== plan.killer) await JobCgroup.existing(id, { ...plan, killer: part, killMethod: "procs" }).killAll();
+      }
+      await cgroup.remove();
+    }
+  }
+
+  /** Removes the pool's own directories (once every job has ended). */
+  close(): void {
+    for (const h of this.hierarchies) {
+      try {
+        rmdirSync(h.poolDir);
+      } catch {
+        // A job cgroup that could not be removed keeps it; the next start cleans up.
+      }
+    }
+  }
+}
+
+function summarize(
+  killer: { hierarchy: Hierarchy; method: KillMethod } | undefined,
+  enforcers: Partial<Record<LimitName, Hierarchy>>,
+  ioDevice: string | undefined,
+  disabledReason: string | undefined,
+): string {
+  if (!killer) return `cgroups: not used (${disabledReason ?? "none usable"}); jobs are killed by process group; no limit can be enforced`;
+  const how = killer.method === "cgroup.kill" ? "cgroup v2 cgroup.kill" : killer.method === "freezer" ? "cgroup v1 freezer" : `cgroup v${killer.hierarchy.version} process list`;
+  const limits = LIMIT_NAMES.filter((n) => enforcers[n]).map((n) => {
+    const label = LIMIT_RULES[n].label;
+    return `${label} (v${enforcers[n]!.version}${n.startsWith("io") ? ` on ${ioDevice}` : ""})`;
+  });
+  return `cgroups: every job gets its own cgroup, killed with ${how} (${killer.hierarchy.poolDir}); limits enforced: ${limits.length > 0 ? limits.join(", ") : "none"}`;
+}
+
+function safeReaddir(dir: string) {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The whole-disk block device ("MAJ:MIN") that holds `dir`, for IO throttling; throttles
+ * apply to disks, not to partitions.
+ */
+export function blockDeviceOf(dir: string): { device?: string; problem?: string } {
+  let dev: number;
+  try {
+    dev = statSync(dir).dev;
+  } catch (err) {
+    return { problem: `cannot stat the data directory: ${(err as Error).message}` };
+  }
+  const major = Math.floor(dev / 256) & 0xfff;
+  const minor = (dev & 0xff) | ((Math.floor(dev / 4096) & 0xfff00));
+  if (major === 0) return { problem: "the data directory is not on a block device (tmpfs, overlay or a network file system?)" };
+  const sys = `/sys/dev/block/${major}:${minor}`;
+  if (!existsSync(sys)) return { problem: `the data directory's device ${major}:${minor} is not a block device` };
+  try {
+    if (existsSync(join(sys, "partition"))) {
+      const disk = realpathSync(join(sys, ".."));
+      return { device: readFileSync(join(disk, "dev"), "utf8").trim() };
+    }
+  } catch {
+    return { problem: `cannot find the disk of partition ${major}:${minor}` };
+  }
+  return { device: `${major}:${minor}` };
+}

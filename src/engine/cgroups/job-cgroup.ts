@@ -1,0 +1,338 @@
+import { mkdirSync, readFileSync, rmdirSync, watch, writeFileSync, type FSWatcher } from "node:fs";
+import { join } from "node:path";
+import { isMainThread } from "node:worker_threads";
+import type { JobLimits } from "../types.js";
+import type { Controller, Hierarchy } from "./detect.js";
+import { readOr } from "./detect.js";
+
+/** One directory of a job's cgroup: the job has one in each hierarchy it uses. */
+interface Part {
+  hierarchy: Hierarchy;
+  dir: string;
+}
+
+export type KillMethod = "cgroup.kill" | "freezer" | "procs";
+
+/** How a job's cgroups are laid out and limited; made by `CgroupHost`. */
+export interface JobCgroupPlan {
+  /** The hierarchies the job gets a directory in: the one that kills, and one per limited controller. */
+  parts: Part[];
+  /** The part whose membership lists every process of the job, and how to kill them. */
+  killer: Part;
+  killMethod: KillMethod;
+  /** Which part enforces each controller. */
+  byController: Partial<Record<Controller, Part>>;
+  limits: JobLimits;
+  /** "MAJ:MIN" of the data directory's disk, for IO limits. */
+  ioDevice: string | undefined;
+}
+
+const CPU_PERIOD_US = 100_000;
+/** Upper bound of every wait for a cgroup to empty: SIGKILL takes effect in microseconds to milliseconds. */
+const EMPTY_WAIT_LIMIT_MS = 10_000;
+
+/**
+ * A job's own cgroup (one directory per hierarchy used): created with its limits before
+ * the job starts, entered by the server's spawning thread around `spawn()` so that the
+ * child is born inside it, used to kill every process of the job (also those that left
+ * its process group), and removed when the job has ended.
+ */
+export class JobCgroup {
+  readonly id: string;
+  readonly killMethod: KillMethod;
+  private readonly plan: JobCgroupPlan;
+  private removed = false;
+
+  private constructor(id: string, plan: JobCgroupPlan) {
+    this.id = id;
+    this.plan = plan;
+    this.killMethod = plan.killMethod;
+  }
+
+  /** Creates the job's directories and writes its limits; on failure removes what it made and throws. */
+  static create(id: string, plan: JobCgroupPlan): JobCgroup {
+    const cgroup = new JobCgroup(id, plan);
+    const made: Part[] = [];
+    try {
+      for (const part of plan.parts) {
+        mkdirStrict(part.dir);
+        made.push(part);
+      }
+      cgroup.writeLimits();
+    } catch (err) {
+      for (const part of made.reverse()) rmdirQuietly(part.dir);
+      throw err;
+    }
+    return cgroup;
+  }
+
+  /** A leftover job cgroup (of a server that crashed), to kill and remove. */
+  static existing(id: string, plan: JobCgroupPlan): JobCgroup {
+    return new JobCgroup(id, plan);
+  }
+
+  private writeLimits(): void {
+    const { limits, byController, ioDevice } = this.plan;
+    const memory = byController.memory;
+    if (limits.memoryBytes !== undefined && memory) {
+      if (memory.hierarchy.version === 1) {
+        write(memory.dir, "memory.limit_in_bytes", limits.memoryBytes);
+        // Where swap is accounted, memory+swap gets the same limit: swap is no way around it.
+        tryWrite(memory.dir, "memory.memsw.limit_in_bytes", limits.memoryBytes);
+      } else {
+        write(memory.dir, "memory.max", limits.memoryBytes);
+        tryWrite(memory.dir, "memory.swap.max", 0);
+      }
+    }
+    const cpu = byController.cpu;
+    if (limits.cpus !== undefined && cpu) {
+      const quota = Math.max(1000, Math.round(limits.cpus * CPU_PERIOD_US));
+      if (cpu.hierarchy.version === 1) {
+        write(cpu.dir, "cpu.cfs_period_us", CPU_PERIOD_US);
+        write(cpu.dir, "cpu.cfs_quota_us", quota);
+      } else {
+        write(cpu.dir, "cpu.max", `${quota} ${CPU_PERIOD_US}`);
+      }
+    }
+    const pids = byController.pids;
+    if (limits.pids !== undefined && pids) write(pids.dir, "pids.max", limits.pids);
+    const io = byController.io;
+    if ((limits.ioReadBps !== undefined || limits.ioWriteBps !== undefined) && io && ioDevice) {
+      if (io.hierarchy.version === 1) {
+        if (limits.ioReadBps !== undefined) write(io.dir, "blkio.throttle.read_bps_device", `${ioDevice} ${limits.ioReadBps}`);
+        if (limits.ioWriteBps !== undefined) write(io.dir, "blkio.throttle.write_bps_device", `${ioDevice} ${limits.ioWriteBps}`);
+      } else {
+        const parts = [ioDevice];
+        if (limits.ioReadBps !== undefined) parts.push(`rbps=${limits.ioReadBps}`);
+        if (limits.ioWriteBps !== undefined) parts.push(`wbps=${limits.ioWriteBps}`);
+        write(io.dir, "io.max", parts.join(" "));
+      }
+    }
+  }
+
+  /**
+   * Moves the server's spawning thread into the job's cgroups, so that a child it forks
+   * now is born inside them (docs/design.md, "Resource control"). Must be followed by
+   * `leave()` in the same synchronous block: `enter(); try { spawn() } finally { leave() }`.
+   *
+   * cgroup v1 places threads, so only the main thread (whose TID is the PID) moves, via
+   * `tasks`; cgroup v2 places whole processes, via `cgroup.procs`.
+   */
+  enter(): void {
+    const entered: Part[] = [];
+    try {
+      for (const part of this.plan.parts) {
+        const v2Pids = part.hierarchy.version === 2 && part === this.plan.byController.pids && this.plan.limits.pids !== undefined;
+        // In v2 all the server's threads count against pids.max while it is inside: make
+        // room for them for the length of the spawn.
+        if (v2Pids) write(part.dir, "pids.max", this.plan.limits.pids! + serverThreads());
+        write(part.dir, membershipFile(part.hierarchy), process.pid);
+        entered.push(part);
+      }
+    } catch (err) {
+      this.leaveParts(entered);
+      throw err;
+    }
+  }
+
+  /** Moves the server's thread back to its own cgroups. */
+  leave(): void {
+    this.leaveParts(this.plan.parts);
+  }
+
+  private leaveParts(parts: Part[]): void {
+    let failure: unknown;
+    for (const part of [...parts].reverse()) {
+      try {
+        write(part.hierarchy.ownDir, membershipFile(part.hierarchy), process.pid);
+        if (part.hierarchy.version === 2 && part === this.plan.byController.pids && this.plan.limits.pids !== undefined) {
+          write(part.dir, "pids.max", this.plan.limits.pids);
+        }
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    if (failure) throw failure;
+  }
+
+  /** PIDs of every process of the job (never the server's own). */
+  members(): number[] {
+    return readPids(this.plan.killer.dir).filter((pid) => pid !== process.pid);
+  }
+
+  /** Sends a signal to every process of the job; PIDs are read from the cgroup just before. */
+  signalAll(signal: NodeJS.Signals): void {
+    for (const pid of this.members()) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // gone already
+      }
+    }
+  }
+
+  /**
+   * SIGKILLs every process in the job's cgroup and resolves once none is left (or after
+   * a generous bound, for a process stuck in the kernel). Cheap when the cgroup is
+   * already empty, the usual case at a job's end.
+   */
+  async killAll(): Promise<void> {
+    const { killer, killMethod } = this.plan;
+    // Defensive: the server must never be inside a job's cgroup when it is killed.
+    if (readPids(killer.dir).includes(process.pid)) this.leave();
+    if (killMethod === "cgroup.kill") {
+      if (!populatedV2(killer.dir)) return;
+      write(killer.dir, "cgroup.kill", 1);
+      await waitUnpopulatedV2(killer.dir, EMPTY_WAIT_LIMIT_MS);
+      return;
+    }
+    if (this.members().length === 0) return;
+    if (killMethod === "freezer") {
+      // Frozen processes cannot fork or exit, so the list read below is complete and none
+      // of its PIDs can be reused before the SIGKILLs land; they die at the thaw.
+      write(killer.dir, "freezer.state", "FROZEN");
+      await until(() => readOr(join(killer.dir, "freezer.state")).trim() === "FROZEN", 2000);
+      for (const pid of this.members()) killQuietly(pid);
+      write(killer.dir, "freezer.state", "THAWED");
+      await until(() => this.members().length === 0, EMPTY_WAIT_LIMIT_MS);
+      return;
+    }
+    // No freezer: kill what is listed until nothing is (a fork bomb is bounded by the rounds).
+    await until(() => {
+      const pids = this.members();
+      pids.forEach(killQuietly);
+      return pids.length === 0;
+    }, EMPTY_WAIT_LIMIT_MS);
+  }
+
+  /** Whether the kernel's OOM killer killed a process of the job for its memory limit. */
+  oomKilled(): boolean {
+    const memory = this.plan.byController.memory;
+    if (!memory || this.plan.limits.memoryBytes === undefined) return false;
+    const file = memory.hierarchy.version === 1 ? "memory.oom_control" : "memory.events";
+    const match = /^oom_kill (\d+)$/m.exec(readOr(join(memory.dir, file)));
+    return match !== null && Number(match[1]) > 0;
+  }
+
+  /** Removes the job's cgroup directories (after `killAll`); returns whether all are gone. */
+  async remove(): Promise<boolean> {
+    if (this.removed) return true;
+    let all = true;
+    for (const part of [...this.plan.parts].reverse()) {
+      // A cgroup whose last process just died can be busy for a moment (v1).
+      const gone = await until(() => rmdirQuietly(part.dir), 2000);
+      all &&= gone;
+    }
+    this.removed = all;
+    return all;
+  }
+}
+
+function membershipFile(hierarchy: Hierarchy): string {
+  // v1: `tasks` moves one thread (the caller's main thread, TID = PID); a worker thread
+  // cannot name itself, so a pool in a worker moves the whole process instead.
+  return hierarchy.version === 1 && isMainThread ? "tasks" : "cgroup.procs";
+}
+
+function serverThreads(): number {
+  const match = /^Threads:\s+(\d+)$/m.exec(readOr("/proc/self/status"));
+  return match ? Number(match[1]) : 64;
+}
+
+function write(dir: string, file: string, value: string | number): void {
+  writeFileSync(join(dir, file), String(value));
+}
+
+function tryWrite(dir: string, file: string, value: string | number): void {
+  try {
+    write(dir, file, value);
+  } catch {
+    // optional file (swap accounting off, …)
+  }
+}
+
+function mkdirStrict(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    // Job ids are random UUIDs: an existing directory can only be our own, made a moment ago.
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
+}
+
+/** Whether the directory is gone (removed now, or already). */
+export function rmdirQuietly(dir: string): boolean {
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ENOENT";
+  }
+}
+
+export function readPids(dir: string): number[] {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, "cgroup.procs"), "latin1");
+  } catch {
+    return [];
+  }
+  return text.split("\n").filter(Boolean).map(Number);
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // gone already
+  }
+}
+
+function populatedV2(dir: string): boolean {
+  const events = readOr(join(dir, "cgroup.events"), "populated 0");
+  return /^populated 1$/m.test(events);
+}
+
+/**
+ * Waits for a v2 cgroup to have no process left: `cgroup.events` changes ("populated 0")
+ * when it empties, and inotify tells us so. The watch is set before the check, so the
+ * change cannot slip between them.
+ */
+function waitUnpopulatedV2(dir: string, limitMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let watcher: FSWatcher | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let done = false;
+    const finish = (value: boolean) => {
+      if (done) return;
+      done = true;
+      watcher?.close();
+      clearTimeout(timer);
+      resolve(value);
+    };
+    try {
+      watcher = watch(join(dir, "cgroup.events"), () => {
+        if (!populatedV2(dir)) finish(true);
+      });
+      watcher.on("error", () => void until(() => !populatedV2(dir), limitMs).then(finish));
+    } catch {
+      void until(() => !populatedV2(dir), limitMs).then(finish);
+      return;
+    }
+    if (!populatedV2(dir)) return finish(true);
+    timer = setTimeout(() => finish(!populatedV2(dir)), limitMs);
+  });
+}
+
+/**
+ * Checks `done` after short, growing pauses (1 ms doubling to 50 ms) until it holds or
+ * `limitMs` has passed; for the cgroup v1 cases that have no event to wait for.
+ */
+export async function until(done: () => boolean, limitMs: number): Promise<boolean> {
+  let pause = 1;
+  for (let waited = 0; waited < limitMs; waited += pause, pause = Math.min(pause * 2, 50)) {
+    if (done()) return true;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+  return done();
+}
