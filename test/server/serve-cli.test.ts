@@ -1,0 +1,117 @@
+// `jobworker serve` as a process: the embedded default PKI, curl against it, SIGHUP,
+// SIGTERM, and one-line errors.
+import assert from "node:assert/strict";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const MAIN = join(import.meta.dirname, "../../src/cli/main.ts");
+const cli = (args: string[]) => [process.execPath, ["--import", "tsx", MAIN, ...args]] as const;
+
+let home: string;
+before(async () => {
+  home = await mkdtemp(join(tmpdir(), "jobworker-serve-test-"));
+});
+after(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+interface Serving {
+  child: ChildProcess;
+  port: number;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `serve` and waits for its listening line (or its exit). */
+function serve(args: string[]): Promise<Serving> {
+  const [cmd, argv] = cli(["serve", "--home", home, "--listen", "127.0.0.1:0", ...args]);
+  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, JOBWORKER_HOME: "" } });
+  let err = "";
+  const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
+  return new Promise((done, fail) => {
+    child.stderr!.on("data", (d: Buffer) => {
+      err += d.toString();
+      const match = /listening on https:\/\/127\.0\.0\.1:(\d+)/.exec(err);
+      if (match) done({ child, port: Number(match[1]), stderr: () => err, exited });
+    });
+    child.stdout!.resume();
+    void exited.then((code) => fail(new Error(`serve exited (${code}): ${err}`)));
+  });
+}
+
+function curlDefault(port: number, path: string, args: string[] = []): Promise<string> {
+  const pki = join(home, "pki");
+  return run("curl", ["-sS", "--cacert", join(pki, "ca.pem"), "--cert", join(pki, "clients/default.pem"), "--key", join(pki, "clients/default.key"), ...args, `https://127.0.0.1:${port}${path}`]).then((r) => r.stdout);
+}
+
+test("first run creates the development PKI, answers curl, reloads on SIGHUP and exits 0 on SIGTERM", async () => {
+  const audit = join(home, "audit.log");
+  const s = await serve(["--audit-log", audit]);
+  try {
+    assert.match(s.stderr(), /created a development PKI in .*pki/);
+    assert.equal(s.stderr().trim().split("\n").length, 2, s.stderr());
+    for (const f of ["ca.pem", "ca.key", "server.pem", "server.key", "clients/default.pem", "clients/default.key"]) {
+      assert.ok(existsSync(join(home, "pki", f)), f);
+    }
+    const created = JSON.parse(await curlDefault(s.port, "/jobs", ["-X", "PUT", "-H", "content-type: application/json", "-d", '{"cmd":"uname","args":["-s"]}']));
+    assert.equal(await curlDefault(s.port, `/jobs/${created.id}/stdout?follow=true`), "Linux\n");
+    s.child.kill("SIGHUP");
+    while (!/reloaded the TLS/.test(s.stderr())) await new Promise((r) => setTimeout(r, 20));
+    assert.match(await curlDefault(s.port, "/jobs"), /uname/);
+  } finally {
+    s.child.kill("SIGTERM");
+  }
+  assert.equal(await s.exited, 0);
+  const lines = (await readFile(audit, "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(lines[0].identity, "default");
+  assert.equal(lines[0].method, "PUT");
+  assert.ok(existsSync(join(home, "data")));
+});
+
+test("a second run reuses the PKI silently; SIGTERM stops running jobs", async () => {
+  const s = await serve([]);
+  try {
+    assert.doesNotMatch(s.stderr(), /created/);
+    const created = JSON.parse(await curlDefault(s.port, "/jobs", ["-X", "PUT", "-H", "content-type: application/json", "-d", '{"cmd":"sleep","args":["60"]}']));
+    assert.match(created.id, /^[0-9a-f-]{36}$/);
+  } finally {
+    s.child.kill("SIGTERM");
+  }
+  assert.equal(await s.exited, 0, "exits 0 once the running job was terminated");
+});
+
+test("errors are one line: missing files, partial TLS flags, a taken port", async () => {
+  const [cmd, argv] = cli(["serve", "--home", home, "--listen", "127.0.0.1:0", "--ca", join(home, "nope.pem"), "--cert", "x", "--key", "y"]);
+  const missing = await run(cmd, argv).then(() => assert.fail("should fail"), (e: { code: number; stderr: string }) => e);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /^jobworker: .*not found: .*nope\.pem \(.*certs init.*\)\n$/);
+  const [cmd2, argv2] = cli(["serve", "--home", home, "--ca", join(home, "pki/ca.pem")]);
+  const partial = await run(cmd2, argv2).then(() => assert.fail("should fail"), (e: { code: number; stderr: string }) => e);
+  assert.equal(partial.code, 2);
+  assert.equal(partial.stderr.trim().split("\n").length, 1);
+  assert.match(partial.stderr, /--ca, --cert and --key go together/);
+  const s = await serve([]);
+  try {
+    const [cmd3, argv3] = cli(["serve", "--home", home, "--listen", `127.0.0.1:${s.port}`]);
+    const taken = await run(cmd3, argv3).then(() => assert.fail("should fail"), (e: { code: number; stderr: string }) => e);
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, /^jobworker: cannot listen on 127\.0\.0\.1:\d+: the address is already in use \(.*\)\n$/);
+  } finally {
+    s.child.kill("SIGTERM");
+  }
+  assert.equal(await s.exited, 0);
+});
+
+test("--listen takes host:port and [v6]:port, and refuses the rest", async () => {
+  const { parseListen } = await import("../../src/cli/serve.js");
+  assert.deepEqual(parseListen("127.0.0.1:8443"), { host: "127.0.0.1", port: 8443 });
+  assert.deepEqual(parseListen("[::1]:0"), { host: "::1", port: 0 });
+  assert.deepEqual(parseListen("localhost:9000"), { host: "localhost", port: 9000 });
+  for (const bad of ["8443", "::1:8443", "host:", "host:70000", "[::1]", "a b:1"]) assert.throws(() => parseListen(bad), bad);
+});
