@@ -64,7 +64,7 @@ export class CgroupHost {
       enforced,
       parentDirs: this.killer ? this.hierarchies.map((h) => h.poolDir) : [],
       problems,
-      summary: summarize(this.killer, this.enforcers, this.ioDevice, disabledReason),
+      summary: summarize(this.killer, this.enforcers, this.ioDevice, this.killer ? undefined : noCgroups),
     };
   }
 
@@ -160,7 +160,7 @@ function summarize(
   ioDevice: string | undefined,
   disabledReason: string | undefined,
 ): string {
-  if (!killer) return `cgroups: not used (${disabledReason ?? "none usable"}); jobs are killed by process group; no limit can be enforced`;
+  if (!killer) return `cgroups: not used (${disabledReason ?? "none usable"}); jobs are killed by process group only, and no limit can be enforced`;
   const how = killer.method === "cgroup.kill" ? "cgroup v2 cgroup.kill" : killer.method === "freezer" ? "cgroup v1 freezer" : `cgroup v${killer.hierarchy.version} process list`;
   const limits = LIMIT_NAMES.filter((n) => enforcers[n]).map((n) => {
     const label = LIMIT_RULES[n].label;

@@ -93,6 +93,8 @@ export function detectCgroups(dataDir: string): Detection {
     return { v2, v1, problems };
   }
   const tried = new Map<string, Hierarchy | undefined>();
+  // Mounts that could not be used, grouped by reason: one line each in the report.
+  const refused = new Map<string, string[]>();
   const prepare = (m: Mount, ownPath: string | undefined): Hierarchy | undefined => {
     if (tried.has(m.mount)) return tried.get(m.mount);
     const ownDir = join(m.mount, relativeTo(ownPath ?? "/", m.root));
@@ -102,7 +104,8 @@ export function detectCgroups(dataDir: string): Detection {
       mkdirSync(poolDir, { recursive: true });
       hierarchy = { version: m.version, mount: m.mount, ownDir: existsSync(ownDir) ? ownDir : m.mount, poolDir, controllers: new Set(m.controllers), hasKill: false };
     } catch (err) {
-      problems.push(`cannot create cgroups in ${m.mount}: ${describeFsError(err)}`);
+      const reason = describeFsError(err);
+      refused.set(reason, [...(refused.get(reason) ?? []), m.mount]);
     }
     tried.set(m.mount, hierarchy);
     return hierarchy;
@@ -124,6 +127,7 @@ export function detectCgroups(dataDir: string): Detection {
     const h = prepare(m, own.get(name));
     if (h) v1.set(controller, h);
   }
+  for (const [reason, where] of refused) problems.unshift(`cannot create cgroups in ${where.join(", ")}: ${reason}`);
   return { v2, v1, problems };
 }
 
