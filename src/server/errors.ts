@@ -18,7 +18,10 @@ export const ERRORS = {
   INVALID_REQUEST: { status: 400, message: "the request is not valid" },
   INVALID_JOB_SPEC: { status: 400, message: "the job is not valid" },
   INVALID_ARGUMENT: { status: 400, message: "an argument is not valid" },
-  LIMITS_UNSUPPORTED: { status: 400, message: "resource limits are not supported by this server" },
+  /** A limit above the operator's maximum (`serve --max-…`). */
+  LIMIT_ABOVE_MAXIMUM: { status: 400, message: "a resource limit is above this server's maximum" },
+  /** A limit this host cannot enforce (no cgroup access, no such controller): never ignored. */
+  LIMIT_NOT_ENFORCEABLE: { status: 400, message: "this server cannot enforce that resource limit" },
   BAD_URL: { status: 400, message: "the request URL is not valid" },
   BAD_CONTENT_LENGTH: { status: 400, message: "the request body does not match its content-length" },
   CLIENT_CERT_REQUIRED: { status: 403, message: "a valid client certificate is required" },

@@ -1,4 +1,5 @@
-import type { JobRecord, JobStatus } from "../engine/index.js";
+import type { JobLimits, JobRecord, JobStatus } from "../engine/index.js";
+import type { LimitsJson } from "./schemas.js";
 
 /** `GET /jobs/<id>/status` body (DESIGN.md section 2): snake_case, optional fields left out. */
 export interface StatusJson {
@@ -6,6 +7,8 @@ export interface StatusJson {
   error_msg?: string;
   exit_code?: number;
   signal?: string;
+  /** Present (true) when the kernel killed the job for exceeding its memory limit. */
+  oom_killed?: true;
 }
 
 /** One job as `GET /jobs` and `GET /jobs/<id>` show it. */
@@ -17,6 +20,30 @@ export interface JobJson extends StatusJson {
   ended_at?: string;
   stdout_bytes: number;
   stderr_bytes: number;
+  /** The resource limits that applied, when any did. */
+  limits?: LimitsJson;
+}
+
+const LIMIT_KEYS: [keyof JobLimits, keyof LimitsJson][] = [
+  ["memoryBytes", "memory_bytes"],
+  ["cpus", "cpus"],
+  ["pids", "pids"],
+  ["ioReadBps", "io_read_bps"],
+  ["ioWriteBps", "io_write_bps"],
+];
+
+/** API limits → engine limits. */
+export function engineLimits(json: LimitsJson): JobLimits {
+  const limits: JobLimits = {};
+  for (const [engine, api] of LIMIT_KEYS) if (json[api] !== undefined) limits[engine] = json[api];
+  return limits;
+}
+
+/** Engine limits → API limits. */
+export function limitsJson(limits: JobLimits): LimitsJson {
+  const json: LimitsJson = {};
+  for (const [engine, api] of LIMIT_KEYS) if (limits[engine] !== undefined) json[api] = limits[engine];
+  return json;
 }
 
 /** The API's status shape of an engine status. */
@@ -25,6 +52,7 @@ export function statusJson(status: JobStatus): StatusJson {
   if (status.errorMsg !== undefined) json.error_msg = status.errorMsg;
   if (status.exitCode !== undefined) json.exit_code = status.exitCode;
   if (status.signal !== undefined) json.signal = status.signal;
+  if (status.oomKilled) json.oom_killed = true;
   return json;
 }
 
@@ -44,6 +72,7 @@ export function jobJson(record: JobRecord): JobJson {
     ...(record.endedAt !== undefined ? { ended_at: new Date(record.endedAt).toISOString() } : {}),
     stdout_bytes: record.stdoutBytes,
     stderr_bytes: record.stderrBytes,
+    ...(record.limits !== undefined ? { limits: limitsJson(record.limits) } : {}),
   };
   return json;
 }

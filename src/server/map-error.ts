@@ -30,6 +30,10 @@ export function toHttpError(err: unknown): HttpError {
         return new HttpError("TOO_MANY_RUNNING_JOBS", err.message);
       case "STORAGE_FULL":
         return new HttpError("STORAGE_FULL");
+      case "LIMIT_ABOVE_MAXIMUM":
+        return new HttpError("LIMIT_ABOVE_MAXIMUM", err.message);
+      case "LIMIT_NOT_ENFORCEABLE":
+        return new HttpError("LIMIT_NOT_ENFORCEABLE", err.message);
     }
   }
   const e = err as { code?: unknown; statusCode?: unknown; validation?: unknown; validationContext?: unknown };

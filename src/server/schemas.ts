@@ -4,6 +4,8 @@
  * unknown fields and wrong types instead of silently dropping or converting them.
  */
 
+import { LIMIT_RULES } from "../engine/index.js";
+
 /** Body of `PUT /jobs`. Deeper checks (NUL bytes, env names) are the engine's. */
 export const createJobBody = {
   type: "object",
@@ -14,16 +16,16 @@ export const createJobBody = {
     args: { type: "array", items: { type: "string" } },
     env: { type: "object", additionalProperties: { type: "string" } },
     cwd: { type: "string", minLength: 1 },
-    // Declared so that a well-formed request gets the precise "not supported" answer.
+    // The engine's own floors (docs/design.md, "Resource control"); maxima are the operator's.
     limits: {
       type: "object",
       additionalProperties: false,
       properties: {
-        memory_bytes: { type: "integer", minimum: 1 },
-        cpus: { type: "number", exclusiveMinimum: 0 },
-        pids: { type: "integer", minimum: 1 },
-        io_read_bps: { type: "integer", minimum: 1 },
-        io_write_bps: { type: "integer", minimum: 1 },
+        memory_bytes: { type: "integer", minimum: LIMIT_RULES.memoryBytes.min },
+        cpus: { type: "number", minimum: LIMIT_RULES.cpus.min },
+        pids: { type: "integer", minimum: LIMIT_RULES.pids.min },
+        io_read_bps: { type: "integer", minimum: LIMIT_RULES.ioReadBps.min },
+        io_write_bps: { type: "integer", minimum: LIMIT_RULES.ioWriteBps.min },
       },
     },
   },
@@ -35,7 +37,16 @@ export interface CreateJobBody {
   args?: string[];
   env?: Record<string, string>;
   cwd?: string;
-  limits?: Record<string, number>;
+  limits?: LimitsJson;
+}
+
+/** Resource limits as the API spells them (DESIGN.md section 2). */
+export interface LimitsJson {
+  memory_bytes?: number;
+  cpus?: number;
+  pids?: number;
+  io_read_bps?: number;
+  io_write_bps?: number;
 }
 
 /**

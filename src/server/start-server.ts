@@ -3,7 +3,7 @@ import type { Server as HttpsServer } from "node:https";
 import type { Writable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
-import { JobPool } from "../engine/index.js";
+import { JobPool, type PoolOptions } from "../engine/index.js";
 import { createAuditWriter } from "./audit-log.js";
 import { checkClientCertificate, identityOf, setIdentity } from "./client-identity.js";
 import { ServerConfigError } from "./config-error.js";
@@ -48,6 +48,10 @@ export interface ServerOptions {
   pool?: JobPool;
   /** SIGTERM→SIGKILL grace of a pool the server opens. */
   stopGraceMs?: number;
+  /** Resource control of a pool the server opens (see the engine's `PoolOptions`). */
+  limits?: PoolOptions["limits"];
+  cgroups?: PoolOptions["cgroups"];
+  runAs?: PoolOptions["runAs"];
   /** Most running jobs per identity; more get 429. Default 64. */
   maxRunningPerClient?: number;
   /** Where audit lines go (JSON lines); default process.stdout, false for none. */
@@ -99,7 +103,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const ownsPool = pool === undefined;
   if (!pool) {
     if (options.dataDir === undefined) throw new ServerConfigError("startServer needs a dataDir or a pool");
-    pool = await JobPool.open({ dataDir: options.dataDir, ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}) });
+    pool = await JobPool.open({
+      dataDir: options.dataDir,
+      ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
+      ...(options.limits !== undefined ? { limits: options.limits } : {}),
+      ...(options.cgroups !== undefined ? { cgroups: options.cgroups } : {}),
+      ...(options.runAs !== undefined ? { runAs: options.runAs } : {}),
+    });
   }
   try {
     const app = buildApp({ pool, material, options, log, maxRunningPerClient });
@@ -164,7 +174,8 @@ function buildApp({ pool, material, options, log, maxRunningPerClient }: AppPart
       void (reply as FastifyReply).code(httpError.statusCode).send(httpError.body());
     },
   });
-  const audit = createAuditWriter(options.auditLog ?? process.stdout, log);
+  const auditOut = options.auditLog ?? process.stdout;
+  const audit = createAuditWriter(auditOut, log);
 
   // Runs before the HTTP layer sees the connection (prepended): a certificate OpenSSL
   // accepted but without clientAuth EKU or CN never reaches a handler.
@@ -182,7 +193,7 @@ function buildApp({ pool, material, options, log, maxRunningPerClient }: AppPart
   app.addHook("onRequest", async (request, reply) => {
     const started = performance.now();
     const time = new Date().toISOString();
-    reply.raw.once("close", () => {
+    if (auditOut !== false) reply.raw.once("close", () => {
       audit({
         time,
         identity: request.identity || null,

@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { JobPool, JobRecord, OutputName } from "../../engine/index.js";
 import { HttpError } from "../http-error.js";
-import { jobJson, statusJson } from "../job-json.js";
+import { engineLimits, jobJson, statusJson } from "../job-json.js";
 import { jsonOutputStream } from "../json-output-stream.js";
 import { outputStream } from "../output-stream.js";
 import { createJobBody, emptyQuery, jobParams, outputStreamQuery, type CreateJobBody } from "../schemas.js";
@@ -50,7 +50,6 @@ export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerCli
     },
     handler: async (request: FastifyRequest<{ Body: CreateJobBody }>) => {
       const { cmd, args, env, cwd, limits } = request.body;
-      if (limits !== undefined) throw new HttpError("LIMITS_UNSUPPORTED");
       // Check and create run in one synchronous step: no other request can slip in between.
       if (pool.runningCount(request.identity) >= maxRunningPerClient) {
         throw new HttpError(
@@ -58,7 +57,14 @@ export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerCli
           `too many running jobs: this client may run at most ${maxRunningPerClient} at once; wait for some to end or stop them`,
         );
       }
-      const id = pool.create({ cmd, args: args ?? [], env: env ?? {}, owner: request.identity, ...(cwd !== undefined ? { cwd } : {}) });
+      const id = pool.create({
+        cmd,
+        args: args ?? [],
+        env: env ?? {},
+        owner: request.identity,
+        ...(cwd !== undefined ? { cwd } : {}),
+        ...(limits !== undefined ? { limits: engineLimits(limits) } : {}),
+      });
       request.jobId = id;
       return { id };
     },
