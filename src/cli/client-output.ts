@@ -18,8 +18,8 @@ export const EXIT_SIGPIPE = 141;
 
 /**
  * Copies a job's stdout to our stdout and its stderr to our stderr, both at once, byte
- * for byte. With `follow`, copies live until the job has ended. Both requests are
- * opened before the first byte is written, so an unknown id fails cleanly.
+ * for byte. With `follow`, copies live until the job has ended. If either side fails,
+ * the other request is aborted and the first error is raised.
  */
 export async function copyJobOutput(
   client: JobworkerClient,
@@ -30,14 +30,27 @@ export async function copyJobOutput(
     ["stdout", options.stdout ?? process.stdout],
     ["stderr", options.stderr ?? process.stderr],
   ];
-  const opened = await Promise.allSettled(targets.map(([name]) => client.stream(id, name, { follow: options.follow })));
-  const sources = opened.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const abort = new AbortController();
+  // Each stream starts copying as soon as its own response arrives: a server may hold
+  // a follow response's headers until the first byte exists, so waiting for both
+  // before copying would hold back stdout until the job writes to stderr (or ends).
+  const copies = targets.map(async ([name, dst]) => {
+    const src = await client.stream(id, name, { follow: options.follow, signal: abort.signal });
+    const onAbort = () => src.destroy();
+    abort.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      await copyStream(src, dst);
+    } finally {
+      abort.signal.removeEventListener("abort", onAbort);
+      src.destroy();
+    }
+  });
   try {
-    const failed = opened.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) throw failed.reason;
-    await Promise.all(sources.map((src, i) => copyStream(src, targets[i]![1])));
+    await Promise.all(copies);
   } finally {
-    for (const src of sources) src.destroy();
+    abort.abort();
+    // Wait for the other copy to wind down (its abort error is not interesting).
+    await Promise.allSettled(copies);
   }
 }
 

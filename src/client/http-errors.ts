@@ -8,8 +8,8 @@ import { ClientError } from "./errors.js";
 export function httpError(status: number, body: string, url: string, jobId?: string): ClientError {
   const serverMessage = errorMessageOf(body);
   if (status === 404 && jobId !== undefined) {
-    return new ClientError("JOB_NOT_FOUND", `no such job: ${jobId} (it does not exist or belongs to another identity)`, {
-      hint: "`jobworker list` shows your jobs",
+    return new ClientError("JOB_NOT_FOUND", `no such job: ${jobId}`, {
+      hint: "it does not exist or belongs to another identity; `jobworker list` shows yours",
       status,
     });
   }

@@ -71,7 +71,6 @@ function codeOf(err: unknown): string | undefined {
 export function toClientError(err: unknown, ctx: ErrorContext): ClientError {
   if (err instanceof ClientError) return err;
   const code = codeOf(err);
-  const cert = ctx.certLabel ? ` (${ctx.certLabel})` : "";
   const ca = ctx.caLabel ? ` ${ctx.caLabel}` : "";
 
   if (code && code in UNREACHABLE) {
@@ -86,12 +85,12 @@ export function toClientError(err: unknown, ctx: ErrorContext): ClientError {
       hint:
         code === "ERR_TLS_CERT_ALTNAME_INVALID"
           ? "connect with a host name the server certificate lists, or reissue it with `jobworker certs init --host NAME`"
-          : `pass --ca (or JOBWORKER_CA) with the CA certificate of that server; trusted now:${ca || " the default CA"}`,
+          : `pass --ca or JOBWORKER_CA with the CA that signed it; trusting now:${ca || " the default CA"}`,
       cause: err,
     });
   }
   if (code && /^ERR_SSL_(TLSV13|TLSV1|SSLV3)_ALERT_/.test(code) && REJECTION_ALERTS.some((a) => code.endsWith(a))) {
-    return certRejected(ctx, cert, code.replace(/^ERR_SSL_(TLSV13|TLSV1|SSLV3)_ALERT_/, "").toLowerCase().replace(/_/g, " "), err);
+    return certRejected(ctx, code.replace(/^ERR_SSL_(TLSV13|TLSV1|SSLV3)_ALERT_/, "").toLowerCase().replace(/_/g, " "), err);
   }
   if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "ERR_SSL_PACKET_LENGTH_TOO_LONG") {
     return new ClientError("SERVER_UNREACHABLE", `the server at ${ctx.url} does not speak TLS`, {
@@ -111,7 +110,7 @@ export function toClientError(err: unknown, ctx: ErrorContext): ClientError {
   // bytesRead 0. Node servers close without an alert when the chain does not verify.
   const socket = (err as { socket?: { bytesRead?: number } }).socket;
   if ((code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE") && !ctx.responseStarted && !socket?.bytesRead) {
-    return certRejected(ctx, cert, "it closed the connection before answering", err);
+    return certRejected(ctx, undefined, err);
   }
   if (code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE" || code === "UND_ERR_ABORTED") {
     return new ClientError("CONNECTION_LOST", `the connection to ${ctx.url} was lost`, {
@@ -126,9 +125,10 @@ export function toClientError(err: unknown, ctx: ErrorContext): ClientError {
   return new ClientError("SERVER_ERROR", `request to ${ctx.url} failed: ${message}`, { cause: err });
 }
 
-function certRejected(ctx: ErrorContext, cert: string, detail: string, cause: unknown): ClientError {
-  return new ClientError("CERT_REJECTED", `the server at ${ctx.url} refused this client certificate${cert}: ${detail}`, {
-    hint: "use a certificate issued by the server's CA (`jobworker certs issue NAME` on the server), pass it with --cert/--key",
+function certRejected(ctx: ErrorContext, alert: string | undefined, cause: unknown): ClientError {
+  const cert = ctx.certLabel ? ` ${ctx.certLabel}` : "";
+  return new ClientError("CERT_REJECTED", `the server at ${ctx.url} refused the client certificate${cert}${alert ? `: ${alert}` : ""}`, {
+    hint: "it must be signed by the server's CA, valid and not revoked: `jobworker certs issue NAME` on the server makes one, pass it with --cert and --key",
     cause,
   });
 }

@@ -111,7 +111,7 @@ describe("client commands (e2e)", () => {
     for (const cmd of ["status", "output", "stop", "delete"]) {
       const r = await cli([cmd, ...bobFlags, id], bob);
       assert.equal(r.code, 1, `${cmd}: ${r.stderr}`);
-      assert.equal(r.stderr, `jobworker: no such job: ${id} (it does not exist or belongs to another identity) (\`jobworker list\` shows your jobs)\n`);
+      assert.equal(r.stderr, `jobworker: no such job: ${id} (it does not exist or belongs to another identity; \`jobworker list\` shows yours)\n`);
     }
     const bobList = JSON.parse((await cli(["list", "--json", ...bobFlags], bob)).stdout.toString());
     assert.ok(!bobList.jobs.some((j: { id: string }) => j.id === id));

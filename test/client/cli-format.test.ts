@@ -1,0 +1,67 @@
+// Pure helpers of the client CLI: status summaries, the list table, option precedence,
+// run's exit codes.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { formatAge, formatCommand, formatJobTable, summarizeStatus } from "../../src/cli/client-format.js";
+import { DEFAULT_SERVER_URL, resolveClientSettings } from "../../src/cli/client-options.js";
+import { exitCodeOf } from "../../src/cli/commands/run.js";
+
+describe("client CLI helpers", () => {
+  it("summarizes statuses", () => {
+    assert.equal(summarizeStatus({ status: "running" }), "running");
+    assert.equal(summarizeStatus({ status: "completed", exit_code: 0 }), "completed (exit 0)");
+    assert.equal(summarizeStatus({ status: "completed", exit_code: 137, signal: "SIGKILL" }), "completed (killed by SIGKILL, exit 137)");
+    assert.equal(summarizeStatus({ status: "error", error_msg: "command not found: foo" }), "error: command not found: foo");
+  });
+
+  it("formats ages, commands and an aligned table", () => {
+    const now = Date.parse("2025-01-02T00:00:00Z");
+    assert.equal(formatAge("2025-01-01T23:59:55Z", now), "5s");
+    assert.equal(formatAge("2025-01-01T23:57:00Z", now), "3m");
+    assert.equal(formatAge("2025-01-01T21:00:00Z", now), "3h");
+    assert.equal(formatAge("2024-12-28T00:00:00Z", now), "5d");
+    assert.equal(formatCommand("sh", ["-c", "echo 'hi' there", ""]), `sh -c 'echo '\\''hi'\\'' there' ''`);
+    assert.equal(formatCommand("printf", ["a\nb"]), "printf 'a\\x0ab'");
+    const table = formatJobTable(
+      [
+        { id: "b", cmd: "sleep", args: ["9"], status: "running", created_at: "2025-01-01T23:59:00Z" },
+        { id: "a", cmd: "x", args: [], status: "completed", exit_code: 143, signal: "SIGTERM", created_at: "2025-01-01T00:00:00Z" },
+      ],
+      now,
+    );
+    assert.equal(
+      table,
+      "ID  STATUS     EXIT         AGE  COMMAND\n" +
+        "b   running    -            1m   sleep 9\n" +
+        "a   completed  143 SIGTERM  1d   x\n",
+    );
+  });
+
+  it("resolves options: flags beat environment beat defaults", () => {
+    const env = { JOBWORKER_HOME: "/h", JOBWORKER_SERVER: "https://env:1", JOBWORKER_CA: "/env/ca.pem" };
+    assert.deepEqual(resolveClientSettings({}, {}).url, DEFAULT_SERVER_URL);
+    assert.deepEqual(resolveClientSettings({}, env), {
+      url: "https://env:1",
+      caFile: "/env/ca.pem",
+      certFile: "/h/pki/clients/default.pem",
+      keyFile: "/h/pki/clients/default.key",
+      home: "/h",
+    });
+    assert.deepEqual(resolveClientSettings({ server: "https://flag:2", ca: "/f/ca.pem", home: "/fh", key: "/k" }, env), {
+      url: "https://flag:2",
+      caFile: "/f/ca.pem",
+      certFile: "/fh/pki/clients/default.pem",
+      keyFile: "/k",
+      home: "/fh",
+    });
+    assert.equal(resolveClientSettings({}, { JOBWORKER_SERVER: "" }).url, DEFAULT_SERVER_URL);
+  });
+
+  it("maps a finished job to run's exit code", () => {
+    assert.equal(exitCodeOf({ status: "completed", exit_code: 3 }), 3);
+    assert.equal(exitCodeOf({ status: "completed", exit_code: 130 }), 130);
+    assert.equal(exitCodeOf({ status: "error", error_msg: "command not found: x" }), 127);
+    assert.equal(exitCodeOf({ status: "error", error_msg: "permission denied: ./x" }), 126);
+    assert.equal(exitCodeOf({ status: "error", error_msg: "working directory not found: /x" }), 1);
+  });
+});

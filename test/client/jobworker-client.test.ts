@@ -1,0 +1,185 @@
+// The typed client against a real mTLS server: every method, and the error codes of
+// real refusals (no mocks of TLS or HTTP).
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFile, chmod, writeFile } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
+import { createServer as createNetServer } from "node:net";
+import { join } from "node:path";
+import { ClientError, JobworkerClient, loadCredentials, type ClientErrorCode } from "../../src/client/index.js";
+import { revokeClientCert } from "../../src/pki/index.js";
+import { createWorld, type TestWorld } from "../e2e/fixtures.js";
+
+async function rejectsWith(promise: Promise<unknown>, code: ClientErrorCode, message?: RegExp): Promise<ClientError> {
+  const err = await promise.then(
+    () => assert.fail(`expected ${code}`),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ClientError, `not a ClientError: ${String(err)}`);
+  assert.equal(err.code, code, err.message);
+  assert.equal(err.exitCode, code === "INVALID_SERVER_URL" ? 2 : 1);
+  if (message) assert.match(err.message, message);
+  return err;
+}
+
+async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+describe("JobworkerClient", () => {
+  let world: TestWorld;
+  const clients: JobworkerClient[] = [];
+
+  async function clientFor(name: string, overrides: Partial<ConstructorParameters<typeof JobworkerClient>[0]> = {}) {
+    const creds = await loadCredentials({
+      caFile: world.pki.caCert,
+      certFile: world.pki.clientCert(name),
+      keyFile: world.pki.clientKey(name),
+    });
+    const c = new JobworkerClient({ url: world.server.url, ...creds, ...overrides });
+    clients.push(c);
+    return c;
+  }
+
+  before(async () => {
+    world = await createWorld({ maxRunningPerClient: 2 });
+  });
+  after(async () => {
+    await Promise.all(clients.map((c) => c.destroy()));
+    await world?.close();
+  });
+
+  it("create, stream (follow, offset), status, get, output, list", async () => {
+    const alice = await clientFor("alice");
+    const id = await alice.create({ cmd: "sh", args: ["-c", "printf 'hello world'; printf oops >&2; exit 5"] });
+    const [out, err] = await Promise.all([
+      alice.stream(id, "stdout", { follow: true }).then(collect),
+      alice.stream(id, "stderr", { follow: true }).then(collect),
+    ]);
+    assert.equal(out.toString(), "hello world");
+    assert.equal(err.toString(), "oops");
+    assert.equal((await collect(await alice.stream(id, "stdout", { offset: 6 }))).toString(), "world");
+    assert.deepEqual(await alice.status(id), { status: "completed", exit_code: 5 });
+    const record = await alice.get(id);
+    assert.equal(record.id, id);
+    assert.equal(record.cmd, "sh");
+    assert.equal(record.exit_code, 5);
+    assert.ok(!Number.isNaN(Date.parse(record.created_at)) && record.ended_at);
+    assert.deepEqual(await alice.output(id), { stdout: "hello world", stderr: "oops" });
+    const jobs = await alice.list();
+    assert.equal(jobs[0]!.id, id);
+  });
+
+  it("stop keeps the record; delete removes it; a job that cannot start has status error", async () => {
+    const alice = await clientFor("alice");
+    const id = await alice.create({ cmd: "sleep", args: ["30"] });
+    assert.equal((await alice.status(id)).status, "running");
+    await alice.stop(id);
+    assert.deepEqual(await alice.status(id), { status: "completed", exit_code: 143, signal: "SIGTERM" });
+    await alice.delete(id);
+    await rejectsWith(alice.status(id), "JOB_NOT_FOUND", /no such job/);
+
+    const bad = await alice.create({ cmd: "no-such-command-xyz" });
+    assert.deepEqual(await alice.status(bad), { status: "error", error_msg: "command not found: no-such-command-xyz" });
+  });
+
+  it("another identity's job is JOB_NOT_FOUND everywhere", async () => {
+    const alice = await clientFor("alice");
+    const bob = await clientFor("bob");
+    const id = await alice.create({ cmd: "true" });
+    await rejectsWith(bob.status(id), "JOB_NOT_FOUND");
+    await rejectsWith(bob.get(id), "JOB_NOT_FOUND");
+    await rejectsWith(bob.output(id), "JOB_NOT_FOUND");
+    await rejectsWith(bob.stream(id, "stdout"), "JOB_NOT_FOUND");
+    await rejectsWith(bob.stop(id), "JOB_NOT_FOUND");
+    await rejectsWith(bob.delete(id), "JOB_NOT_FOUND");
+    assert.ok(!(await bob.list()).some((j) => j.id === id));
+  });
+
+  it("BAD_REQUEST and LIMIT_REACHED carry the server's reason", async () => {
+    const bob = await clientFor("bob");
+    await rejectsWith(bob.create({ cmd: "" }), "BAD_REQUEST", /the server refused the request: ./);
+    await rejectsWith(bob.create({ cmd: "ls", bogus: 1 } as never), "BAD_REQUEST");
+    const a = await bob.create({ cmd: "sleep", args: ["30"] });
+    const b = await bob.create({ cmd: "sleep", args: ["30"] });
+    const err = await rejectsWith(bob.create({ cmd: "true" }), "LIMIT_REACHED", /^limit reached: /);
+    assert.equal(err.status, 429);
+    await Promise.all([bob.delete(a), bob.delete(b)]);
+  });
+
+  it("SERVER_UNREACHABLE: nothing listens, or it does not speak TLS", async () => {
+    const probe = createNetServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const down = await clientFor("alice", { url: `https://127.0.0.1:${port}` });
+    await rejectsWith(down.list(), "SERVER_UNREACHABLE", /connection refused/);
+
+    const http = createHttpServer((_q, s) => s.end("hi"));
+    await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
+    try {
+      const plain = await clientFor("alice", { url: `https://127.0.0.1:${(http.address() as { port: number }).port}` });
+      await rejectsWith(plain.list(), "SERVER_UNREACHABLE", /does not speak TLS/);
+    } finally {
+      http.closeAllConnections();
+      await new Promise((r) => http.close(r));
+    }
+  });
+
+  it("CERT_REJECTED: a client certificate of another CA, or a revoked one", async () => {
+    const mallory = new JobworkerClient({
+      url: world.server.url,
+      ca: await readFile(world.pki.caCert),
+      cert: await readFile(world.otherPki.clientCert("mallory")),
+      key: await readFile(world.otherPki.clientKey("mallory")),
+      labels: { cert: "mallory.pem" },
+    });
+    clients.push(mallory);
+    await rejectsWith(mallory.list(), "CERT_REJECTED", /refused the client certificate mallory\.pem/);
+
+    // Revoking needs a CRL reload; done last in this file since it changes the server.
+    const carol = await clientFor("default");
+    await carol.list();
+    await revokeClientCert({ dir: world.pki.dir, name: "default" });
+    await world.server.reloadTls();
+    const again = await clientFor("default"); // a new connection: the old one was accepted before
+    await rejectsWith(again.list(), "CERT_REJECTED");
+  });
+
+  it("SERVER_CERT_UNTRUSTED: another CA, or a name the certificate does not list", async () => {
+    const creds = await loadCredentials({ caFile: world.otherPki.caCert, certFile: world.pki.clientCert("alice"), keyFile: world.pki.clientKey("alice") });
+    const other = new JobworkerClient({ url: world.server.url, ...creds });
+    clients.push(other);
+    await rejectsWith(other.list(), "SERVER_CERT_UNTRUSTED", /is not trusted/);
+    const wrongName = await clientFor("alice", { servername: "wrong.example" });
+    const err = await rejectsWith(wrongName.list(), "SERVER_CERT_UNTRUSTED");
+    assert.match(err.hint ?? "", /--host/);
+  });
+
+  it("credential files: CERT_FILE_UNREADABLE and CERT_FILE_INVALID name the file", async () => {
+    const files = { caFile: world.pki.caCert, certFile: world.pki.clientCert("alice"), keyFile: world.pki.clientKey("alice") };
+    const missing = await rejectsWith(loadCredentials({ ...files, certFile: "/nope/x.pem" }), "CERT_FILE_UNREADABLE", /\/nope\/x\.pem: no such file/);
+    assert.match(missing.hint ?? "", /jobworker certs init/);
+    if (process.getuid?.() !== 0) {
+      const locked = join(world.home, "locked.key");
+      await writeFile(locked, "x");
+      await chmod(locked, 0);
+      await rejectsWith(loadCredentials({ ...files, keyFile: locked }), "CERT_FILE_UNREADABLE", /permission denied/);
+    }
+    const garbage = join(world.home, "garbage.pem");
+    await writeFile(garbage, "not a certificate");
+    await rejectsWith(loadCredentials({ ...files, caFile: garbage }), "CERT_FILE_INVALID", /CA certificate .*garbage\.pem/);
+    await rejectsWith(loadCredentials({ ...files, certFile: garbage }), "CERT_FILE_INVALID", /client certificate/);
+    await rejectsWith(loadCredentials({ ...files, keyFile: world.pki.clientKey("bob") }), "CERT_FILE_INVALID", /does not belong/);
+  });
+
+  it("INVALID_SERVER_URL: http is refused, host:port gets https", async () => {
+    const creds = { ca: "", cert: "", key: "" };
+    assert.throws(() => new JobworkerClient({ url: "http://127.0.0.1:1", ...creds }), (e: unknown) => e instanceof ClientError && e.code === "INVALID_SERVER_URL");
+    const c = new JobworkerClient({ url: "127.0.0.1:8443/", ...creds });
+    assert.equal(c.url, "https://127.0.0.1:8443");
+    await c.destroy();
+  });
+});
