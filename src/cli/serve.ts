@@ -4,7 +4,9 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { join, resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { defaultHome, defaultPkiDir, ensureDevPki, pkiPaths, DEFAULT_CLIENT_NAME } from "../pki/index.js";
+import { EngineError, resolveUser, type RunAsUser } from "../engine/index.js";
 import { DEFAULT_MAX_RUNNING_PER_CLIENT, ServerConfigError, startServer, type ServerOptions } from "../server/index.js";
+import { engineLimitsOf, parseBytes, parseCount, parseCpus } from "./limit-options.js";
 
 /** The flags of `jobworker serve`, as commander parses them. */
 interface ServeFlags {
@@ -19,6 +21,19 @@ interface ServeFlags {
   maxRunningPerClient: number;
   auditLog?: string;
   stopGraceMs?: number;
+  maxMemory?: number;
+  maxCpus?: number;
+  maxPids?: number;
+  maxIoRead?: number;
+  maxIoWrite?: number;
+  defaultMemory?: number;
+  defaultCpus?: number;
+  defaultPids?: number;
+  defaultIoRead?: number;
+  defaultIoWrite?: number;
+  runAs?: string;
+  /** commander's `--no-cgroups`: false when given. */
+  cgroups: boolean;
 }
 
 const DEFAULT_LISTEN = "127.0.0.1:8443";
@@ -39,6 +54,18 @@ export function registerServeCommand(program: Command): void {
     .option("--max-running-per-client <n>", "most jobs one client may have running at once", parsePositiveInt, DEFAULT_MAX_RUNNING_PER_CLIENT)
     .option("--audit-log <file>", "append the audit log (one JSON line per request) to this file instead of stdout")
     .option("--stop-grace-ms <n>", "time between SIGTERM and SIGKILL when stopping a job (default 5000)", parseNonNegativeInt)
+    .option("--max-memory <size>", "most memory a job may ask for, e.g. 1G (also applies to jobs that ask for none)", parseBytes)
+    .option("--max-cpus <n>", "most CPUs a job may ask for, e.g. 2", parseCpus)
+    .option("--max-pids <n>", "most processes a job may ask for", parseCount)
+    .option("--max-io-read <size>", "most disk read bandwidth per second a job may ask for, e.g. 50M", parseBytes)
+    .option("--max-io-write <size>", "most disk write bandwidth per second a job may ask for, e.g. 50M", parseBytes)
+    .option("--default-memory <size>", "memory limit of jobs that ask for none, e.g. 256M", parseBytes)
+    .option("--default-cpus <n>", "CPU limit of jobs that ask for none, e.g. 0.5", parseCpus)
+    .option("--default-pids <n>", "process limit of jobs that ask for none", parseCount)
+    .option("--default-io-read <size>", "read bandwidth limit of jobs that ask for none", parseBytes)
+    .option("--default-io-write <size>", "write bandwidth limit of jobs that ask for none", parseBytes)
+    .option("--run-as <user>", "run jobs as this unprivileged user (the server keeps root to manage cgroups)")
+    .option("--no-cgroups", "do not use cgroups: jobs are killed by process group only, and every limit is refused")
     .action(async (flags: ServeFlags) => {
       await serve(flags);
     });
@@ -50,6 +77,22 @@ async function serve(flags: ServeFlags): Promise<void> {
   const auditStream = flags.auditLog !== undefined ? await openAuditLog(resolve(flags.auditLog)) : undefined;
   const dataDir = flags.dataDir !== undefined ? resolve(flags.dataDir) : join(home, "data");
   const log = (line: string) => void process.stderr.write(`jobworker: ${line}\n`);
+  let runAs: RunAsUser | undefined;
+  if (flags.runAs !== undefined) {
+    try {
+      runAs = resolveUser(flags.runAs);
+    } catch (err) {
+      throw Object.assign(new ServerConfigError(`--run-as: ${(err as Error).message}`, "name an existing unprivileged user, e.g. nobody"), { exitCode: 2 });
+    }
+  }
+  const maxima = engineLimitsOf({ memory: flags.maxMemory, cpus: flags.maxCpus, pids: flags.maxPids, ioRead: flags.maxIoRead, ioWrite: flags.maxIoWrite });
+  const defaults = engineLimitsOf({
+    memory: flags.defaultMemory,
+    cpus: flags.defaultCpus,
+    pids: flags.defaultPids,
+    ioRead: flags.defaultIoRead,
+    ioWrite: flags.defaultIoWrite,
+  });
 
   const server = await startServer({
     ...tls,
@@ -61,10 +104,19 @@ async function serve(flags: ServeFlags): Promise<void> {
     log,
     ...(flags.stopGraceMs !== undefined ? { stopGraceMs: flags.stopGraceMs } : {}),
     ...(flags.ciphers !== undefined ? { ciphers: flags.ciphers } : {}),
+    ...((maxima || defaults) && { limits: { ...(defaults && { defaults }), ...(maxima && { maxima }) } }),
+    ...(!flags.cgroups && { cgroups: false as const }),
+    ...(runAs && { runAs }),
   }).catch(async (err: unknown) => {
     auditStream?.end();
+    // A limit the host cannot enforce, a default above its maximum…: one line, exit 2.
+    if (err instanceof EngineError) throw Object.assign(new ServerConfigError(err.message, "change the limit flags, or run where cgroups are available"), { exitCode: 2 });
     throw err;
   });
+  const control = server.pool.resourceControl();
+  log(control.summary);
+  for (const problem of control.problems) log(`cannot: ${problem}`);
+  if (runAs) log(`jobs run as ${runAs.name} (uid ${runAs.uid}, gid ${runAs.gid}); the data directory is not readable by it`);
   log(`listening on ${server.url} (data: ${dataDir})`);
 
   await new Promise<void>((done) => {

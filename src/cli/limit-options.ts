@@ -1,0 +1,47 @@
+// Parsing of resource-limit values on the command line, shared by `serve` (defaults and
+// maxima) and `start`/`run` (a job's own limits): `256M`, `1.5G`, `0.5` CPUs, `64` pids.
+import { InvalidArgumentError } from "commander";
+
+const UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** Bytes: a number with an optional binary suffix K, M, G or T (also KiB, MB…: all powers of 1024). */
+export function parseBytes(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(value.trim());
+  const bytes = match ? Math.round(Number(match[1]) * UNITS[match[2]!.toUpperCase()]!) : NaN;
+  if (!match || !Number.isSafeInteger(bytes) || bytes < 1) throw new InvalidArgumentError("expected a size in bytes, e.g. 268435456, 256M or 1G");
+  return bytes;
+}
+
+/** A fraction of CPU cores, e.g. 0.5 or 2. */
+export function parseCpus(value: string): number {
+  const cpus = /^\d+(?:\.\d+)?$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(cpus > 0)) throw new InvalidArgumentError("expected a number of CPUs, e.g. 0.5 or 2");
+  return cpus;
+}
+
+/** A positive count (processes). */
+export function parseCount(value: string): number {
+  if (!/^[1-9]\d{0,8}$/.test(value.trim())) throw new InvalidArgumentError("expected a positive integer");
+  return Number(value);
+}
+
+/** The five limits as flags give them, in the engine's names. */
+export interface LimitFlags {
+  memory?: number;
+  cpus?: number;
+  pids?: number;
+  ioRead?: number;
+  ioWrite?: number;
+}
+
+/** Engine-named limits (memoryBytes, cpus, pids, ioReadBps, ioWriteBps) from flags; undefined for none. */
+export function engineLimitsOf(flags: LimitFlags): { memoryBytes?: number; cpus?: number; pids?: number; ioReadBps?: number; ioWriteBps?: number } | undefined {
+  const limits = {
+    ...(flags.memory !== undefined && { memoryBytes: flags.memory }),
+    ...(flags.cpus !== undefined && { cpus: flags.cpus }),
+    ...(flags.pids !== undefined && { pids: flags.pids }),
+    ...(flags.ioRead !== undefined && { ioReadBps: flags.ioRead }),
+    ...(flags.ioWrite !== undefined && { ioWriteBps: flags.ioWrite }),
+  };
+  return Object.keys(limits).length > 0 ? limits : undefined;
+}
