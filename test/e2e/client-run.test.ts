@@ -93,4 +93,16 @@ describe("jobworker run (e2e)", () => {
     assert.equal(job.status, "completed");
     assert.equal(job.signal, "SIGTERM");
   });
+
+  it("a closed stdout (… | head) stops the remote job and exits 141", async () => {
+    const r = await cli(["run", "--", "sh", "-c", "echo marker-epipe; exec yes"], world.env, (child) => {
+      child.stdout!.once("data", () => child.stdout!.destroy());
+    });
+    assert.equal(r.code, 141, r.stderr);
+    assert.equal(r.stderr, "");
+    const jobs = JSON.parse((await cli(["list", "--json"], world.env)).stdout.toString()).jobs;
+    const job = jobs.find((j: { args: string[] }) => j.args[1] === "echo marker-epipe; exec yes");
+    assert.equal(job.status, "completed");
+    assert.equal(job.signal, "SIGTERM");
+  });
 });
