@@ -4,9 +4,10 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { join, resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { defaultHome, defaultPkiDir, ensureDevPki, pkiPaths, DEFAULT_CLIENT_NAME } from "../pki/index.js";
-import { EngineError, resolveUser, type RunAsUser } from "../engine/index.js";
+import { EngineError, resolveUser, type RetentionPolicy, type RunAsUser } from "../engine/index.js";
 import { DEFAULT_MAX_RUNNING_PER_CLIENT, ServerConfigError, startServer, type ServerOptions } from "../server/index.js";
 import { engineLimitsOf, parseBytes, parseCount, parseCpus } from "./limit-options.js";
+import { parseRetention } from "./retention-option.js";
 
 /** The flags of `jobworker serve`, as commander parses them. */
 interface ServeFlags {
@@ -21,6 +22,8 @@ interface ServeFlags {
   maxRunningPerClient: number;
   auditLog?: string;
   stopGraceMs?: number;
+  maxOutputBytes?: number;
+  retain?: RetentionPolicy;
   maxMemory?: number;
   maxCpus?: number;
   maxPids?: number;
@@ -54,6 +57,8 @@ export function registerServeCommand(program: Command): void {
     .option("--max-running-per-client <n>", "most jobs one client may have running at once", parsePositiveInt, DEFAULT_MAX_RUNNING_PER_CLIENT)
     .option("--audit-log <file>", "append the audit log (one JSON line per request) to this file instead of stdout")
     .option("--stop-grace-ms <n>", "time between SIGTERM and SIGKILL when stopping a job (default 5000)", parseNonNegativeInt)
+    .option("--max-output-bytes <size>", "most output kept per stream of a job, e.g. 100M; a job writing more is stopped and marked truncated (default 1G)", parseBytes)
+    .option("--retain <age|count>", "remove finished jobs older than an age (7d, 12h) or beyond the newest count (1000), or both: 7d,1000 (default: keep all)", parseRetention)
     .option("--max-memory <size>", "most memory a job may ask for, e.g. 1G (also applies to jobs that ask for none)", parseBytes)
     .option("--max-cpus <n>", "most CPUs a job may ask for, e.g. 2", parseCpus)
     .option("--max-pids <n>", "most processes a job may ask for", parseCount)
@@ -103,6 +108,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     auditLog: auditStream ?? process.stdout,
     log,
     ...(flags.stopGraceMs !== undefined ? { stopGraceMs: flags.stopGraceMs } : {}),
+    ...(flags.maxOutputBytes !== undefined ? { maxOutputBytes: flags.maxOutputBytes } : {}),
+    ...(flags.retain !== undefined ? { retain: flags.retain } : {}),
     ...(flags.ciphers !== undefined ? { ciphers: flags.ciphers } : {}),
     ...((maxima || defaults) && { limits: { ...(defaults && { defaults }), ...(maxima && { maxima }) } }),
     ...(!flags.cgroups && { cgroups: false as const }),

@@ -20,6 +20,8 @@ export interface JobJson extends StatusJson {
   ended_at?: string;
   stdout_bytes: number;
   stderr_bytes: number;
+  /** Present (true) when output was cut short: the output cap was reached, or the disk was full. */
+  truncated?: true;
   /** The resource limits that applied, when any did. */
   limits?: LimitsJson;
 }
@@ -72,6 +74,7 @@ export function jobJson(record: JobRecord): JobJson {
     ...(record.endedAt !== undefined ? { ended_at: new Date(record.endedAt).toISOString() } : {}),
     stdout_bytes: record.stdoutBytes,
     stderr_bytes: record.stderrBytes,
+    ...(record.truncated ? { truncated: true as const } : {}),
     ...(record.limits !== undefined ? { limits: limitsJson(record.limits) } : {}),
   };
   return json;

@@ -1,7 +1,6 @@
 import { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import type { JobPool } from "../engine/index.js";
-import { outputStream } from "./output-stream.js";
 
 /**
  * The body of `GET /jobs/<id>/output` as a stream: `{"stdout":"…","stderr":"…"}` built
@@ -15,10 +14,10 @@ import { outputStream } from "./output-stream.js";
  */
 export function jsonOutputStream(pool: JobPool, id: string): Readable {
   // Opened now, not lazily, so that an unknown id throws before the response starts.
-  const stdout = outputStream(pool, id, "stdout");
+  const stdout = pool.stream(id, "stdout");
   let stderr: Readable;
   try {
-    stderr = outputStream(pool, id, "stderr");
+    stderr = pool.stream(id, "stderr");
   } catch (err) {
     stdout.destroy();
     throw err;

@@ -70,5 +70,15 @@ export const outputStreamQuery = {
   },
 } as const;
 
+/** Query of `GET /jobs`: a page size (1–1000, default 100) and the previous page's `next_cursor`. */
+export const listQuery = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    limit: { type: "string", pattern: "^([1-9][0-9]{0,2}|1000)$" },
+    cursor: { type: "string", pattern: "^[1-9][0-9]{0,15}$" },
+  },
+} as const;
+
 /** Endpoints without a query string refuse one rather than ignore it. */
 export const emptyQuery = { type: "object", additionalProperties: false, properties: {} } as const;

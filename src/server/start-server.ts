@@ -48,6 +48,10 @@ export interface ServerOptions {
   pool?: JobPool;
   /** SIGTERM→SIGKILL grace of a pool the server opens. */
   stopGraceMs?: number;
+  /** Per-stream output cap of a pool the server opens (default 1 GiB). */
+  maxOutputBytes?: number;
+  /** Retention of finished jobs of a pool the server opens. */
+  retain?: PoolOptions["retain"];
   /** Resource control of a pool the server opens (see the engine's `PoolOptions`). */
   limits?: PoolOptions["limits"];
   cgroups?: PoolOptions["cgroups"];
@@ -106,6 +110,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     pool = await JobPool.open({
       dataDir: options.dataDir,
       ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
+      ...(options.maxOutputBytes !== undefined ? { maxOutputBytes: options.maxOutputBytes } : {}),
+      ...(options.retain !== undefined ? { retain: options.retain } : {}),
       ...(options.limits !== undefined ? { limits: options.limits } : {}),
       ...(options.cgroups !== undefined ? { cgroups: options.cgroups } : {}),
       ...(options.runAs !== undefined ? { runAs: options.runAs } : {}),

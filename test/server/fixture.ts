@@ -151,12 +151,12 @@ export async function call(
   return { status: res.statusCode, headers: res.headers, text, json };
 }
 
-/** Polls a job's status (through the API) until it is no longer running. Bounded. */
+/** Waits (through the API) until a job has ended, and returns its status. */
 export async function waitEnded(agent: Agent, base: string, id: string): Promise<any> {
-  for (let i = 0; i < 2000; i++) {
-    const answer = await call(agent, `${base}/jobs/${id}/status`);
-    if (answer.json?.status !== "running") return answer.json;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`job ${id} did not end`);
+  // A follow stream ends when the job has ended: no polling needed.
+  const res = await request(`${base}/jobs/${id}/stdout?follow=true`, { dispatcher: agent });
+  await res.body.dump({ limit: Infinity });
+  const answer = await call(agent, `${base}/jobs/${id}/status`);
+  if (answer.json?.status === "running") throw new Error(`job ${id} still runs after its output ended`);
+  return answer.json;
 }

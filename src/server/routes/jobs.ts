@@ -4,8 +4,7 @@ import type { JobPool, JobRecord, OutputName } from "../../engine/index.js";
 import { HttpError } from "../http-error.js";
 import { engineLimits, jobJson, statusJson } from "../job-json.js";
 import { jsonOutputStream } from "../json-output-stream.js";
-import { outputStream } from "../output-stream.js";
-import { createJobBody, emptyQuery, jobParams, outputStreamQuery, type CreateJobBody } from "../schemas.js";
+import { createJobBody, emptyQuery, jobParams, listQuery, outputStreamQuery, type CreateJobBody } from "../schemas.js";
 
 /** Options of {@link registerJobRoutes}. */
 export interface JobRoutesOptions {
@@ -70,9 +69,19 @@ export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerCli
     },
   });
 
-  app.get("/jobs", { schema: { querystring: emptyQuery } }, async (request) => ({
-    jobs: pool.list({ owner: request.identity }).map(jobJson),
-  }));
+  app.get(
+    "/jobs",
+    { schema: { querystring: listQuery } },
+    async (request: FastifyRequest<{ Querystring: { limit?: string; cursor?: string } }>) => {
+      const { limit, cursor } = request.query;
+      const page = pool.listPage({
+        owner: request.identity,
+        ...(limit !== undefined && { limit: Number(limit) }),
+        ...(cursor !== undefined && { cursor }),
+      });
+      return { jobs: page.jobs.map(jobJson), ...(page.nextCursor !== undefined && { next_cursor: page.nextCursor }) };
+    },
+  );
 
   app.get("/jobs/:id", { schema: { params: jobParams, querystring: emptyQuery } }, async (request: IdRequest) => jobJson(ownJob(request)));
 
@@ -94,7 +103,7 @@ export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerCli
         const follow = request.query.follow === "true" || request.query.follow === "1";
         const offset = request.query.offset === undefined ? 0 : Number(request.query.offset);
         if (!Number.isSafeInteger(offset)) throw new HttpError("INVALID_REQUEST", "offset must be a non-negative integer");
-        return sendStream(reply, "application/octet-stream", outputStream(pool, id, which, { offset, follow }));
+        return sendStream(reply, "application/octet-stream", pool.stream(id, which, { offset, follow }));
       },
     );
   }
