@@ -7,6 +7,7 @@ import type { JobRecord, JobStatus } from "../client/index.js";
 export function summarizeStatus(status: JobStatus): string {
   if (status.status === "error") return `error: ${status.error_msg ?? "the job could not start"}`;
   if (status.status === "completed") {
+    if (status.oom_killed) return `completed (out of memory: killed by ${status.signal ?? "SIGKILL"}, exit ${status.exit_code ?? "?"})`;
     if (status.signal) return `completed (killed by ${status.signal}, exit ${status.exit_code ?? "?"})`;
     return `completed (exit ${status.exit_code ?? "?"})`;
   }
@@ -39,6 +40,7 @@ export function formatCommand(cmd: string, args: readonly string[]): string {
 /** The EXIT column: the exit code, with the signal when there is one; "-" while running or in error. */
 export function formatExit(job: JobStatus): string {
   if (job.exit_code === undefined) return "-";
+  if (job.oom_killed) return `${job.exit_code} out of memory`;
   return job.signal ? `${job.exit_code} ${job.signal}` : String(job.exit_code);
 }
 

@@ -33,6 +33,8 @@ export interface JobStatus {
   exit_code?: number;
   /** The signal that killed the job, e.g. "SIGKILL". */
   signal?: string;
+  /** True when the kernel killed the job for exceeding its memory limit ("out of memory"). */
+  oom_killed?: true;
 }
 
 /** One job as `GET /jobs` and `GET /jobs/<id>` describe it. */
@@ -44,6 +46,8 @@ export interface JobRecord extends JobStatus {
   created_at: string;
   /** ISO 8601, once the job has ended. */
   ended_at?: string;
+  /** The resource limits that applied to the job, when any did. */
+  limits?: JobLimits;
 }
 
 /** `GET /jobs/<id>/output`: UTF-8 text, invalid bytes as U+FFFD. Use `stream` for exact bytes. */

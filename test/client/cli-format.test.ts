@@ -12,6 +12,10 @@ describe("client CLI helpers", () => {
     assert.equal(summarizeStatus({ status: "completed", exit_code: 0 }), "completed (exit 0)");
     assert.equal(summarizeStatus({ status: "completed", exit_code: 137, signal: "SIGKILL" }), "completed (killed by SIGKILL, exit 137)");
     assert.equal(summarizeStatus({ status: "error", error_msg: "command not found: foo" }), "error: command not found: foo");
+    assert.equal(
+      summarizeStatus({ status: "completed", exit_code: 137, signal: "SIGKILL", oom_killed: true }),
+      "completed (out of memory: killed by SIGKILL, exit 137)",
+    );
   });
 
   it("formats ages, commands and an aligned table", () => {

@@ -1,8 +1,9 @@
 import { InvalidArgumentError, type Command } from "commander";
 import type { JobSpec } from "../../client/index.js";
+import { parseBytes, parseCount, parseCpus, type LimitFlags } from "../limit-options.js";
 
 /** Options of `start` and `run` that shape the job, besides its command line. */
-export interface JobSpecFlags {
+export interface JobSpecFlags extends LimitFlags {
   env?: Record<string, string>;
   cwd?: string;
 }
@@ -26,6 +27,11 @@ export function addJobArguments(cmd: Command): Command {
     .argument("[args...]", "its arguments, passed verbatim (put -- before CMD to be explicit)")
     .option("-e, --env <NAME=VALUE>", "set an environment variable for the job (repeatable)", collectEnv)
     .option("-C, --cwd <dir>", "working directory of the job on the server")
+    .option("--memory <size>", "memory limit, e.g. 256M or 1G (the job is killed, \"out of memory\", beyond it)", parseBytes)
+    .option("--cpus <n>", "CPU limit as a fraction of cores, e.g. 0.5", parseCpus)
+    .option("--pids <n>", "most processes the job may have at once", parseCount)
+    .option("--io-read <size>", "disk read bandwidth limit per second on the server's data disk, e.g. 10M", parseBytes)
+    .option("--io-write <size>", "disk write bandwidth limit per second on the server's data disk, e.g. 10M", parseBytes)
     .passThroughOptions();
 }
 
@@ -34,5 +40,13 @@ export function jobSpecOf(command: string, args: string[], flags: JobSpecFlags):
   const spec: JobSpec = { cmd: command, args };
   if (flags.env) spec.env = flags.env;
   if (flags.cwd !== undefined) spec.cwd = flags.cwd;
+  const limits = {
+    ...(flags.memory !== undefined && { memory_bytes: flags.memory }),
+    ...(flags.cpus !== undefined && { cpus: flags.cpus }),
+    ...(flags.pids !== undefined && { pids: flags.pids }),
+    ...(flags.ioRead !== undefined && { io_read_bps: flags.ioRead }),
+    ...(flags.ioWrite !== undefined && { io_write_bps: flags.ioWrite }),
+  };
+  if (Object.keys(limits).length > 0) spec.limits = limits;
   return spec;
 }

@@ -93,6 +93,8 @@ async function runJob(client: JobworkerClient, command: string, args: string[], 
       printJson({ ...record, ...(await client.output(id)) });
     } else if (record.status === "error") {
       process.stderr.write(`jobworker: ${record.error_msg ?? "the job could not start"}\n`);
+    } else if (record.oom_killed) {
+      process.stderr.write(`jobworker: out of memory: the job exceeded its memory limit and was killed\n`);
     } else if (record.status === "running") {
       // Follow streams end only when the job has ended; reaching this means the server
       // closed them early. Say so rather than invent an exit code.
