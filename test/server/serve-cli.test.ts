@@ -118,3 +118,34 @@ test("--listen takes host:port and [v6]:port, and refuses the rest", async () =>
   assert.deepEqual(parseListen("localhost:9000"), { host: "localhost", port: 9000 });
   for (const bad of ["8443", "::1:8443", "host:", "host:70000", "[::1]", "a b:1"]) assert.throws(() => parseListen(bad), bad);
 });
+
+test("resource control: limit flags it cannot enforce are one line and exit 2; malformed sizes are usage errors", async () => {
+  const [cmd, argv] = cli(["serve", "--home", home, "--listen", "127.0.0.1:0", "--no-cgroups", "--max-pids", "10"]);
+  const refused = await run(cmd, argv).then(() => assert.fail("should fail"), (e: { code: number; stderr: string }) => e);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /^jobworker: this server cannot enforce a pids limit: cgroups are turned off \(.*\)\n$/);
+  const [cmd2, argv2] = cli(["serve", "--home", home, "--max-memory", "lots"]);
+  const bad = await run(cmd2, argv2).then(() => assert.fail("should fail"), (e: { code: number; stderr: string }) => e);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /expected a size in bytes/);
+  const [cmd3, argv3] = cli(["serve", "--home", home, "--run-as", "no-such-user-jobworker"]);
+  const user = await run(cmd3, argv3).then(() => assert.fail("should fail"), (e: { code: number; stderr: string }) => e);
+  assert.equal(user.code, 2);
+  assert.match(user.stderr, /--run-as: unknown user: no-such-user-jobworker/);
+});
+
+test("resource control: serve says what it can enforce, and applies its maxima", { skip: process.getuid?.() !== 0 && "needs root (cgroups)" }, async () => {
+  const s = await serve(["--max-memory", "1G", "--default-pids", "128"]);
+  try {
+    assert.match(s.stderr(), /^jobworker: cgroups: every job gets its own cgroup, .*limits enforced: memory/m);
+    const refused = await curlDefault(s.port, "/jobs", ["-X", "PUT", "-H", "content-type: application/json", "-d", '{"cmd":"true","limits":{"memory_bytes":2147483648}}']);
+    assert.deepEqual(JSON.parse(refused), { error: "memory limit 2147483648 bytes is above this server's maximum of 1073741824 bytes" });
+    const created = JSON.parse(await curlDefault(s.port, "/jobs", ["-X", "PUT", "-H", "content-type: application/json", "-d", '{"cmd":"true"}']));
+    await curlDefault(s.port, `/jobs/${created.id}/stdout?follow=true`);
+    const record = JSON.parse(await curlDefault(s.port, `/jobs/${created.id}`));
+    assert.deepEqual(record.limits, { memory_bytes: 1073741824, pids: 128 });
+  } finally {
+    s.child.kill("SIGTERM");
+  }
+  assert.equal(await s.exited, 0);
+});
