@@ -155,7 +155,7 @@ export async function call(
 export async function waitEnded(agent: Agent, base: string, id: string): Promise<any> {
   // A follow stream ends when the job has ended: no polling needed.
   const res = await request(`${base}/jobs/${id}/stdout?follow=true`, { dispatcher: agent });
-  await res.body.dump({ limit: Infinity });
+  for await (const _chunk of res.body); // read to the end (dump() would stop at 128 KiB)
   const answer = await call(agent, `${base}/jobs/${id}/status`);
   if (answer.json?.status === "running") throw new Error(`job ${id} still runs after its output ended`);
   return answer.json;
