@@ -2,20 +2,13 @@
 // turns flags into library calls and results into a short summary, one file per line.
 import { resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
-import {
-  CA_VALIDITY_DAYS,
-  DEFAULT_CLIENT_NAME,
-  DEFAULT_SERVER_HOSTS,
-  LEAF_VALIDITY_DAYS,
-  PkiError,
-  defaultPkiDir,
-  initPki,
-  issueClientCert,
-  issueServerCert,
-  pkiPaths,
-  revokeClientCert,
-  type PkiErrorCode,
-} from "../pki/index.js";
+// Only light modules at load time; the certificate code (x509, webcrypto) is imported by
+// the action that needs it, so other commands start fast.
+import { CA_VALIDITY_DAYS, DEFAULT_CLIENT_NAME, DEFAULT_SERVER_HOSTS, LEAF_VALIDITY_DAYS } from "../pki/defaults.js";
+import { PkiError, type PkiErrorCode } from "../pki/errors.js";
+import { defaultPkiDir, pkiPaths } from "../pki/paths.js";
+
+const loadPki = () => import("../pki/index.js");
 
 /** Options every `certs` subcommand accepts. */
 interface DirOptions {
@@ -46,7 +39,7 @@ export function registerCertsCommands(program: Command): void {
     run(async (opts: DirOptions & { host?: string[]; client?: string[]; days?: number; force?: boolean }) => {
       const dir = pkiDir(opts);
       const paths = pkiPaths(dir);
-      const result = await initPki({ dir, hosts: opts.host, clients: opts.client, days: opts.days, force: opts.force });
+      const result = await (await loadPki()).initPki({ dir, hosts: opts.host, clients: opts.client, days: opts.days, force: opts.force });
       printRows([
         ["CA certificate", paths.caCert],
         ["CA key", paths.caKey],
@@ -70,7 +63,7 @@ export function registerCertsCommands(program: Command): void {
       .option("--force", "replace an existing certificate and key of that name"),
   ).action(
     run(async (name: string, opts: DirOptions & { days?: number; force?: boolean }) => {
-      const result = await issueClientCert({ dir: pkiDir(opts), name, days: opts.days, force: opts.force });
+      const result = await (await loadPki()).issueClientCert({ dir: pkiDir(opts), name, days: opts.days, force: opts.force });
       printRows([
         [`client ${result.name}`, `${result.certPath}  (until ${day(result.notAfter)})`],
         [`client ${result.name} key`, result.keyPath],
@@ -87,7 +80,7 @@ export function registerCertsCommands(program: Command): void {
       .option("--force", "replace the existing server certificate and key"),
   ).action(
     run(async (opts: DirOptions & { host?: string[]; days?: number; force?: boolean }) => {
-      const result = await issueServerCert({ dir: pkiDir(opts), hosts: opts.host, days: opts.days, force: opts.force });
+      const result = await (await loadPki()).issueServerCert({ dir: pkiDir(opts), hosts: opts.host, days: opts.days, force: opts.force });
       printRows([
         ["server certificate", `${result.certPath}  (${result.hosts.join(", ")}; until ${day(result.notAfter)})`],
         ["server key", result.keyPath],
@@ -103,7 +96,7 @@ export function registerCertsCommands(program: Command): void {
       .option("--cert <file>", "revoke this certificate file (CN must be NAME) instead of clients/NAME.pem"),
   ).action(
     run(async (name: string, opts: DirOptions & { cert?: string }) => {
-      const result = await revokeClientCert({
+      const result = await (await loadPki()).revokeClientCert({
         dir: pkiDir(opts),
         name,
         certFile: opts.cert === undefined ? undefined : resolve(opts.cert),

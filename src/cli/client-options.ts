@@ -1,8 +1,11 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { JobworkerClient, loadCredentials } from "../client/index.js";
-import { DEFAULT_CLIENT_NAME, defaultPkiDir, pkiPaths } from "../pki/index.js";
+// Light modules only at load time: `jobworker serve`, `certs` and `--help` never need the
+// HTTP client, so it is imported when a client command runs.
+import type { JobworkerClient } from "../client/index.js";
+import { DEFAULT_CLIENT_NAME } from "../pki/defaults.js";
+import { defaultPkiDir, pkiPaths } from "../pki/paths.js";
 
 /** The address `jobworker serve` listens on by default, so the defaults meet. */
 export const DEFAULT_SERVER_URL = "https://127.0.0.1:8443";
@@ -71,6 +74,7 @@ export function resolveClientSettings(flags: ClientFlags, env: NodeJS.ProcessEnv
 /** Reads the credential files and opens a client for a command's options. */
 export async function openClient(flags: ClientFlags): Promise<JobworkerClient> {
   const settings = resolveClientSettings(flags);
+  const { JobworkerClient, loadCredentials } = await import("../client/index.js");
   const creds = await loadCredentials(settings);
   return new JobworkerClient({ url: settings.url, ...creds, labels: { cert: settings.certFile, ca: settings.caFile } });
 }

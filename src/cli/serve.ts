@@ -3,9 +3,14 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { join, resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
-import { defaultHome, defaultPkiDir, ensureDevPki, pkiPaths, DEFAULT_CLIENT_NAME } from "../pki/index.js";
-import { EngineError, resolveUser, type RetentionPolicy, type RunAsUser } from "../engine/index.js";
-import { DEFAULT_MAX_RUNNING_PER_CLIENT, ServerConfigError, startServer, type ServerOptions } from "../server/index.js";
+// Light modules only at load time: the server, the engine and the certificate code are
+// imported when `serve` runs, so that client commands start fast.
+import type { RetentionPolicy, RunAsUser } from "../engine/index.js";
+import { DEFAULT_CLIENT_NAME } from "../pki/defaults.js";
+import { defaultHome, defaultPkiDir, pkiPaths } from "../pki/paths.js";
+import { ServerConfigError } from "../server/config-error.js";
+import { DEFAULT_MAX_RUNNING_PER_CLIENT } from "../server/defaults.js";
+import type { ServerOptions } from "../server/index.js";
 import { engineLimitsOf, parseBytes, parseCount, parseCpus } from "./limit-options.js";
 import { parseRetention } from "./retention-option.js";
 
@@ -77,6 +82,7 @@ export function registerServeCommand(program: Command): void {
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
+  const [{ EngineError, resolveUser }, { startServer }] = await Promise.all([import("../engine/index.js"), import("../server/index.js")]);
   const home = flags.home !== undefined ? resolve(flags.home) : defaultHome();
   const tls = await tlsFiles(flags, home);
   const auditStream = flags.auditLog !== undefined ? await openAuditLog(resolve(flags.auditLog)) : undefined;
@@ -175,6 +181,7 @@ async function tlsFiles(flags: ServeFlags, home: string): Promise<Pick<ServerOpt
     throw Object.assign(new ServerConfigError("--ca, --cert and --key go together", "give all three, or none to use <home>/pki"), { exitCode: 2 });
   }
   const dir = defaultPkiDir(home);
+  const { ensureDevPki } = await import("../pki/index.js");
   if (await ensureDevPki(home)) {
     process.stderr.write(
       `jobworker: created a development PKI in ${dir} (CA, server certificate for localhost, 127.0.0.1, ::1, client "${DEFAULT_CLIENT_NAME}")\n`,

@@ -5,6 +5,7 @@ import type { TLSSocket } from "node:tls";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { JobPool, type PoolOptions } from "../engine/index.js";
 import { createAuditWriter } from "./audit-log.js";
+import { DEFAULT_MAX_RUNNING_PER_CLIENT } from "./defaults.js";
 import { checkClientCertificate, identityOf, setIdentity } from "./client-identity.js";
 import { ServerConfigError } from "./config-error.js";
 import { HttpError } from "./http-error.js";
@@ -21,8 +22,6 @@ declare module "fastify" {
   }
 }
 
-/** Default of {@link ServerOptions.maxRunningPerClient}. */
-export const DEFAULT_MAX_RUNNING_PER_CLIENT = 64;
 /** Largest request body accepted (a job spec is small); more gets 413. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
