@@ -48,7 +48,7 @@ export function formatExit(job: JobStatus): string {
 export function formatJobTable(jobs: readonly JobRecord[], now: number = Date.now()): string {
   const rows = [
     ["ID", "STATUS", "EXIT", "AGE", "COMMAND"],
-    ...jobs.map((j) => [j.id, j.status, formatExit(j), formatAge(j.created_at, now), formatCommand(j.cmd, j.args ?? [])]),
+    ...jobs.map((j) => [j.id, j.truncated ? `${j.status} (truncated)` : j.status, formatExit(j), formatAge(j.created_at, now), formatCommand(j.cmd, j.args ?? [])]),
   ];
   const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map((r) => r.map((cell, c) => (c < 4 ? cell.padEnd(widths[c]!) : cell)).join("  ")).join("\n") + "\n";

@@ -3,7 +3,7 @@ import { Agent, type Dispatcher } from "undici";
 import { ClientError } from "./errors.js";
 import { httpError } from "./http-errors.js";
 import { toClientError, type ErrorContext } from "./transport-errors.js";
-import type { JobOutput, JobRecord, JobSpec, JobStatus, StreamName, StreamOptions } from "./types.js";
+import type { JobOutput, JobPage, JobRecord, JobSpec, JobStatus, PageOptions, StreamName, StreamOptions } from "./types.js";
 
 /** How to reach and authenticate to a jobworker server. */
 export interface JobworkerClientOptions {
@@ -89,11 +89,29 @@ export class JobworkerClient {
     return this.#json<JobRecord>("GET", `/jobs/${enc(id)}`, { jobId: id });
   }
 
-  /** `GET /jobs`: this identity's jobs, newest first. */
+  /** `GET /jobs?limit=&cursor=`: one page of this identity's jobs, newest first. */
+  async listPage(options: PageOptions = {}): Promise<JobPage> {
+    const query = new URLSearchParams();
+    if (options.limit !== undefined) query.set("limit", String(options.limit));
+    if (options.cursor !== undefined) query.set("cursor", options.cursor);
+    const path = query.size > 0 ? `/jobs?${query}` : "/jobs";
+    const res = await this.#json<{ jobs?: unknown; next_cursor?: unknown }>("GET", path);
+    if (!Array.isArray(res.jobs) || (res.next_cursor !== undefined && typeof res.next_cursor !== "string")) {
+      throw this.#unexpected("GET /jobs");
+    }
+    return { jobs: res.jobs as JobRecord[], ...(res.next_cursor !== undefined && { next_cursor: res.next_cursor }) };
+  }
+
+  /** All of this identity's jobs, newest first, page after page. */
   async list(): Promise<JobRecord[]> {
-    const res = await this.#json<{ jobs?: unknown }>("GET", "/jobs");
-    if (!Array.isArray(res.jobs)) throw this.#unexpected("GET /jobs");
-    return res.jobs as JobRecord[];
+    const jobs: JobRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.listPage({ limit: 1000, ...(cursor !== undefined && { cursor }) });
+      jobs.push(...page.jobs);
+      cursor = page.next_cursor;
+    } while (cursor !== undefined);
+    return jobs;
   }
 
   /** `GET /jobs/<id>/output`: both streams as UTF-8 text. For exact bytes use {@link stream}. */

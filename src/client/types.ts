@@ -46,8 +46,27 @@ export interface JobRecord extends JobStatus {
   created_at: string;
   /** ISO 8601, once the job has ended. */
   ended_at?: string;
+  /** Bytes of output kept so far. */
+  stdout_bytes: number;
+  stderr_bytes: number;
+  /** True when output was cut short (the server's output cap, or a full disk). */
+  truncated?: true;
   /** The resource limits that applied to the job, when any did. */
   limits?: JobLimits;
+}
+
+/** One page of `GET /jobs`, newest first; `next_cursor` asks for the next page. */
+export interface JobPage {
+  jobs: JobRecord[];
+  next_cursor?: string;
+}
+
+/** Options of {@link JobworkerClient.listPage}. */
+export interface PageOptions {
+  /** Jobs per page, 1–1000 (the server's default is 100). */
+  limit?: number;
+  /** `next_cursor` of the previous page. */
+  cursor?: string;
 }
 
 /** `GET /jobs/<id>/output`: UTF-8 text, invalid bytes as U+FFFD. Use `stream` for exact bytes. */

@@ -28,16 +28,18 @@ describe("client CLI helpers", () => {
     assert.equal(formatCommand("printf", ["a\nb"]), "printf 'a\\x0ab'");
     const table = formatJobTable(
       [
-        { id: "b", cmd: "sleep", args: ["9"], status: "running", created_at: "2025-01-01T23:59:00Z" },
-        { id: "a", cmd: "x", args: [], status: "completed", exit_code: 143, signal: "SIGTERM", created_at: "2025-01-01T00:00:00Z" },
+        { id: "c", cmd: "yes", args: [], status: "error", error_msg: "output limit reached", truncated: true, created_at: "2025-01-02T00:00:00Z", stdout_bytes: 9, stderr_bytes: 0 },
+        { id: "b", cmd: "sleep", args: ["9"], status: "running", created_at: "2025-01-01T23:59:00Z", stdout_bytes: 0, stderr_bytes: 0 },
+        { id: "a", cmd: "x", args: [], status: "completed", exit_code: 143, signal: "SIGTERM", created_at: "2025-01-01T00:00:00Z", stdout_bytes: 0, stderr_bytes: 0 },
       ],
       now,
     );
     assert.equal(
       table,
-      "ID  STATUS     EXIT         AGE  COMMAND\n" +
-        "b   running    -            1m   sleep 9\n" +
-        "a   completed  143 SIGTERM  1d   x\n",
+      "ID  STATUS             EXIT         AGE  COMMAND\n" +
+        "c   error (truncated)  -            0s   yes\n" +
+        "b   running            -            1m   sleep 9\n" +
+        "a   completed          143 SIGTERM  1d   x\n",
     );
   });
 

@@ -24,7 +24,7 @@ export interface TestWorld {
 }
 
 /** Creates a {@link TestWorld}; call `close()` in `after`. */
-export async function createWorld(options: { maxRunningPerClient?: number } = {}): Promise<TestWorld> {
+export async function createWorld(options: { maxRunningPerClient?: number; maxOutputBytes?: number } = {}): Promise<TestWorld> {
   const home = await mkdtemp(join(tmpdir(), "jobworker-client-"));
   const pki = pkiPaths(join(home, "pki"));
   const otherPki = pkiPaths(join(home, "other-pki"));
@@ -41,6 +41,7 @@ export async function createWorld(options: { maxRunningPerClient?: number } = {}
     auditLog: false,
     log: () => {},
     ...(options.maxRunningPerClient ? { maxRunningPerClient: options.maxRunningPerClient } : {}),
+    ...(options.maxOutputBytes ? { maxOutputBytes: options.maxOutputBytes } : {}),
   });
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, JOBWORKER_HOME: home, JOBWORKER_SERVER: server.url };
   return {

@@ -1,4 +1,5 @@
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
+import type { JobPage } from "../../client/index.js";
 import { addClientOptions, CLIENT_ENV_HELP, printJson, withClient, type ClientFlags } from "../client-options.js";
 import { formatJobTable } from "../client-format.js";
 
@@ -9,23 +10,44 @@ export function registerListCommand(program: Command): void {
     .summary("list your jobs")
     .description(
       "List the jobs of your identity (the CN of your client certificate), newest first:\n" +
-        "ID, STATUS, EXIT (the exit code, with the signal if one killed it), AGE and COMMAND.",
-    );
+        "ID, STATUS, EXIT (the exit code, with the signal if one killed it), AGE and COMMAND.\n" +
+        "One page at a time (--limit, default 100); when more follow, stderr says how to get them.",
+    )
+    .option("--limit <n>", "jobs per page, 1 to 1000", parsePageSize, 100)
+    .option("--cursor <cursor>", "start after the previous page (its next_cursor)")
+    .option("--all", "every job, page after page");
   addClientOptions(cmd).addHelpText(
     "after",
     `
 Examples:
   jobworker list
-  jobworker list --json | jq -r '.jobs[] | select(.status == "running") | .id'
+  jobworker list --limit 20
+  jobworker list --all --json | jq -r '.jobs[] | select(.status == "running") | .id'
 
 Exit codes: 0 ok, 1 failure (server, certificates), 2 usage.
 ${CLIENT_ENV_HELP}`,
   );
-  cmd.action(async (flags: ClientFlags) => {
+  cmd.action(async (flags: ListFlags) => {
     await withClient(flags, async (client) => {
-      const jobs = await client.list();
-      if (flags.json) printJson({ jobs });
-      else process.stdout.write(formatJobTable(jobs));
+      const page: JobPage = flags.all
+        ? { jobs: await client.list() }
+        : await client.listPage({ limit: flags.limit, ...(flags.cursor !== undefined && { cursor: flags.cursor }) });
+      if (flags.json) printJson(page);
+      else {
+        process.stdout.write(formatJobTable(page.jobs));
+        if (page.next_cursor !== undefined) process.stderr.write(`more jobs: jobworker list --cursor ${page.next_cursor} (or --all)\n`);
+      }
     });
   });
+}
+
+interface ListFlags extends ClientFlags {
+  limit: number;
+  cursor?: string;
+  all?: boolean;
+}
+
+function parsePageSize(value: string): number {
+  if (!/^[1-9]\d{0,3}$/.test(value) || Number(value) > 1000) throw new InvalidArgumentError("expected a number from 1 to 1000");
+  return Number(value);
 }

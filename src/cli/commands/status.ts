@@ -25,9 +25,10 @@ ${CLIENT_ENV_HELP}`,
   );
   cmd.action(async (id: string, flags: ClientFlags) => {
     await withClient(flags, async (client) => {
-      const status = await client.status(id);
-      if (flags.json) printJson(status);
-      else process.stdout.write(`${summarizeStatus(status)}\n`);
+      if (flags.json) return printJson(await client.status(id));
+      // The record, not just the status: it also says whether output was cut short.
+      const record = await client.get(id);
+      process.stdout.write(`${summarizeStatus(record)}${record.truncated ? "; output truncated" : ""}\n`);
     });
   });
 }
