@@ -82,7 +82,7 @@ export function registerServeCommand(program: Command): void {
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
-  const [{ EngineError, resolveUser }, { startServer }] = await Promise.all([import("../engine/index.js"), import("../server/index.js")]);
+  const [{ EngineError, findSetpriv, resolveUser }, { startServer }] = await Promise.all([import("../engine/index.js"), import("../server/index.js")]);
   const home = flags.home !== undefined ? resolve(flags.home) : defaultHome();
   const tls = await tlsFiles(flags, home);
   const auditStream = flags.auditLog !== undefined ? await openAuditLog(resolve(flags.auditLog)) : undefined;
@@ -129,7 +129,11 @@ async function serve(flags: ServeFlags): Promise<void> {
   const control = server.pool.resourceControl();
   log(control.summary);
   for (const problem of control.problems) log(`cannot: ${problem}`);
-  if (runAs) log(`jobs run as ${runAs.name} (uid ${runAs.uid}, gid ${runAs.gid}); the data directory is not readable by it`);
+  if (runAs) {
+    const groups = runAs.groups ?? [];
+    const detail = groups.length === 0 ? "" : findSetpriv() ? `, groups ${groups.join(",")}` : `; without its supplementary groups ${groups.join(",")}: setpriv is not installed`;
+    log(`jobs run as ${runAs.name} (uid ${runAs.uid}, gid ${runAs.gid}${detail}); the data directory is not readable by it`);
+  }
   log(`listening on ${server.url} (data: ${dataDir})`);
 
   await new Promise<void>((done) => {

@@ -21,6 +21,13 @@ function isExecutableFile(path: string): "yes" | "missing" | "denied" {
   }
 }
 
+/** Whether execvp would find an executable `cmd` (the cwd exists, the path or a PATH entry is executable). */
+export function commandResolves(cmd: string, cwd: string, path: string | undefined): boolean {
+  if (!statOrNull(cwd)?.isDirectory()) return false;
+  if (cmd.includes("/")) return isExecutableFile(resolve(cwd, cmd)) === "yes";
+  return (path ?? "").split(delimiter).some((entry) => isExecutableFile(join(resolve(cwd, entry || "."), cmd)) === "yes");
+}
+
 /**
  * Explains why `spawn` failed, in words a person understands. Node reports ENOENT and
  * EACCES only asynchronously (and says "ENOENT" for a missing working directory too), but

@@ -9,7 +9,7 @@ export {
   PoolClosedError,
   StorageFullError,
 } from "./errors.js";
-export { resolveUser } from "./run-as.js";
+export { findSetpriv, resolveUser } from "./run-as.js";
 export { LIMIT_NAMES, LIMIT_RULES } from "./cgroups/limits.js";
 export type { LimitName } from "./cgroups/limits.js";
 export type { EngineErrorCode } from "./errors.js";

@@ -11,6 +11,7 @@ import { InvalidArgumentError, JobNotFoundError, LimitAboveMaximumError, PoolClo
 import { Job } from "./job.js";
 import { defaultJobEnv, jobEnv } from "./job-env.js";
 import { validateJobSpec } from "./job-spec.js";
+import { findSetpriv } from "./run-as.js";
 import { JobStore, type JobPage, type StoredJob } from "./job-store.js";
 import { OutputFiles } from "./output-files.js";
 import { OutputNotifier } from "./output-notifier.js";
@@ -70,6 +71,7 @@ export class JobPool {
   private readonly defaultLimits: JobLimits;
   private readonly maxLimits: JobLimits;
   private readonly runAs: RunAsUser | undefined;
+  private readonly setpriv: string | undefined;
   private retention: RetentionSweeper | undefined;
   private closing: Promise<void> | undefined;
 
@@ -82,6 +84,7 @@ export class JobPool {
     this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     this.defaultCwd = options.defaultCwd ?? tmpdir();
     this.runAs = options.runAs;
+    this.setpriv = options.runAs?.groups?.length ? findSetpriv() : undefined;
     this.baseEnv = options.baseEnv ?? { ...defaultJobEnv(), ...(options.runAs && { HOME: options.runAs.home }) };
     this.defaultLimits = validatePoolLimits(options.limits?.defaults, "limits.defaults");
     this.maxLimits = validatePoolLimits(options.limits?.maxima, "limits.maxima");
@@ -164,6 +167,7 @@ export class JobPool {
       ...(cgroup && { cgroup }),
       ...(setupError !== undefined && { setupError }),
       ...(this.runAs && { runAs: this.runAs }),
+      ...(this.setpriv && { setpriv: this.setpriv }),
     });
     try {
       this.store.insert(job.toRecord());

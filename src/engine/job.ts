@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { explainSpawnFailure } from "./explain-spawn-failure.js";
+import { commandResolves, explainSpawnFailure } from "./explain-spawn-failure.js";
 import { closeQuietly, OutputFiles } from "./output-files.js";
 import { OutputNotifier } from "./output-notifier.js";
 import { bootId, processStartTime } from "./process-identity.js";
@@ -30,6 +30,8 @@ export interface JobLaunch {
   setupError?: string;
   /** Run the job as this user instead of the server's. */
   runAs?: RunAsUser;
+  /** `setpriv`, when the run-as user has supplementary groups and it is installed. */
+  setpriv?: string;
 }
 
 /** Why the job was asked to stop, when it was not its owner's request. */
@@ -87,6 +89,14 @@ export class Job {
     const { cmd, args } = this.spec;
     const { cgroup, runAs } = this.launch;
     if (this.launch.setupError !== undefined) return this.failedToStart(this.launch.setupError);
+    // With supplementary groups, setpriv switches the user and then execs the command
+    // (same process, still inside the cgroup). A command it could not exec would only be
+    // its exit code 127, so it is looked up first, as execvp will.
+    const helper = runAs?.groups?.length ? this.launch.setpriv : undefined;
+    if (helper && !commandResolves(cmd, this.cwd, env.PATH)) return this.failedToStart(explainSpawnFailure(cmd, this.cwd, env.PATH));
+    const [file, argv] = helper
+      ? [helper, [`--reuid=${runAs!.uid}`, `--regid=${runAs!.gid}`, `--groups=${runAs!.groups!.join(",")}`, "--", cmd, ...args]]
+      : [cmd, args];
     let fds: { stdout: number; stderr: number } | undefined;
     let child: ChildProcess | undefined;
     let errCode: string | undefined;
@@ -102,12 +112,12 @@ export class Job {
       }
       if (cgroupError === undefined) {
         try {
-          child = spawn(cmd, args, {
+          child = spawn(file, argv, {
             cwd: this.cwd,
             env,
             stdio: ["ignore", fds.stdout, fds.stderr],
             detached: true,
-            ...(runAs && { uid: runAs.uid, gid: runAs.gid }),
+            ...(runAs && !helper && { uid: runAs.uid, gid: runAs.gid }),
           });
         } finally {
           cgroup?.leave();

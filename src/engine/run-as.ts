@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { InvalidArgumentError } from "./errors.js";
 import type { RunAsUser } from "./types.js";
 
@@ -21,7 +21,25 @@ export function resolveUser(name: string): RunAsUser {
   const uidNum = Number(uid);
   if (!Number.isInteger(uidNum) || !Number.isInteger(Number(gid))) throw new InvalidArgumentError(`malformed user entry for ${name}`);
   if (uidNum === 0) throw new InvalidArgumentError(`jobs cannot run as ${name}: it is root, and run-as is for an unprivileged user`);
-  return { name: user!, uid: uidNum, gid: Number(gid), home: home || "/" };
+  return { name: user!, uid: uidNum, gid: Number(gid), home: home || "/", groups: supplementaryGroups(user!, Number(gid)) };
+}
+
+/** The user's supplementary groups, as `id -G` lists them (NSS included), without its primary group. */
+function supplementaryGroups(user: string, gid: number): number[] {
+  try {
+    const ids = execFileSync("id", ["-G", user], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split(/\s+/).map(Number);
+    return [...new Set(ids.filter((g) => Number.isInteger(g) && g !== gid))];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Where `setpriv` (util-linux) is, to give jobs their user's supplementary groups: libuv's
+ * own uid/gid switch drops every supplementary group (`setgroups(0, NULL)`).
+ */
+export function findSetpriv(): string | undefined {
+  return ["/usr/bin/setpriv", "/bin/setpriv", "/usr/sbin/setpriv", "/sbin/setpriv"].find((p) => existsSync(p));
 }
 
 function passwdLine(name: string): string | undefined {

@@ -116,6 +116,8 @@ export interface RunAsUser {
   gid: number;
   /** The user's home directory, the jobs' HOME. */
   home: string;
+  /** Supplementary group ids (besides `gid`); jobs get them where `setpriv` is installed. */
+  groups?: number[];
 }
 
 /** What the pool can enforce on this host, for the operator (see `JobPool.resourceControl`). */

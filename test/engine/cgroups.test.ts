@@ -337,6 +337,28 @@ describe("run as an unprivileged user", { skip: process.getuid?.() !== 0 ? "need
     assert.equal(status.exitCode, 1);
   });
 
+  it("gives jobs their user's supplementary groups", async (t) => {
+    // Any user that is a member of some group (e.g. postgres in ssl-cert).
+    const member = readFileSync("/etc/group", "utf8")
+      .split("\n")
+      .map((line) => line.split(":")[3]?.split(",")[0])
+      .find((name) => name && name !== "root");
+    if (!member || !existsSync("/usr/bin/setpriv")) return t.skip("no user with supplementary groups, or no setpriv");
+    const user = resolveUser(member);
+    assert.ok(user.groups!.length > 0);
+    const other = await JobPool.open({ dataDir: join(dir.path, "groups"), runAs: user });
+    try {
+      const id = other.create({ cmd: "id", args: ["-G"] });
+      assert.deepEqual(await other.wait(id), { state: "completed", exitCode: 0 });
+      const ids = (await other.output(id)).stdout.toString().trim().split(" ").map(Number);
+      assert.deepEqual(new Set(ids), new Set([user.gid, ...user.groups!]));
+      const missing = other.create({ cmd: "no-such-command-jobworker" });
+      assert.deepEqual(other.status(missing), { state: "error", errorMsg: "command not found: no-such-command-jobworker" });
+    } finally {
+      await other.close();
+    }
+  });
+
   it("refuses root as the run-as user", () => {
     assert.throws(() => resolveUser("root"), InvalidArgumentError);
   });
