@@ -33,7 +33,7 @@ for (let done = 0; done < total; done += 10_000) {
     })),
   );
 }
-store.close();
+await store.close();
 console.log(`seeded ${total} records in ${(performance.now() - seedStart).toFixed(0)} ms`);
 
 const floorStart = performance.now();

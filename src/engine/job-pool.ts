@@ -16,6 +16,7 @@ import { JobStore, type JobPage, type StoredJob } from "./job-store.js";
 import { OutputFiles } from "./output-files.js";
 import { OutputNotifier } from "./output-notifier.js";
 import { OutputReader } from "./output-reader.js";
+import { OutputWatcher } from "./output-watcher.js";
 import { recoverInterruptedJobs } from "./recovery.js";
 import { RetentionSweeper } from "./retention.js";
 import type {
@@ -73,6 +74,7 @@ export class JobPool {
   private readonly runAs: RunAsUser | undefined;
   private readonly setpriv: string | undefined;
   private retention: RetentionSweeper | undefined;
+  private outputWatcher: OutputWatcher | undefined;
   private closing: Promise<void> | undefined;
 
   private constructor(dataDir: string, store: JobStore, cgroups: CgroupHost, options: PoolOptions) {
@@ -125,6 +127,11 @@ export class JobPool {
     const store = new JobStore(dataDir);
     const pool = new JobPool(dataDir, store, cgroups, options);
     await recoverInterruptedJobs(store, (id) => new OutputFiles(pool.jobsDir, id));
+    pool.outputWatcher = new OutputWatcher(
+      pool.jobsDir,
+      (id) => pool.live.get(id)?.notifier.changed(),
+      () => pool.live.forEach((job) => job.notifier.changed()),
+    );
     void pool.removeOrphanedOutput();
     if (options.retain) pool.retention = new RetentionSweeper(store, options.retain, (id) => pool.delete(id));
     return pool;
@@ -258,7 +265,7 @@ export class JobPool {
     const deletion = (async () => {
       await found.job?.terminate(this.stopGraceMs);
       for (const reader of this.readers.get(id) ?? []) reader.destroy(new JobNotFoundError(id));
-      const outputDir = new OutputFiles(this.jobsDir, id).dir;
+      const files = new OutputFiles(this.jobsDir, id);
       // Record first: a crash between the two leaves only orphaned files, which the next
       // start removes, never a record whose output is gone. Unless the disk is so full
       // that even a deletion cannot be logged: then the output goes first to make room.
@@ -266,11 +273,11 @@ export class JobPool {
         this.store.remove(id);
       } catch (err) {
         if (!isNoSpaceError(err)) throw err;
-        await rm(outputDir, { recursive: true, force: true });
+        files.remove();
         this.store.remove(id);
       }
       this.unsavedEnds.delete(id);
-      await rm(outputDir, { recursive: true, force: true });
+      files.remove();
     })().finally(() => this.deleting.delete(id));
     this.deleting.set(id, deletion);
     return deletion;
@@ -324,6 +331,17 @@ export class JobPool {
     return { defaults: { ...this.defaultLimits }, maxima: { ...this.maxLimits } };
   }
 
+  /**
+   * Resolves once every state change made so far is on disk, safe even from power loss.
+   * Changes are committed (safe from a crash of this process) before any method returns;
+   * call this before acknowledging one to someone who must never lose it, as the server
+   * does before answering. Concurrent calls share one fsync, which runs off the main thread.
+   */
+  persisted(): Promise<void> {
+    this.checkOpen();
+    return this.store.durable();
+  }
+
   /** Number of running jobs, optionally of one owner (for per-client limits). */
   runningCount(owner?: string): number {
     let count = 0;
@@ -340,10 +358,11 @@ export class JobPool {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.retention?.stop();
+      this.outputWatcher?.close();
       await Promise.all([...this.live.values()].map((job) => job.terminate(this.stopGraceMs, "shutdown")));
       await Promise.allSettled([...this.deleting.values()]);
       this.saveUnsavedEnds();
-      this.store.close();
+      await this.store.close();
       this.cgroups.close();
     })();
     return this.closing;
@@ -384,12 +403,15 @@ export class JobPool {
     }
   }
 
-  /** Output directories without a record (a crash during a deletion); runs in the background. */
+  /** Output files without a record (a crash during a deletion); runs in the background. */
   private async removeOrphanedOutput(): Promise<void> {
     try {
-      for (const name of await readdir(this.jobsDir)) {
+      for (const fileName of await readdir(this.jobsDir)) {
         if (this.closing) return;
-        if (!this.live.has(name) && !this.store.has(name)) await rm(join(this.jobsDir, name), { recursive: true, force: true });
+        const jobId = OutputFiles.parseName(fileName)?.jobId;
+        if (jobId !== undefined && !this.live.has(jobId) && !this.store.has(jobId)) {
+          await rm(join(this.jobsDir, fileName), { force: true });
+        }
       }
     } catch {
       // Best effort: a leftover directory costs disk space, never correctness.

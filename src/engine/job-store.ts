@@ -1,5 +1,6 @@
 import Database from "better-sqlite3";
 import { join } from "node:path";
+import { WalSync } from "./wal-sync.js";
 import type { JobLimits, JobRecord } from "./types.js";
 
 /** A record as stored, with what crash recovery needs to recognise the job's processes. */
@@ -108,21 +109,25 @@ function addMissingColumns(db: Database.Database): void {
 }
 
 /**
- * Job records in SQLite (`<dataDir>/jobs.db`, WAL, synchronous=FULL): every state change
- * is on disk before the engine reports it, so a client never sees a state that a crash
- * could take back. Only the running jobs live in memory; finished ones are read from here.
+ * Job records in SQLite (`<dataDir>/jobs.db`, WAL, synchronous=NORMAL): every state
+ * change is committed before the engine reports it, so a crash of the server never takes
+ * one back; `durable()` adds an fsync, shared by concurrent callers and run off the main
+ * thread, for what must also survive power loss. Only the running jobs live in memory;
+ * finished ones are read from here.
  */
 export class JobStore {
   private readonly db: Database.Database;
   private readonly statements;
+  private readonly walSync: WalSync;
 
   constructor(dataDir: string) {
     this.db = new Database(join(dataDir, "jobs.db"));
     this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = FULL");
+    this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
     addMissingColumns(this.db);
+    this.walSync = new WalSync(join(dataDir, "jobs.db-wal"));
     this.statements = {
       insert: this.db.prepare(
         `INSERT INTO jobs (id, owner, cmd, args, cwd, env_names, created_at, ended_at, state, exit_code, signal, error_msg, pid, pid_start, boot_id, limits)
@@ -232,7 +237,18 @@ export class JobStore {
     return [...ids];
   }
 
-  close(): void {
+  /** Resolves once every change committed so far is on disk (group commit). */
+  durable(): Promise<void> {
+    return this.walSync.sync();
+  }
+
+  /** fsyncs run so far (concurrent `durable` calls share them). */
+  get syncCount(): number {
+    return this.walSync.syncs;
+  }
+
+  async close(): Promise<void> {
+    await this.walSync.close();
     this.db.close();
   }
 }

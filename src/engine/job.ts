@@ -80,7 +80,7 @@ export class Job {
     this.files = launch.files;
     this.maxOutputBytes = launch.maxOutputBytes;
     this.limits = launch.limits;
-    this.notifier = new OutputNotifier(launch.files.dir, () => this.scheduleLimitCheck());
+    this.notifier = new OutputNotifier(() => this.scheduleLimitCheck());
     this.exited = new Promise((resolve) => (this.markExited = resolve));
     this.status = this.start(launch.env);
   }
@@ -148,8 +148,6 @@ export class Job {
     this.child = child;
     this.pidStart = processStartTime(child.pid);
     child.once("exit", (code, signal) => void this.onExit(code, signal));
-    // With an output cap, the job's writes must be watched even when nobody follows.
-    if (Number.isFinite(this.maxOutputBytes)) this.notifier.arm();
     return { state: "running" };
   }
 

@@ -1,21 +1,31 @@
-import { closeSync, mkdirSync, openSync, rmSync, statSync, truncateSync } from "node:fs";
+import { closeSync, openSync, rmSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import type { OutputName } from "./types.js";
 
+const OUTPUT_NAMES = ["stdout", "stderr"] as const satisfies readonly OutputName[];
+
 /**
- * Where a job's output lives: `<dataDir>/jobs/<id>/stdout` and `…/stderr`. The child
+ * Where a job's output lives: `<dataDir>/jobs/<id>.stdout` and `<id>.stderr`. The child
  * process writes into these files directly (they are its fds 1 and 2), so output never
- * passes through the server's memory and a slow reader can never stall the job.
+ * passes through the server's memory and a slow reader can never stall the job. All jobs
+ * share one directory so that one inotify watch on it hears every job's writes.
  */
 export class OutputFiles {
-  readonly dir: string;
-
-  constructor(jobsDir: string, jobId: string) {
-    this.dir = join(jobsDir, jobId);
-  }
+  constructor(
+    private readonly jobsDir: string,
+    private readonly jobId: string,
+  ) {}
 
   path(name: OutputName): string {
-    return join(this.dir, name);
+    return join(this.jobsDir, `${this.jobId}.${name}`);
+  }
+
+  /** The job id and stream an output file name belongs to, or undefined for other names. */
+  static parseName(fileName: string): { jobId: string; name: OutputName } | undefined {
+    const dot = fileName.lastIndexOf(".");
+    const name = fileName.slice(dot + 1);
+    if (dot <= 0 || (name !== "stdout" && name !== "stderr")) return undefined;
+    return { jobId: fileName.slice(0, dot), name };
   }
 
   /**
@@ -23,7 +33,6 @@ export class OutputFiles {
    * several processes (a shell and its children share these fds) from overwriting each other.
    */
   openForChild(): { stdout: number; stderr: number } {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const stdout = openSync(this.path("stdout"), "a", 0o600);
     try {
       const stderr = openSync(this.path("stderr"), "a", 0o600);
@@ -45,13 +54,13 @@ export class OutputFiles {
 
   /** Cuts both files down to at most `bytes` (the output cap). */
   truncateTo(bytes: number): void {
-    for (const name of ["stdout", "stderr"] as const) {
+    for (const name of OUTPUT_NAMES) {
       if (this.size(name) > bytes) truncateSync(this.path(name), bytes);
     }
   }
 
   remove(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+    for (const name of OUTPUT_NAMES) rmSync(this.path(name), { force: true });
   }
 }
 

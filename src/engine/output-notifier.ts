@@ -1,44 +1,26 @@
-import { watch, type FSWatcher } from "node:fs";
-
 /**
  * Tells followers of a running job that its output may have grown, without polling.
  *
  * The job writes its files directly, so the server learns of new bytes through inotify
- * (`fs.watch` on the job's directory). Every event, and the job's end, bumps `version`.
- * A follower takes the version *before* it reads to end of file and then waits for a
- * different one: a write that lands between its last read and its wait has already
- * changed the version, so no wake-up can be lost.
+ * (one watch on the jobs directory for the whole pool, see `OutputWatcher`), which calls
+ * `changed()`. Every change, and the job's end, bumps `version`. A follower takes the
+ * version *before* it reads to end of file and then waits for a different one: a write
+ * that lands between its last read and its wait has already changed the version, so no
+ * wake-up can be lost.
  */
 export class OutputNotifier {
   private version = 0;
   private ended = false;
-  private watcher: FSWatcher | undefined;
   private readonly waiters = new Set<() => void>();
 
   /** `onChange`, if given, hears of every change too (the output-limit check). */
-  constructor(
-    private readonly dir: string,
-    private readonly onChange?: () => void,
-  ) {}
+  constructor(private readonly onChange?: () => void) {}
 
   /** A notifier for a job that has already ended: nothing will ever change. */
   static forEndedJob(): OutputNotifier {
-    const notifier = new OutputNotifier("");
+    const notifier = new OutputNotifier();
     notifier.ended = true;
     return notifier;
-  }
-
-  /** Starts watching (idempotent). Must run before a follower's first read. */
-  arm(): void {
-    if (this.watcher || this.ended) return;
-    try {
-      this.watcher = watch(this.dir, { persistent: false }, () => this.bump());
-      // A watch error (the directory removed under us) must not crash the server; the
-      // job's end or deletion still wakes everyone.
-      this.watcher.on("error", () => this.disarm());
-    } catch {
-      // The directory is gone (job deleted): end() or the reader's own checks take over.
-    }
   }
 
   /** The current version; compare with a later one to learn whether anything changed. */
@@ -51,7 +33,7 @@ export class OutputNotifier {
   }
 
   /**
-   * Resolves once the version differs from `seen` or the job has ended. Returns a
+   * Calls `onChange` once the version differs from `seen` or the job has ended. Returns a
    * function that cancels the wait (for a reader destroyed while waiting).
    */
   waitForChange(seen: number, onChange: () => void): () => void {
@@ -63,15 +45,8 @@ export class OutputNotifier {
     return () => this.waiters.delete(onChange);
   }
 
-  /** The job has ended: its files are final. Wakes every follower, stops watching. */
-  end(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.disarm();
-    this.bump();
-  }
-
-  private bump(): void {
+  /** The job's output may have grown. */
+  changed(): void {
     this.version++;
     this.onChange?.();
     const waiting = [...this.waiters];
@@ -79,8 +54,10 @@ export class OutputNotifier {
     for (const wake of waiting) wake();
   }
 
-  private disarm(): void {
-    this.watcher?.close();
-    this.watcher = undefined;
+  /** The job has ended: its files are final. Wakes every follower. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.changed();
   }
 }

@@ -60,7 +60,6 @@ export class OutputReader extends Readable {
     }
     for (;;) {
       if (this.destroyed) return;
-      if (this.follow) this.notifier.arm();
       // Both taken before the read: if the job ended before it, end of file is final;
       // if anything happens during it, the version differs and we read again.
       const seen = this.notifier.current;

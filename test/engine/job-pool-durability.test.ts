@@ -58,6 +58,22 @@ describe("durability", () => {
     }
   });
 
+  it("makes acknowledged ids durable with fsyncs shared by concurrent callers", async () => {
+    const pool = await JobPool.open({ dataDir: freshDataDir() });
+    try {
+      const store = (pool as unknown as { store: JobStore }).store;
+      const before = store.syncCount;
+      const ids = Array.from({ length: 20 }, () => pool.create({ cmd: "true" }));
+      await Promise.all(ids.map(() => pool.persisted()));
+      const used = store.syncCount - before;
+      // One fsync may have started before the last commit; one more after it covers all.
+      assert.ok(used >= 1 && used <= 2, `${used} fsyncs for 20 acknowledgements`);
+      await Promise.all(ids.map((id) => pool.wait(id)));
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("after kill -9 of the server, kills the job's processes and keeps its partial output", async () => {
     const dataDir = freshDataDir();
     const worker = spawn(process.execPath, ["--import", "tsx", "test/fixtures/crash-worker.ts", dataDir], { stdio: ["ignore", "pipe", "inherit"] });
@@ -88,7 +104,7 @@ describe("durability", () => {
     const { bootId } = await import("../../src/engine/process-identity.js");
     const stale = storedJob({ state: "running", exitCode: undefined, endedAt: undefined, pid: bystander.pid, pidStart: "1", bootId: bootId() });
     store.insert(stale);
-    store.close();
+    await store.close();
 
     const pool = await JobPool.open({ dataDir });
     try {
@@ -197,7 +213,7 @@ describe("durability", () => {
     const store = new JobStore(dataDir);
     const seeded = Array.from({ length: 10_000 }, (_, i) => storedJob({ owner: i % 2 === 0 ? "even" : "odd", createdAt: i }));
     store.insertMany(seeded);
-    store.close();
+    await store.close();
     const pool = await JobPool.open({ dataDir });
     try {
       const seen: string[] = [];

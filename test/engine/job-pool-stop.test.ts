@@ -71,13 +71,13 @@ describe("JobPool stop and delete", () => {
   it("delete stops a running job, then removes record and output", async () => {
     const id = pool.create({ cmd: "sh", args: ["-c", "echo $$; exec sleep 1000"] });
     const [pid] = await pidsPrinted(pool, id, 1);
-    const jobDir = join(dir.path, "data", "jobs", id);
-    assert.equal(existsSync(jobDir), true);
+    const outputFiles = ["stdout", "stderr"].map((name) => join(dir.path, "data", "jobs", `${id}.${name}`));
+    assert.ok(outputFiles.every((file) => existsSync(file)));
     await pool.delete(id);
     assert.equal(isAlive(pid!), false);
     assert.throws(() => pool.status(id), JobNotFoundError);
     assert.ok(!pool.list().some((job) => job.id === id));
-    assert.equal(existsSync(jobDir), false, "output files are removed");
+    assert.ok(!outputFiles.some((file) => existsSync(file)), "output files are removed");
   });
 
   it("two concurrent deletes both resolve once the job is gone; a later one fails", async () => {

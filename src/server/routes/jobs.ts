@@ -65,6 +65,8 @@ export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerCli
         ...(limits !== undefined ? { limits: engineLimits(limits) } : {}),
       });
       request.jobId = id;
+      // The id is acknowledged only once its record is on disk (a shared, off-thread fsync).
+      await pool.persisted();
       return { id };
     },
   });
