@@ -3,6 +3,9 @@ import { join } from "node:path";
 import { WalSync } from "./wal-sync.js";
 import type { JobLimits, JobRecord } from "./types.js";
 
+/** How many finished records `get` keeps parsed in memory. */
+const RECENT_RECORDS = 1024;
+
 /** A record as stored, with what crash recovery needs to recognise the job's processes. */
 export interface StoredJob extends JobRecord {
   /** Start time of the main process (/proc/<pid>/stat field 22), to tell it from a reused PID. */
@@ -119,6 +122,7 @@ export class JobStore {
   private readonly db: Database.Database;
   private readonly statements;
   private readonly walSync: WalSync;
+  private readonly recentlyEnded = new Map<string, StoredJob>();
 
   constructor(dataDir: string) {
     this.db = new Database(join(dataDir, "jobs.db"));
@@ -179,6 +183,7 @@ export class JobStore {
 
   /** Records a job's end: final state, time and output sizes. */
   finish(job: JobRecord): void {
+    this.recentlyEnded.delete(job.id);
     this.statements.finish.run({
       id: job.id,
       state: job.state,
@@ -194,8 +199,26 @@ export class JobStore {
   }
 
   get(id: string): StoredJob | undefined {
+    const cached = this.recentlyEnded.get(id);
+    if (cached) {
+      // Map order is the LRU order: move the entry to the young end.
+      this.recentlyEnded.delete(id);
+      this.recentlyEnded.set(id, cached);
+      return cached;
+    }
     const row = this.statements.get.get(id) as Row | undefined;
-    return row && toRecord(row);
+    const record = row && toRecord(row);
+    if (record && record.state !== "running") this.remember(record);
+    return record;
+  }
+
+  /**
+   * Finished records never change until deleted, and clients ask for the same few again
+   * and again (status polls), so the most recent ones are kept parsed in memory.
+   */
+  private remember(record: StoredJob): void {
+    this.recentlyEnded.set(record.id, record);
+    if (this.recentlyEnded.size > RECENT_RECORDS) this.recentlyEnded.delete(this.recentlyEnded.keys().next().value!);
   }
 
   has(id: string): boolean {
@@ -204,6 +227,7 @@ export class JobStore {
 
   remove(id: string): void {
     this.statements.remove.run(id);
+    this.recentlyEnded.delete(id);
   }
 
   /** Jobs recorded as running: after a restart, the ones the previous server left behind. */

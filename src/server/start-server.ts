@@ -196,20 +196,22 @@ function buildApp({ pool, material, options, log, maxRunningPerClient }: AppPart
   app.decorateRequest("identity", "");
   app.decorateRequest("jobId", null);
   app.addHook("onRequest", async (request, reply) => {
-    const started = performance.now();
-    const time = new Date().toISOString();
-    if (auditOut !== false) reply.raw.once("close", () => {
-      audit({
-        time,
-        identity: request.identity || null,
-        method: request.method,
-        route: request.routeOptions.url ?? request.url.slice(0, 200),
-        job_id: request.jobId,
-        status: reply.raw.statusCode,
-        duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
-        ...(reply.raw.writableFinished ? {} : { aborted: true as const }),
+    if (auditOut !== false) {
+      const started = performance.now();
+      const time = new Date().toISOString();
+      reply.raw.once("close", () => {
+        audit({
+          time,
+          identity: request.identity || null,
+          method: request.method,
+          route: request.routeOptions.url ?? request.url.slice(0, 200),
+          job_id: request.jobId,
+          status: reply.raw.statusCode,
+          duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+          ...(reply.raw.writableFinished ? {} : { aborted: true as const }),
+        });
       });
-    });
+    }
     const identity = identityOf(request.raw.socket as TLSSocket);
     // Cannot happen with the listener above; kept so that no handler ever runs without one.
     if (identity === undefined) throw new HttpError("CLIENT_CERT_REQUIRED");

@@ -1,0 +1,108 @@
+// What an operator does: restart `jobworker serve` (SIGTERM), or lose it to kill -9, and
+// start it again. Clients keep their jobs, ids and output; no process of an old job runs.
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { INTERRUPTED_MESSAGE } from "../../src/index.js";
+import { isAlive } from "../helpers/processes.js";
+import { CLI, cli } from "./fixtures.js";
+
+interface Serving {
+  child: ChildProcess;
+  env: NodeJS.ProcessEnv;
+  exited: Promise<number | null>;
+}
+
+/** Starts the built `jobworker serve` on a free port and waits for its listening line. */
+function serve(home: string): Promise<Serving> {
+  const child = spawn(process.execPath, [CLI, "serve", "--home", home, "--listen", "127.0.0.1:0", "--stop-grace-ms", "500"], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { PATH: process.env.PATH, HOME: home },
+  });
+  const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
+  let stderr = "";
+  return new Promise((done, fail) => {
+    child.stderr!.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const port = /listening on https:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1];
+      if (port) done({ child, exited, env: { PATH: process.env.PATH, HOME: home, JOBWORKER_HOME: home, JOBWORKER_SERVER: `https://127.0.0.1:${port}` } });
+    });
+    void exited.then((code) => fail(new Error(`serve exited (${code}): ${stderr}`)));
+  });
+}
+
+/** Follows a job's stdout through the CLI until `lines` lines arrived, then lets go. */
+function firstLines(id: string, env: NodeJS.ProcessEnv, lines: number): Promise<string[]> {
+  return new Promise((done) => {
+    void cli(["output", "-f", id], env, (child, stdout) => {
+      child.stdout!.on("data", () => {
+        const text = stdout().toString();
+        if (text.split("\n").length > lines) {
+          child.kill();
+          done(text.trim().split("\n"));
+        }
+      });
+    });
+  });
+}
+
+async function startJob(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const started = await cli(["start", "--", ...args], env);
+  assert.equal(started.code, 0, started.stderr);
+  return started.stdout.toString().trim();
+}
+
+describe("restarting the worker", () => {
+  let home: string;
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), "jobworker-restart-"));
+  });
+  after(async () => rm(home, { recursive: true, force: true }));
+
+  it("after SIGTERM and a new start, every job, id and byte of output is there", async () => {
+    const first = await serve(home);
+    const done = await startJob(["sh", "-c", "echo done; echo warn >&2"], first.env);
+    assert.equal((await cli(["output", "-f", done], first.env)).code, 0);
+    const running = await startJob(["sh", "-c", "echo before; exec sleep 1000"], first.env);
+    await firstLines(running, first.env, 1);
+    first.child.kill("SIGTERM");
+    assert.equal(await first.exited, 0);
+
+    const second = await serve(home);
+    try {
+      const finished = await cli(["output", done], second.env);
+      assert.equal(finished.stdout.toString(), "done\n");
+      assert.equal(finished.stderr, "warn\n");
+      assert.equal((await cli(["status", done], second.env)).stdout.toString(), "completed (exit 0)\n");
+      assert.equal((await cli(["status", running], second.env)).stdout.toString(), "error: stopped: the worker shut down while the job was running\n");
+      assert.equal((await cli(["output", running], second.env)).stdout.toString(), "before\n");
+    } finally {
+      second.child.kill("SIGTERM");
+      await second.exited;
+    }
+  });
+
+  it("after kill -9, the next start kills the old job's processes and keeps its output", async () => {
+    const first = await serve(home);
+    const id = await startJob(["sh", "-c", "echo partial; sleep 1000 & echo $!; echo $$; wait"], first.env);
+    const [, grandchild, main] = (await firstLines(id, first.env, 3)).map(Number);
+    first.child.kill("SIGKILL");
+    await first.exited;
+    assert.ok(isAlive(main!) && isAlive(grandchild!), "the job outlived the killed server");
+
+    const second = await serve(home);
+    try {
+      assert.equal(isAlive(main!), false, "main process gone after restart");
+      assert.equal(isAlive(grandchild!), false, "grandchild gone after restart");
+      const status = JSON.parse((await cli(["status", "--json", id], second.env)).stdout.toString());
+      assert.deepEqual(status, { status: "error", error_msg: INTERRUPTED_MESSAGE });
+      assert.equal((await cli(["output", id], second.env)).stdout.toString(), `partial\n${grandchild}\n${main}\n`);
+    } finally {
+      second.child.kill("SIGTERM");
+      await second.exited;
+    }
+  });
+});
