@@ -1,6 +1,6 @@
 // Parsing of resource-limit values on the command line, shared by `serve` (defaults and
 // maxima) and `start`/`run` (a job's own limits): `256M`, `1.5G`, `0.5` CPUs, `64` pids.
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 
 const UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
@@ -44,4 +44,39 @@ export function engineLimitsOf(flags: LimitFlags): { memoryBytes?: number; cpus?
     ...(flags.ioWrite !== undefined && { ioWriteBps: flags.ioWrite }),
   };
   return Object.keys(limits).length > 0 ? limits : undefined;
+}
+
+/** The five limit options: their flag stem, their LimitFlags key and their value parser. */
+const LIMIT_OPTIONS = [
+  { stem: "memory", key: "memory", value: "<size>", parse: parseBytes },
+  { stem: "cpus", key: "cpus", value: "<n>", parse: parseCpus },
+  { stem: "pids", key: "pids", value: "<n>", parse: parseCount },
+  { stem: "io-read", key: "ioRead", value: "<size>", parse: parseBytes },
+  { stem: "io-write", key: "ioWrite", value: "<size>", parse: parseBytes },
+] as const;
+
+/** "" for a job's own limits (`--memory`), "max" or "default" for serve's (`--max-memory`). */
+export type LimitPrefix = "" | "max" | "default";
+
+/**
+ * Adds the five limit options to a command, as `--[PREFIX-]memory`, `--[PREFIX-]cpus`,
+ * `--[PREFIX-]pids`, `--[PREFIX-]io-read` and `--[PREFIX-]io-write`, each with its
+ * description from `describe`.
+ */
+export function addLimitOptions(cmd: Command, prefix: LimitPrefix, describe: Record<keyof LimitFlags, string>): Command {
+  for (const option of LIMIT_OPTIONS) {
+    cmd.option(`--${prefix ? `${prefix}-` : ""}${option.stem} ${option.value}`, describe[option.key], option.parse);
+  }
+  return cmd;
+}
+
+/** The values of the options `addLimitOptions` added with `prefix`, from commander's flags. */
+export function limitFlagsOf(flags: object, prefix: LimitPrefix): LimitFlags {
+  const values = flags as Record<string, number | undefined>;
+  const limits: LimitFlags = {};
+  for (const { key } of LIMIT_OPTIONS) {
+    const value = values[prefix ? `${prefix}${key[0]!.toUpperCase()}${key.slice(1)}` : key];
+    if (value !== undefined) limits[key] = value;
+  }
+  return limits;
 }

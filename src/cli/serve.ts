@@ -11,7 +11,7 @@ import { defaultHome, defaultPkiDir, pkiPaths } from "../pki/paths.js";
 import { ServerConfigError } from "../server/config-error.js";
 import { DEFAULT_MAX_RUNNING_PER_CLIENT } from "../server/defaults.js";
 import type { ServerOptions } from "../server/index.js";
-import { engineLimitsOf, parseBytes, parseCount, parseCpus } from "./limit-options.js";
+import { addLimitOptions, engineLimitsOf, limitFlagsOf, parseBytes } from "./limit-options.js";
 import { parseRetention } from "./retention-option.js";
 
 /** The flags of `jobworker serve`, as commander parses them. */
@@ -29,16 +29,6 @@ interface ServeFlags {
   stopGraceMs?: number;
   maxOutputBytes?: number;
   retain?: RetentionPolicy;
-  maxMemory?: number;
-  maxCpus?: number;
-  maxPids?: number;
-  maxIoRead?: number;
-  maxIoWrite?: number;
-  defaultMemory?: number;
-  defaultCpus?: number;
-  defaultPids?: number;
-  defaultIoRead?: number;
-  defaultIoWrite?: number;
   runAs?: string;
   /** commander's `--no-cgroups`: false when given. */
   cgroups: boolean;
@@ -48,7 +38,7 @@ const DEFAULT_LISTEN = "127.0.0.1:8443";
 
 /** Registers `jobworker serve`. */
 export function registerServeCommand(program: Command): void {
-  program
+  const serveCommand = program
     .command("serve")
     .description("run the worker daemon: the job API over HTTPS with mutual TLS (see docs/api.md)")
     .option("--listen <host:port>", "address to listen on ([::1]:PORT for IPv6; port 0 picks a free one)", parseListen, parseListen(DEFAULT_LISTEN))
@@ -63,17 +53,22 @@ export function registerServeCommand(program: Command): void {
     .option("--audit-log <file>", "append the audit log (one JSON line per request) to this file instead of stdout")
     .option("--stop-grace-ms <n>", "time between SIGTERM and SIGKILL when stopping a job (default 5000)", parseNonNegativeInt)
     .option("--max-output-bytes <size>", "most output kept per stream of a job, e.g. 100M; a job writing more is stopped and marked truncated (default 1G)", parseBytes)
-    .option("--retain <age|count>", "remove finished jobs older than an age (7d, 12h) or beyond the newest count (1000), or both: 7d,1000 (default: keep all)", parseRetention)
-    .option("--max-memory <size>", "most memory a job may ask for, e.g. 1G (also applies to jobs that ask for none)", parseBytes)
-    .option("--max-cpus <n>", "most CPUs a job may ask for, e.g. 2", parseCpus)
-    .option("--max-pids <n>", "most processes a job may ask for", parseCount)
-    .option("--max-io-read <size>", "most disk read bandwidth per second a job may ask for, e.g. 50M", parseBytes)
-    .option("--max-io-write <size>", "most disk write bandwidth per second a job may ask for, e.g. 50M", parseBytes)
-    .option("--default-memory <size>", "memory limit of jobs that ask for none, e.g. 256M", parseBytes)
-    .option("--default-cpus <n>", "CPU limit of jobs that ask for none, e.g. 0.5", parseCpus)
-    .option("--default-pids <n>", "process limit of jobs that ask for none", parseCount)
-    .option("--default-io-read <size>", "read bandwidth limit of jobs that ask for none", parseBytes)
-    .option("--default-io-write <size>", "write bandwidth limit of jobs that ask for none", parseBytes)
+    .option("--retain <age|count>", "remove finished jobs older than an age (7d, 12h) or beyond the newest count (1000), or both: 7d,1000 (default: keep all)", parseRetention);
+  addLimitOptions(serveCommand, "max", {
+    memory: "most memory a job may ask for, e.g. 1G (also applies to jobs that ask for none)",
+    cpus: "most CPUs a job may ask for, e.g. 2",
+    pids: "most processes a job may ask for",
+    ioRead: "most disk read bandwidth per second a job may ask for, e.g. 50M",
+    ioWrite: "most disk write bandwidth per second a job may ask for, e.g. 50M",
+  });
+  addLimitOptions(serveCommand, "default", {
+    memory: "memory limit of jobs that ask for none, e.g. 256M",
+    cpus: "CPU limit of jobs that ask for none, e.g. 0.5",
+    pids: "process limit of jobs that ask for none",
+    ioRead: "read bandwidth limit of jobs that ask for none",
+    ioWrite: "write bandwidth limit of jobs that ask for none",
+  });
+  serveCommand
     .option("--run-as <user>", "run jobs as this unprivileged user (the server keeps root to manage cgroups)")
     .option("--no-cgroups", "do not use cgroups: jobs are killed by process group only, and every limit is refused")
     .action(async (flags: ServeFlags) => {
@@ -96,14 +91,8 @@ async function serve(flags: ServeFlags): Promise<void> {
       throw Object.assign(new ServerConfigError(`--run-as: ${(err as Error).message}`, "name an existing unprivileged user, e.g. nobody"), { exitCode: 2 });
     }
   }
-  const maxima = engineLimitsOf({ memory: flags.maxMemory, cpus: flags.maxCpus, pids: flags.maxPids, ioRead: flags.maxIoRead, ioWrite: flags.maxIoWrite });
-  const defaults = engineLimitsOf({
-    memory: flags.defaultMemory,
-    cpus: flags.defaultCpus,
-    pids: flags.defaultPids,
-    ioRead: flags.defaultIoRead,
-    ioWrite: flags.defaultIoWrite,
-  });
+  const maxima = engineLimitsOf(limitFlagsOf(flags, "max"));
+  const defaults = engineLimitsOf(limitFlagsOf(flags, "default"));
 
   const server = await startServer({
     ...tls,

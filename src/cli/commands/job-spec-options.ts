@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
 import type { JobSpec } from "../../client/index.js";
-import { parseBytes, parseCount, parseCpus, type LimitFlags } from "../limit-options.js";
+import { addLimitOptions, type LimitFlags } from "../limit-options.js";
 
 /** Options of `start` and `run` that shape the job, besides its command line. */
 export interface JobSpecFlags extends LimitFlags {
@@ -22,17 +22,18 @@ function collectEnv(value: string, previous: Record<string, string> | undefined)
  */
 export function addJobArguments(cmd: Command): Command {
   cmd.parent?.enablePositionalOptions();
-  return cmd
+  cmd
     .argument("<cmd>", "the program to run (PATH lookup on the server; no shell)")
     .argument("[args...]", "its arguments, passed verbatim (put -- before CMD to be explicit)")
     .option("-e, --env <NAME=VALUE>", "set an environment variable for the job (repeatable)", collectEnv)
-    .option("-C, --cwd <dir>", "working directory of the job on the server")
-    .option("--memory <size>", "memory limit, e.g. 256M or 1G (the job is killed, \"out of memory\", beyond it)", parseBytes)
-    .option("--cpus <n>", "CPU limit as a fraction of cores, e.g. 0.5", parseCpus)
-    .option("--pids <n>", "most processes the job may have at once", parseCount)
-    .option("--io-read <size>", "disk read bandwidth limit per second on the server's data disk, e.g. 10M", parseBytes)
-    .option("--io-write <size>", "disk write bandwidth limit per second on the server's data disk, e.g. 10M", parseBytes)
-    .passThroughOptions();
+    .option("-C, --cwd <dir>", "working directory of the job on the server");
+  return addLimitOptions(cmd, "", {
+    memory: 'memory limit, e.g. 256M or 1G (the job is killed, "out of memory", beyond it)',
+    cpus: "CPU limit as a fraction of cores, e.g. 0.5",
+    pids: "most processes the job may have at once",
+    ioRead: "disk read bandwidth limit per second on the server's data disk, e.g. 10M",
+    ioWrite: "disk write bandwidth limit per second on the server's data disk, e.g. 10M",
+  }).passThroughOptions();
 }
 
 /** The `PUT /jobs` body for a command line and its options. */
