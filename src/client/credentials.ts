@@ -24,11 +24,15 @@ export interface Credentials {
  * then reported as such instead of as a confusing handshake failure.
  */
 export async function loadCredentials(files: CredentialFiles): Promise<Credentials> {
-  const [ca, cert, key] = await Promise.all([
+  const reads = await Promise.allSettled([
     readPem(files.caFile, "CA certificate", "--ca or JOBWORKER_CA"),
     readPem(files.certFile, "client certificate", "--cert or JOBWORKER_CERT"),
     readPem(files.keyFile, "client key", "--key or JOBWORKER_KEY"),
   ]);
+  // The first problem in the order the files are named, not whichever read failed first.
+  const failed = reads.find((read) => read.status === "rejected");
+  if (failed) throw failed.reason;
+  const [ca, cert, key] = reads.map((read) => (read as PromiseFulfilledResult<Awaited<ReturnType<typeof readPem>>>).value);
   try {
     new X509Certificate(ca);
   } catch (err) {

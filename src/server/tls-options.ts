@@ -25,10 +25,9 @@ export interface TlsMaterial {
   crl?: Buffer;
 }
 
-
 /** Reads every file of `files`, failing with a message that names the missing or unreadable one. */
 export async function readTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
-  const [ca, cert, key, crl] = await Promise.all([
+  const reads = await Promise.allSettled([
     readPem(files.caFile, "CA certificate (--ca)"),
     readPem(files.certFile, "server certificate (--cert)"),
     readPem(files.keyFile, "server key (--key)"),
@@ -38,6 +37,10 @@ export async function readTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
         ? readPem(files.crlFileIfExists, "CRL", { optional: true })
         : undefined,
   ]);
+  // The first problem in the order the files are named, not whichever read failed first.
+  const failed = reads.find((read) => read.status === "rejected");
+  if (failed) throw failed.reason;
+  const [ca, cert, key, crl] = reads.map((read) => (read as PromiseFulfilledResult<Buffer | undefined>).value);
   return { ca: ca!, cert: cert!, key: key!, ...(crl ? { crl } : {}) };
 }
 
