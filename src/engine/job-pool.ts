@@ -158,7 +158,8 @@ export class JobPool {
         cgroup = this.cgroups.create(id, limits);
       } catch (err) {
         // Never run a job with weaker control than the host promised: it fails to start.
-        setupError = `cannot start: the job's cgroup could not be created: ${(err as Error).message}`;
+        // Only the error code: the message holds the server's cgroup paths.
+        setupError = `cannot start: the job's cgroup could not be created (${(err as NodeJS.ErrnoException).code ?? "failed"})`;
       }
     }
     const job = new Job({

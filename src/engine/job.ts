@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { commandResolves, explainSpawnFailure } from "./explain-spawn-failure.js";
+import { privilegeDropArgv, SETPRIV_ENV } from "./run-as.js";
 import { closeQuietly, OutputFiles } from "./output-files.js";
 import { OutputNotifier } from "./output-notifier.js";
 import { bootId, processStartTime } from "./process-identity.js";
@@ -69,6 +70,8 @@ export class Job {
   private markExited!: () => void;
   private termination: Promise<void> | undefined;
   private stopReason: StopReason | undefined;
+  /** Set the moment the main process is reaped (see `onExit`). */
+  private reaped = false;
   private limitCheckPending = false;
   private readonly launch: JobLaunch;
 
@@ -93,10 +96,12 @@ export class Job {
     // (same process, still inside the cgroup). A command it could not exec would only be
     // its exit code 127, so it is looked up first, as execvp will.
     const helper = runAs?.groups?.length ? this.launch.setpriv : undefined;
-    if (helper && !commandResolves(cmd, this.cwd, env.PATH)) return this.failedToStart(explainSpawnFailure(cmd, this.cwd, env.PATH));
-    const [file, argv] = helper
-      ? [helper, [`--reuid=${runAs!.uid}`, `--regid=${runAs!.gid}`, `--groups=${runAs!.groups!.join(",")}`, "--", cmd, ...args]]
-      : [cmd, args];
+    if (helper && !commandResolves(cmd, this.cwd, env.PATH)) return this.failedToStart(this.explainFailure(env));
+    // `env -i NAME=VALUE… CMD` would take a CMD containing "=" for one more variable.
+    if (helper && cmd.includes("=")) return this.failedToStart(`cannot start ${cmd}: a command name with "=" cannot run as another user`);
+    const [file, argv, spawnEnv] = helper
+      ? [helper, privilegeDropArgv(runAs!, env, cmd, args), SETPRIV_ENV]
+      : [cmd, args, env];
     let fds: { stdout: number; stderr: number } | undefined;
     let child: ChildProcess | undefined;
     let errCode: string | undefined;
@@ -108,13 +113,14 @@ export class Job {
       try {
         cgroup?.enter();
       } catch (err) {
-        cgroupError = (err as Error).message;
+        // Only the error code: the message holds the server's cgroup paths.
+        cgroupError = (err as NodeJS.ErrnoException).code ?? "failed";
       }
       if (cgroupError === undefined) {
         try {
           child = spawn(file, argv, {
             cwd: this.cwd,
-            env,
+            env: spawnEnv,
             stdio: ["ignore", fds.stdout, fds.stderr],
             detached: true,
             ...(runAs && !helper && { uid: runAs.uid, gid: runAs.gid }),
@@ -139,16 +145,29 @@ export class Job {
     if (!child || child.pid === undefined) {
       const message =
         cgroupError !== undefined
-          ? `cannot start: the job could not be placed in its cgroup: ${cgroupError}`
+          ? `cannot start: the job could not be placed in its cgroup (${cgroupError})`
           : errCode === "ENOSPC"
             ? "cannot start: the disk is full"
-            : explainSpawnFailure(cmd, this.cwd, env.PATH, errCode);
+            : this.explainFailure(env, errCode);
       return this.failedToStart(message);
     }
     this.child = child;
     this.pidStart = processStartTime(child.pid);
     child.once("exit", (code, signal) => void this.onExit(code, signal));
     return { state: "running" };
+  }
+
+  /**
+   * Why the job could not start. The server looks with its own (root) eyes; under
+   * `runAs` that would tell a client about paths the job's user cannot see, so the answer
+   * is then the same whichever way the command or directory was out of reach.
+   */
+  private explainFailure(env: Record<string, string>, errCode?: string): string {
+    const message = explainSpawnFailure(this.spec.cmd, this.cwd, env.PATH, errCode);
+    if (!this.launch.runAs) return message;
+    if (/^(command not found|permission denied):/.test(message)) return `command not found or not executable: ${this.spec.cmd}`;
+    if (/^working directory/.test(message)) return `working directory not usable: ${this.cwd}`;
+    return message;
   }
 
   /** The job never ran: its end is now. */
@@ -162,6 +181,9 @@ export class Job {
   }
 
   private async onExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    // From here on the leader is reaped: its group id is ours only until the group
+    // empties, so `terminate` must not signal it any more (this path kills what is left).
+    this.reaped = true;
     // Strays of the group go now, while the group id is still known to be ours; the job
     // is over only once none of its processes runs. With a cgroup, that includes the
     // processes that left the group (setsid, double fork).
@@ -244,7 +266,7 @@ export class Job {
    * the first reason given is the one recorded.
    */
   terminate(graceMs: number, reason?: StopReason): Promise<void> {
-    if (!this.child) return this.exited;
+    if (!this.child || this.reaped) return this.exited;
     this.stopReason ??= reason;
     this.termination ??= (async () => {
       const pgid = this.child!.pid!;
@@ -259,9 +281,9 @@ export class Job {
       });
       const outcome = await Promise.race([this.exited, graceOver]);
       clearTimeout(timer);
-      // Still running after the grace period: the group is still ours (its leader is not
-      // reaped), so SIGKILL cannot hit a reused id.
-      if (outcome === "grace-over" && this.child) {
+      // Still running after the grace period, its leader not reaped: the group id is still
+      // ours, so SIGKILL cannot hit a reused one.
+      if (outcome === "grace-over" && !this.reaped) {
         signalGroup(pgid, "SIGKILL");
         void cgroup?.killAll();
       }

@@ -39,7 +39,36 @@ function supplementaryGroups(user: string, gid: number): number[] {
  * own uid/gid switch drops every supplementary group (`setgroups(0, NULL)`).
  */
 export function findSetpriv(): string | undefined {
+  // `env` too: the job's environment is applied by `env -i` after the switch (see
+  // `privilegeDropArgv`), so without it the helper cannot be used safely.
+  if (!ENV_TOOLS.some((p) => existsSync(p))) return undefined;
   return ["/usr/bin/setpriv", "/bin/setpriv", "/usr/sbin/setpriv", "/sbin/setpriv"].find((p) => existsSync(p));
+}
+
+const ENV_TOOLS = ["/usr/bin/env", "/bin/env"];
+
+/** The environment `setpriv` itself runs with: it runs as root, so nothing of the client's. */
+export const SETPRIV_ENV: Record<string, string> = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
+
+/**
+ * Arguments of `setpriv` that switch to `user` (uid, gid, supplementary groups) and only
+ * then, through `env -i`, give the job its environment and exec it. Passing the job's
+ * environment to setpriv directly would let a client's LD_PRELOAD (or any other loader
+ * variable) run code in setpriv while it is still root.
+ */
+export function privilegeDropArgv(user: RunAsUser, env: Record<string, string>, cmd: string, args: readonly string[]): string[] {
+  const envTool = ENV_TOOLS.find((p) => existsSync(p))!;
+  return [
+    `--reuid=${user.uid}`,
+    `--regid=${user.gid}`,
+    `--groups=${user.groups!.join(",")}`,
+    "--",
+    envTool,
+    "-i",
+    ...Object.entries(env).map(([name, value]) => `${name}=${value}`),
+    cmd,
+    ...args,
+  ];
 }
 
 function passwdLine(name: string): string | undefined {

@@ -352,8 +352,18 @@ describe("run as an unprivileged user", { skip: process.getuid?.() !== 0 ? "need
       assert.deepEqual(await other.wait(id), { state: "completed", exitCode: 0 });
       const ids = (await other.output(id)).stdout.toString().trim().split(" ").map(Number);
       assert.deepEqual(new Set(ids), new Set([user.gid, ...user.groups!]));
+      // Under run-as, the reason does not tell "missing" from "not executable by the job's
+      // user": the server must not reveal paths that user cannot see.
       const missing = other.create({ cmd: "no-such-command-jobworker" });
-      assert.deepEqual(other.status(missing), { state: "error", errorMsg: "command not found: no-such-command-jobworker" });
+      assert.deepEqual(other.status(missing), { state: "error", errorMsg: "command not found or not executable: no-such-command-jobworker" });
+      // The client's environment reaches the job, never setpriv, which runs as root: a
+      // loader variable such as LD_PRELOAD must not act there.
+      const traced = other.create({ cmd: "sh", args: ["-c", 'echo "$GREETING"'], env: { GREETING: "hello", LD_DEBUG: "libs" } });
+      await other.wait(traced);
+      const { stdout, stderr } = await other.output(traced);
+      assert.equal(stdout.toString(), "hello\n");
+      assert.match(stderr.toString(), /initialize program: sh/);
+      assert.doesNotMatch(stderr.toString(), /initialize program: (setpriv|env)\b/);
     } finally {
       await other.close();
     }
