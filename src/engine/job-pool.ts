@@ -113,6 +113,8 @@ export class JobPool {
       if (options.runAs.uid === 0) throw new InvalidArgumentError("runAs must name an unprivileged user");
     }
     await mkdir(join(dataDir, "jobs"), { recursive: true, mode: 0o700 });
+    // mkdir's mode applies only to a directory it creates: output is owner-only regardless.
+    await chmod(join(dataDir, "jobs"), 0o700);
     // Jobs may not read the data directory (other jobs' output, the records): with runAs
     // it must be the server's alone, whatever mode it was created with.
     if (options.runAs) await chmod(dataDir, 0o700);

@@ -1,4 +1,5 @@
 import Database from "better-sqlite3";
+import { chmodSync, closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { WalSync } from "./wal-sync.js";
 import type { JobLimits, JobRecord } from "./types.js";
@@ -125,7 +126,12 @@ export class JobStore {
   private readonly recentlyEnded = new Map<string, StoredJob>();
 
   constructor(dataDir: string) {
-    this.db = new Database(join(dataDir, "jobs.db"));
+    const path = join(dataDir, "jobs.db");
+    // Records hold every client's commands: owner-only, whatever the directory's mode.
+    // SQLite gives the -wal and -shm files the database file's mode.
+    closeSync(openSync(path, "a", 0o600));
+    chmodSync(path, 0o600);
+    this.db = new Database(path);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");

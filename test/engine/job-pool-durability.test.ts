@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { INTERRUPTED_MESSAGE, JobPool, StorageFullError } from "../../src/index.js";
@@ -55,6 +55,24 @@ describe("durability", () => {
       assert.deepEqual(second.list({ owner: "alice" }).map((job) => job.id), [running, done]);
     } finally {
       await second.close();
+    }
+  });
+
+  it("keeps records and output owner-only, even in a data directory open to all", async () => {
+    const dataDir = freshDataDir();
+    mkdirSync(join(dataDir, "jobs"), { recursive: true, mode: 0o755 });
+    chmodSync(join(dataDir, "jobs"), 0o755);
+    const pool = await JobPool.open({ dataDir });
+    try {
+      const id = pool.create({ cmd: "echo", args: ["secret"] });
+      await pool.wait(id);
+      await pool.persisted();
+      const mode = (path: string) => statSync(join(dataDir, path)).mode & 0o777;
+      assert.equal(mode("jobs"), 0o700);
+      for (const file of ["jobs.db", "jobs.db-wal", "jobs.db-shm"]) assert.equal(mode(file), 0o600, file);
+      assert.equal(mode(`jobs/${id}.stdout`), 0o600);
+    } finally {
+      await pool.close();
     }
   });
 
