@@ -106,7 +106,8 @@ export function registerCertsCommands(program: Command): void {
       process.stdout.write(
         result.alreadyRevoked
           ? `${result.name} (serial ${result.serial}) was already revoked; ${result.crlPath} unchanged (${listed})\n`
-          : `revoked ${result.name} (serial ${result.serial}); ${result.crlPath} now lists ${listed}\n`,
+          : `revoked ${result.name} (serial ${result.serial}); ${result.crlPath} now lists ${listed}\n` +
+              "a running server enforces it after SIGHUP (which also closes that client's open connections) or a restart\n",
       );
     }),
   );

@@ -10,6 +10,7 @@ import { checkClientCertificate, identityOf, setIdentity } from "./client-identi
 import { ServerConfigError } from "./config-error.js";
 import { HttpError } from "./http-error.js";
 import { toHttpError } from "./map-error.js";
+import { closeRevokedConnections } from "./revocation.js";
 import { registerJobRoutes } from "./routes/jobs.js";
 import { readTlsMaterial, secureContextOptions, serverTlsOptions, cipherSuites, type TlsFiles } from "./tls-options.js";
 
@@ -117,7 +118,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   }
   try {
-    const app = buildApp({ pool, material, options, log, maxRunningPerClient });
+    // Authenticated connections, so that a reload can close those whose certificate it revokes.
+    const openSockets = new Set<TLSSocket>();
+    const app = buildApp({ pool, material, options, log, maxRunningPerClient, openSockets });
     const host = options.host ?? "127.0.0.1";
     await listen(app, host, options.port ?? 0);
     const address = app.server.address();
@@ -130,15 +133,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       port,
       pool: servedPool,
       async reloadTls() {
-        let context;
+        let material;
         try {
-          context = secureContextOptions(await readTlsMaterial(files), options.ciphers);
-          app.server.setSecureContext(context);
+          material = await readTlsMaterial(files);
+          app.server.setSecureContext(secureContextOptions(material, options.ciphers));
         } catch (err) {
           throw err instanceof ServerConfigError
             ? err
             : new ServerConfigError(`the new TLS files are not usable: ${(err as Error).message}`, "the previous certificates stay in use", { cause: err });
         }
+        if (material.crl) await closeRevokedConnections(openSockets, material.crl);
       },
       close() {
         closing ??= (async () => {
@@ -160,9 +164,10 @@ interface AppParts {
   options: ServerOptions;
   log: (line: string) => void;
   maxRunningPerClient: number;
+  openSockets: Set<TLSSocket>;
 }
 
-function buildApp({ pool, material, options, log, maxRunningPerClient }: AppParts): FastifyInstance<HttpsServer> {
+function buildApp({ pool, material, options, log, maxRunningPerClient, openSockets }: AppParts): FastifyInstance<HttpsServer> {
   const app = Fastify({
     https: serverTlsOptions(material, options.ciphers),
     logger: false,
@@ -191,6 +196,8 @@ function buildApp({ pool, material, options, log, maxRunningPerClient }: AppPart
       return;
     }
     setIdentity(socket, check.identity);
+    openSockets.add(socket);
+    socket.once("close", () => openSockets.delete(socket));
   });
 
   app.decorateRequest("identity", "");

@@ -127,7 +127,7 @@ describe("jobworker certs (built CLI)", () => {
 
     const revoked = cli(["certs", "revoke", "carol", "--home", home]);
     assert.equal(revoked.status, 0, revoked.stderr);
-    assert.match(revoked.stdout, /^revoked carol \(serial [0-9a-f]{32}\); \S+crl\.pem now lists 1 revoked certificate\n$/);
+    assert.match(revoked.stdout, /^revoked carol \(serial [0-9a-f]{32}\); \S+crl\.pem now lists 1 revoked certificate\na running server enforces it after SIGHUP .*\n$/);
     const v = openssl(["verify", "-crl_check", "-CRLfile", p.crl, "-CAfile", p.caCert, p.clientCert("carol")]);
     assert.match(v.all, /certificate revoked/);
 

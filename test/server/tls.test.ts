@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { createCa, issueCert } from "../../src/pki/index.js";
 import { startServer, type RunningServer } from "../../src/server/index.js";
 import { agentFor, call, makePki, startHarness, type ClientCreds, type Harness } from "./fixture.js";
+import { request } from "undici";
 
 /** Runs openssl s_client against the server; resolves with its exit code and output. */
 function sClient(port: number, args: string[]): Promise<{ code: number | null; out: string }> {
@@ -146,6 +147,29 @@ describe("revocation and reload", () => {
     const b = agentFor(pki.ca.certPem, bob);
     assert.equal((await call(b, `${server.url}/jobs`)).status, 200);
     await b.destroy();
+  });
+
+  test("a reload that revokes a certificate also closes that client's open connections", async () => {
+    await pki.writeCrl([]);
+    await server.reloadTls();
+    const carol = await pki.client("carol");
+    const c = agentFor(pki.ca.certPem, carol);
+    const a = agentFor(pki.ca.certPem, alice);
+    // Both hold a keep-alive connection, and carol a follow stream of a running job.
+    assert.equal((await call(c, `${server.url}/jobs`)).status, 200);
+    assert.equal((await call(a, `${server.url}/jobs`)).status, 200);
+    const job = (await call(c, `${server.url}/jobs`, "PUT", { cmd: "sleep", args: ["1000"] })).json.id;
+    const follow = await request(`${server.url}/jobs/${job}/stdout?follow=true`, { dispatcher: c });
+    const following = follow.body.text().then(() => "ended", () => "cut");
+    await pki.writeCrl([carol.serial]);
+    await server.reloadTls();
+    assert.equal(await following, "cut", "the revoked client's stream is cut");
+    await assert.rejects(call(c, `${server.url}/jobs`), "no new request either");
+    assert.equal((await call(a, `${server.url}/jobs`)).status, 200, "others keep their connections");
+    await server.pool.stop(job);
+    await Promise.all([a.destroy(), c.destroy()]);
+    await pki.writeCrl([]);
+    await server.reloadTls();
   });
 
   test("a failed reload rejects and keeps the previous context", async () => {
