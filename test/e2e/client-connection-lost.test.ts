@@ -1,0 +1,35 @@
+// The server goes away while `run` and `output -f` follow a job: one line, exit 1, no hang.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { cli, createWorld, type CliResult, type TestWorld } from "./fixtures.js";
+
+describe("connection lost (e2e)", () => {
+  let world: TestWorld;
+  before(async () => {
+    world = await createWorld();
+  });
+  after(async () => world?.close());
+
+  it("run and output -f report the lost connection in one line and exit 1", async () => {
+    const started = (await cli(["start", "--", "sh", "-c", "echo begun; exec sleep 1000"], world.env)).stdout.toString().trim();
+    // Each follower signals once its first bytes are in, so the server stops mid-stream.
+    const following: Promise<CliResult>[] = [];
+    const ready: Promise<void>[] = [];
+    for (const args of [["run", "--", "sh", "-c", "echo begun; exec sleep 1000"], ["output", "-f", started]]) {
+      let markReady!: () => void;
+      ready.push(new Promise((resolve) => (markReady = resolve)));
+      following.push(
+        cli(args, world.env, (child) => {
+          child.stdout!.once("data", () => markReady());
+        }),
+      );
+    }
+    await Promise.all(ready);
+    await world.server.close();
+    for (const result of await Promise.all(following)) {
+      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.stdout.toString(), "begun\n");
+      assert.match(result.stderr, /^jobworker: the connection to https:\/\/127\.0\.0\.1:\d+ was lost \(the server may have stopped; check it and retry\)\n$/);
+    }
+  });
+});
