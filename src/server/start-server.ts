@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import type { Server as HttpsServer } from "node:https";
 import type { Writable } from "node:stream";
 import type { TLSSocket } from "node:tls";
-import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { JobPool, type PoolOptions } from "../engine/index.js";
 import { createAuditWriter } from "./audit-log.js";
 import { DEFAULT_MAX_RUNNING_PER_CLIENT } from "./defaults.js";
@@ -179,13 +179,34 @@ function buildApp({ pool, material, options, log, maxRunningPerClient, openSocke
     // Follow streams would otherwise keep close() waiting until their jobs end.
     forceCloseConnections: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
-    frameworkErrors: (err, _request, reply) => {
+    // Refusals fastify makes before routing (a malformed URL): same shape, and audited too.
+    frameworkErrors: (err, request, reply) => {
       const httpError = toHttpError(err);
+      auditWhenDone(request as FastifyRequest, reply as FastifyReply);
       void (reply as FastifyReply).code(httpError.statusCode).send(httpError.body());
     },
   });
   const auditOut = options.auditLog ?? process.stdout;
   const audit = createAuditWriter(auditOut, log);
+
+  /** Writes the request's audit line once its response is over (finished or aborted). */
+  function auditWhenDone(request: FastifyRequest, reply: FastifyReply): void {
+    if (auditOut === false) return;
+    const started = performance.now();
+    const time = new Date().toISOString();
+    reply.raw.once("close", () => {
+      audit({
+        time,
+        identity: request.identity || identityOf(request.raw.socket as TLSSocket) || null,
+        method: request.method,
+        route: request.routeOptions?.url ?? request.url.slice(0, 200),
+        job_id: request.jobId ?? null,
+        status: reply.raw.statusCode,
+        duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+        ...(reply.raw.writableFinished ? {} : { aborted: true as const }),
+      });
+    });
+  }
 
   // Runs before the HTTP layer sees the connection (prepended): a certificate OpenSSL
   // accepted but without clientAuth EKU or CN never reaches a handler.
@@ -203,22 +224,7 @@ function buildApp({ pool, material, options, log, maxRunningPerClient, openSocke
   app.decorateRequest("identity", "");
   app.decorateRequest("jobId", null);
   app.addHook("onRequest", async (request, reply) => {
-    if (auditOut !== false) {
-      const started = performance.now();
-      const time = new Date().toISOString();
-      reply.raw.once("close", () => {
-        audit({
-          time,
-          identity: request.identity || null,
-          method: request.method,
-          route: request.routeOptions.url ?? request.url.slice(0, 200),
-          job_id: request.jobId,
-          status: reply.raw.statusCode,
-          duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
-          ...(reply.raw.writableFinished ? {} : { aborted: true as const }),
-        });
-      });
-    }
+    auditWhenDone(request, reply);
     const identity = identityOf(request.raw.socket as TLSSocket);
     // Cannot happen with the listener above; kept so that no handler ever runs without one.
     if (identity === undefined) throw new HttpError("CLIENT_CERT_REQUIRED");

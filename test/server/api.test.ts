@@ -237,6 +237,9 @@ describe("limits and audit", () => {
     const id = await start(bob, { cmd: "true" });
     await call(bob, `${base}/jobs/${id}/status`);
     await call(bob, `${base}/jobs/${"f".repeat(10)}/status`);
+    // A line is written when its response closes, just after the client has it all; one
+    // more round trip on the same connection makes sure that happened.
+    await call(bob, `${base}/jobs`);
     const lines = h.audit.map((l) => JSON.parse(l));
     const put = lines.find((l) => l.method === "PUT" && l.job_id === id);
     assert.ok(put, "PUT line");
@@ -249,5 +252,16 @@ describe("limits and audit", () => {
     assert.equal(status?.status, 200);
     const notFound = lines.filter((l) => l.identity === "bob" && l.status === 404 && l.route === "/jobs/:id/status");
     assert.ok(notFound.some((l) => l.job_id === null));
+  });
+
+  test("a URL fastify refuses before routing gets the same error shape and an audit line", async () => {
+    const bad = await call(bob, `${base}/jobs/%E0%A4%A/status`);
+    assert.equal(bad.status, 400);
+    assert.equal(typeof bad.json.error, "string");
+    await call(bob, `${base}/jobs`); // the line is written when the response closes
+    const line = h.audit.map((l) => JSON.parse(l)).find((l) => l.status === 400 && l.route.includes("%E0%A4%A"));
+    assert.ok(line, h.audit.join("\n"));
+    assert.equal(line.identity, "bob");
+    assert.equal(line.method, "GET");
   });
 });
