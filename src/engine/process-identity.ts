@@ -23,8 +23,3 @@ export function bootId(): string {
   cachedBootId ??= readFileSync("/proc/sys/kernel/random/boot_id", "latin1").trim();
   return cachedBootId;
 }
-
-/** Whether `pid` is still the process that had `startTime` during boot `boot`. */
-export function isSameProcess(pid: number, startTime: string | undefined, boot: string | undefined): boolean {
-  return startTime !== undefined && boot === bootId() && processStartTime(pid) === startTime;
-}

@@ -69,9 +69,3 @@ export function effectiveLimits(requested: JobLimits, defaults: JobLimits, maxim
   }
   return applied;
 }
-
-/** "memory 268435456 bytes" style text of one limit. */
-export function describeLimit(name: LimitName, value: number): string {
-  const rule = LIMIT_RULES[name];
-  return `${rule.label} ${value} ${rule.unit}`;
-}
