@@ -67,14 +67,19 @@ const LIMIT_LABELS: Record<string, { label: string; unit: string }> = {
   ioWriteBps: { label: "io write", unit: "bytes/s" },
 };
 
+/** "memory limit 2147483648 bytes is above this server's maximum of 1073741824 bytes". */
+export function describeAboveMaximum(limit: string, what: "limit" | "default", value: number, maximum: number): string {
+  const { label, unit } = LIMIT_LABELS[limit] ?? { label: limit, unit: "" };
+  return `${label} ${what} ${value} ${unit} is above this server's maximum of ${maximum} ${unit}`.replace(/ {2}/g, " ");
+}
+
 /** A job asked for more of a resource than the operator allows (`PoolOptions.limits.maxima`). */
 export class LimitAboveMaximumError extends EngineError {
   readonly limit: string;
   readonly requested: number;
   readonly maximum: number;
   constructor(limit: string, requested: number, maximum: number) {
-    const { label, unit } = LIMIT_LABELS[limit] ?? { label: limit, unit: "" };
-    super("LIMIT_ABOVE_MAXIMUM", `${label} limit ${requested} ${unit} is above this server's maximum of ${maximum} ${unit}`.replace(/ {2}/g, " "));
+    super("LIMIT_ABOVE_MAXIMUM", describeAboveMaximum(limit, "limit", requested, maximum));
     this.limit = limit;
     this.requested = requested;
     this.maximum = maximum;

@@ -7,7 +7,7 @@ import { isDiskFull, isNoSpaceError } from "./disk-space.js";
 import { CgroupHost } from "./cgroups/cgroup-host.js";
 import type { JobCgroup } from "./cgroups/job-cgroup.js";
 import { effectiveLimits, LIMIT_NAMES, validatePoolLimits } from "./cgroups/limits.js";
-import { InvalidArgumentError, JobNotFoundError, LimitAboveMaximumError, PoolClosedError, StorageFullError } from "./errors.js";
+import { describeAboveMaximum, InvalidArgumentError, JobNotFoundError, PoolClosedError, StorageFullError } from "./errors.js";
 import { Job } from "./job.js";
 import { defaultJobEnv, jobEnv } from "./job-env.js";
 import { validateJobSpec } from "./job-spec.js";
@@ -77,7 +77,7 @@ export class JobPool {
   private outputWatcher: OutputWatcher | undefined;
   private closing: Promise<void> | undefined;
 
-  private constructor(dataDir: string, store: JobStore, cgroups: CgroupHost, options: PoolOptions) {
+  private constructor(dataDir: string, store: JobStore, cgroups: CgroupHost, options: PoolOptions, limits: { defaults: JobLimits; maxima: JobLimits }) {
     this.dataDir = dataDir;
     this.jobsDir = join(dataDir, "jobs");
     this.store = store;
@@ -88,8 +88,8 @@ export class JobPool {
     this.runAs = options.runAs;
     this.setpriv = options.runAs?.groups?.length ? findSetpriv() : undefined;
     this.baseEnv = options.baseEnv ?? { ...defaultJobEnv(), ...(options.runAs && { HOME: options.runAs.home }) };
-    this.defaultLimits = validatePoolLimits(options.limits?.defaults, "limits.defaults");
-    this.maxLimits = validatePoolLimits(options.limits?.maxima, "limits.maxima");
+    this.defaultLimits = limits.defaults;
+    this.maxLimits = limits.maxima;
   }
 
   /**
@@ -106,7 +106,7 @@ export class JobPool {
     for (const name of LIMIT_NAMES) {
       const d = defaults[name];
       const m = maxima[name];
-      if (d !== undefined && m !== undefined && d > m) throw new InvalidArgumentError(new LimitAboveMaximumError(name, d, m).message.replace("limit", "default"));
+      if (d !== undefined && m !== undefined && d > m) throw new InvalidArgumentError(describeAboveMaximum(name, "default", d, m));
     }
     if (options.runAs) {
       if (process.getuid?.() !== 0) throw new InvalidArgumentError("runAs needs the server to run as root (to switch to the job's user)");
@@ -127,7 +127,7 @@ export class JobPool {
       throw err;
     }
     const store = new JobStore(dataDir);
-    const pool = new JobPool(dataDir, store, cgroups, options);
+    const pool = new JobPool(dataDir, store, cgroups, options, { defaults, maxima });
     await recoverInterruptedJobs(store, (id) => new OutputFiles(pool.jobsDir, id));
     pool.outputWatcher = new OutputWatcher(
       pool.jobsDir,
