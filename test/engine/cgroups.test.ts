@@ -15,6 +15,7 @@ import {
 import { isAlive } from "../helpers/processes.js";
 import { readUntil } from "../helpers/streams.js";
 import { tempDir } from "../helpers/temp-dir.js";
+import { checkoutReachableBy } from "../helpers/checkout-for-user.js";
 
 const MIB = 1024 * 1024;
 
@@ -296,12 +297,19 @@ describe("without cgroups", () => {
     mkdirSync(data);
     chmodSync(dir.path, 0o755);
     chmodSync(data, 0o777);
-    const probe = join(import.meta.dirname, "fixtures", "limits-probe.ts");
-    const run = spawnSync(
-      "setpriv",
-      ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", process.execPath, "--import", "tsx", probe, join(data, "data")],
-      { encoding: "utf8", env: { PATH: process.env.PATH!, HOME: data }, cwd: join(import.meta.dirname, "..", ".."), timeout: 60_000 },
-    );
+    const nobody = resolveUser("nobody");
+    const checkout = checkoutReachableBy(nobody.uid, nobody.gid);
+    const probe = join(checkout.root, "test", "engine", "fixtures", "limits-probe.ts");
+    let run;
+    try {
+      run = spawnSync(
+        "setpriv",
+        ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", process.execPath, "--import", "tsx", probe, join(data, "data")],
+        { encoding: "utf8", env: { PATH: process.env.PATH!, HOME: data }, cwd: checkout.root, timeout: 60_000 },
+      );
+    } finally {
+      checkout.release();
+    }
     assert.equal(run.status, 0, run.stderr);
     const [report, refusal, plain] = run.stdout.trim().split("\n").map((l) => JSON.parse(l));
     assert.equal(report.report.cgroups, false);

@@ -9,6 +9,7 @@ import { before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { pkiPaths } from "../../src/pki/index.js";
 import { isRoot, makeWritable, openssl, snapshot, tempDir } from "./helpers.js";
+import { checkoutReachableBy } from "../helpers/checkout-for-user.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const main = join(root, "dist", "cli", "main.js");
@@ -32,8 +33,8 @@ function ensureBuilt(): void {
   assert.ok(existsSync(main), `build failed: ${r.stdout}${r.stderr}`);
 }
 
-function cli(args: string[], options: SpawnSyncOptions = {}) {
-  const r = spawnSync(process.execPath, [main, ...args], {
+function cli(args: string[], options: SpawnSyncOptions = {}, mainPath = main) {
+  const r = spawnSync(process.execPath, [mainPath, ...args], {
     encoding: "utf8",
     ...options,
     env: { ...process.env, JOBWORKER_HOME: "/nonexistent-jobworker-home", ...options.env },
@@ -146,6 +147,8 @@ describe("jobworker certs (built CLI)", () => {
     const dir = join(parent, "pki");
     await mkdir(dir, { mode: 0o755 });
     let options: SpawnSyncOptions = {};
+    let asUser = main;
+    let release = () => {};
     if (isRoot) {
       // Root ignores permissions: run the CLI as nobody instead.
       if (!existsSync(main) || spawnSync(process.execPath, ["-e", "0"], { uid: 65534, gid: 65534 }).status !== 0) {
@@ -153,11 +156,14 @@ describe("jobworker certs (built CLI)", () => {
         return;
       }
       options = { uid: 65534, gid: 65534, cwd: parent };
+      const reachable = checkoutReachableBy(65534, 65534);
+      asUser = join(reachable.root, "dist", "cli", "main.js");
+      release = reachable.release;
     } else {
       await chmod(dir, 0o555);
     }
     try {
-      const r = cli(["certs", "init", "--dir", dir], options);
+      const r = cli(["certs", "init", "--dir", dir], options, asUser);
       assert.equal(r.status, 1, r.stderr);
       assertOneLineError(r.stderr, /^jobworker: cannot .*: permission denied$/);
       assert.deepEqual(await readdir(dir), []);
@@ -166,10 +172,11 @@ describe("jobworker certs (built CLI)", () => {
       await makeWritable(dir);
       assert.equal(cli(["certs", "init", "--dir", dir]).status, 0);
       await chmod(dir, isRoot ? 0o700 : 0o000);
-      const unreadable = cli(["certs", "issue", "bob", "--dir", dir], options);
+      const unreadable = cli(["certs", "issue", "bob", "--dir", dir], options, asUser);
       assert.equal(unreadable.status, 1, unreadable.stderr);
       assertOneLineError(unreadable.stderr, /^jobworker: cannot .*ca\.pem: permission denied$/);
     } finally {
+      release();
       await makeWritable(dir);
     }
   });
