@@ -33,7 +33,7 @@ interface SendOptions {
 }
 
 /**
- * A typed client of the jobworker HTTP API over mutual TLS 1.3 (DESIGN.md section 2).
+ * A typed client of the jobworker HTTP API over mutual TLS 1.3 (docs/api.md).
  * Every method fails with a {@link ClientError} whose `code` says what went wrong.
  * Holds a connection pool: call {@link close} when done.
  *

@@ -1,5 +1,5 @@
 /**
- * The shapes of the HTTP API (DESIGN.md section 2), as the client sees them. Field names
+ * The shapes of the HTTP API (docs/api.md), as the client sees them. Field names
  * are the API's own (snake_case) so that `--json` can print them unchanged.
  */
 

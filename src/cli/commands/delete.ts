@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { addClientOptions, CLIENT_ENV_HELP, printJson, withClient, type ClientFlags } from "../client-options.js";
+import { addClientOptions, CLIENT_ENV_HELP, withClient, type ClientFlags } from "../options/client.js";
+import { printJson } from "../format/print.js";
 
 /** `jobworker delete ID`: stop if running, then remove record and output. */
 export function registerDeleteCommand(program: Command): void {

@@ -1,7 +1,11 @@
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import type { JobPage } from "../../client/index.js";
-import { addClientOptions, CLIENT_ENV_HELP, printJson, withClient, type ClientFlags } from "../client-options.js";
-import { formatJobTable } from "../client-format.js";
+import { addClientOptions, CLIENT_ENV_HELP, withClient, type ClientFlags } from "../options/client.js";
+import { formatJobTable } from "../format/job.js";
+import { printJson } from "../format/print.js";
+import { integerParser } from "../options/numbers.js";
+
+const parsePageSize = integerParser(1, 1000);
 
 /** `jobworker list`: your jobs, newest first, as an aligned table. */
 export function registerListCommand(program: Command): void {
@@ -45,9 +49,4 @@ interface ListFlags extends ClientFlags {
   limit: number;
   cursor?: string;
   all?: boolean;
-}
-
-function parsePageSize(value: string): number {
-  if (!/^[1-9]\d{0,3}$/.test(value) || Number(value) > 1000) throw new InvalidArgumentError("expected a number from 1 to 1000");
-  return Number(value);
 }

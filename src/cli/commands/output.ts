@@ -1,6 +1,8 @@
 import type { Command } from "commander";
-import { addClientOptions, CLIENT_ENV_HELP, printJson, withClient, type ClientFlags } from "../client-options.js";
-import { copyJobOutput, drain, EXIT_SIGPIPE, OutputClosedError } from "../client-output.js";
+import { addClientOptions, CLIENT_ENV_HELP, withClient, type ClientFlags } from "../options/client.js";
+import { printJson } from "../format/print.js";
+import { copyJobOutput, drain, OutputClosedError } from "../job-output.js";
+import { EXIT_SIGPIPE } from "../stdio.js";
 
 /** `jobworker output ID [-f]`: a job's stdout and stderr, exact bytes. */
 export function registerOutputCommand(program: Command): void {

@@ -1,9 +1,11 @@
 import { constants } from "node:os";
 import type { Command } from "commander";
 import type { JobRecord, JobworkerClient } from "../../client/index.js";
-import { addClientOptions, CLIENT_ENV_HELP, printJson, withClient, type ClientFlags } from "../client-options.js";
-import { copyJobOutput, drain, EXIT_SIGPIPE, OutputClosedError } from "../client-output.js";
-import { addJobArguments, jobSpecOf, type JobSpecFlags } from "./job-spec-options.js";
+import { addClientOptions, CLIENT_ENV_HELP, withClient, type ClientFlags } from "../options/client.js";
+import { printJson } from "../format/print.js";
+import { copyJobOutput, drain, OutputClosedError } from "../job-output.js";
+import { EXIT_SIGPIPE } from "../stdio.js";
+import { addJobArguments, jobSpecOf, type JobSpecFlags } from "../options/job-spec.js";
 
 /** `jobworker run [--] CMD [ARGS...]`: start, stream output live, exit with the job's code. */
 export function registerRunCommand(program: Command): void {

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
-import { addClientOptions, CLIENT_ENV_HELP, printJson, withClient, type ClientFlags } from "../client-options.js";
-import { addJobArguments, jobSpecOf, type JobSpecFlags } from "./job-spec-options.js";
+import { addClientOptions, CLIENT_ENV_HELP, withClient, type ClientFlags } from "../options/client.js";
+import { printJson } from "../format/print.js";
+import { addJobArguments, jobSpecOf, type JobSpecFlags } from "../options/job-spec.js";
 
 /** `jobworker start [--] CMD [ARGS...]`: starts a job and prints its id, nothing else. */
 export function registerStartCommand(program: Command): void {

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
-import { addClientOptions, CLIENT_ENV_HELP, printJson, withClient, type ClientFlags } from "../client-options.js";
-import { summarizeStatus } from "../client-format.js";
+import { addClientOptions, CLIENT_ENV_HELP, withClient, type ClientFlags } from "../options/client.js";
+import { printJson } from "../format/print.js";
+import { summarizeStatus } from "../format/job.js";
 
 /** `jobworker status ID`: one line about a job. */
 export function registerStatusCommand(program: Command): void {

@@ -3,14 +3,14 @@ import { join, resolve } from "node:path";
 import type { Command } from "commander";
 // Light modules only at load time: `jobworker serve`, `certs` and `--help` never need the
 // HTTP client, so it is imported when a client command runs.
-import type { JobworkerClient } from "../client/index.js";
-import { DEFAULT_CLIENT_NAME } from "../pki/defaults.js";
-import { defaultPkiDir, pkiPaths } from "../pki/paths.js";
+import type { JobworkerClient } from "../../client/index.js";
+import { DEFAULT_CLIENT_NAME } from "../../pki/defaults.js";
+import { defaultPkiDir, pkiPaths } from "../../pki/paths.js";
 
 /** The address `jobworker serve` listens on by default, so the defaults meet. */
 export const DEFAULT_SERVER_URL = "https://127.0.0.1:8443";
 
-/** The options every client command accepts (DESIGN.md section 4). */
+/** The options every client command accepts (docs/cli.md). */
 export interface ClientFlags {
   server?: string;
   ca?: string;
@@ -74,7 +74,7 @@ export function resolveClientSettings(flags: ClientFlags, env: NodeJS.ProcessEnv
 /** Reads the credential files and opens a client for a command's options. */
 export async function openClient(flags: ClientFlags): Promise<JobworkerClient> {
   const settings = resolveClientSettings(flags);
-  const { JobworkerClient, loadCredentials } = await import("../client/index.js");
+  const { JobworkerClient, loadCredentials } = await import("../../client/index.js");
   const creds = await loadCredentials(settings);
   return new JobworkerClient({ url: settings.url, ...creds, labels: { cert: settings.certFile, ca: settings.caFile } });
 }
@@ -89,9 +89,4 @@ export async function withClient<T>(flags: ClientFlags, body: (client: Jobworker
     // (one follower failed, the other not) must not keep the process alive.
     await client.destroy().catch(() => {});
   }
-}
-
-/** Prints a value as the API's JSON, one document per line. */
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { pkiPaths } from "../../src/pki/index.js";
-import { isRoot, makeWritable, openssl, snapshot, tempDir } from "./helpers.js";
+import { isRoot, makeWritable, openssl, snapshot, tempDir } from "../pki/helpers.js";
 import { checkoutReachableBy } from "../helpers/checkout-for-user.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -16,7 +16,7 @@ const main = join(root, "dist", "cli", "main.js");
 
 /** Newest modification time of the sources this test exercises. */
 function newestSource(): number {
-  const files = [join(root, "src", "cli", "certs.ts"), join(root, "src", "cli", "main.ts")];
+  const files = [join(root, "src", "cli", "commands", "certs.ts"), join(root, "src", "cli", "main.ts")];
   for (const name of readdirSync(join(root, "src", "pki"))) files.push(join(root, "src", "pki", name));
   return Math.max(...files.map((f) => statSync(f).mtimeMs));
 }
@@ -27,7 +27,7 @@ function newestSource(): number {
  * dist under each other.
  */
 function ensureBuilt(): void {
-  if (existsSync(main) && statSync(join(root, "dist", "cli", "certs.js")).mtimeMs >= newestSource()) return;
+  if (existsSync(main) && statSync(join(root, "dist", "cli", "commands", "certs.js")).mtimeMs >= newestSource()) return;
   const r = spawnSync("npm", ["run", "build", "--silent"], { cwd: root, encoding: "utf8" });
   // Another part of the tree may not typecheck yet; what matters is that dist was emitted.
   assert.ok(existsSync(main), `build failed: ${r.stdout}${r.stderr}`);

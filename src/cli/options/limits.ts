@@ -1,6 +1,7 @@
 // Parsing of resource-limit values on the command line, shared by `serve` (defaults and
 // maxima) and `start`/`run` (a job's own limits): `256M`, `1.5G`, `0.5` CPUs, `64` pids.
 import { InvalidArgumentError, type Command } from "commander";
+import { parsePositiveInt } from "./numbers.js";
 
 const UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
@@ -19,11 +20,6 @@ export function parseCpus(value: string): number {
   return cpus;
 }
 
-/** A positive count (processes). */
-export function parseCount(value: string): number {
-  if (!/^[1-9]\d{0,8}$/.test(value.trim())) throw new InvalidArgumentError("expected a positive integer");
-  return Number(value);
-}
 
 /** The five limits as flags give them, in the engine's names. */
 export interface LimitFlags {
@@ -50,7 +46,7 @@ export function engineLimitsOf(flags: LimitFlags): { memoryBytes?: number; cpus?
 const LIMIT_OPTIONS = [
   { stem: "memory", key: "memory", value: "<size>", parse: parseBytes },
   { stem: "cpus", key: "cpus", value: "<n>", parse: parseCpus },
-  { stem: "pids", key: "pids", value: "<n>", parse: parseCount },
+  { stem: "pids", key: "pids", value: "<n>", parse: parsePositiveInt },
   { stem: "io-read", key: "ioRead", value: "<size>", parse: parseBytes },
   { stem: "io-write", key: "ioWrite", value: "<size>", parse: parseBytes },
 ] as const;

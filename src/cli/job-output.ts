@@ -13,9 +13,6 @@ export class OutputClosedError extends Error {
   }
 }
 
-/** 128 + SIGPIPE: what a shell reports for a writer whose reader went away. */
-export const EXIT_SIGPIPE = 141;
-
 /**
  * Copies a job's stdout to our stdout and its stderr to our stderr, both at once, byte
  * for byte. With `follow`, copies live until the job has ended. If either side fails,

@@ -1,12 +1,12 @@
 import type { Command } from "commander";
-import { CLIENT_ENV_HELP } from "./client-options.js";
-import { registerStartCommand } from "./commands/start.js";
-import { registerRunCommand } from "./commands/run.js";
-import { registerStatusCommand } from "./commands/status.js";
-import { registerOutputCommand } from "./commands/output.js";
-import { registerStopCommand } from "./commands/stop.js";
-import { registerDeleteCommand } from "./commands/delete.js";
-import { registerListCommand } from "./commands/list.js";
+import { CLIENT_ENV_HELP } from "../options/client.js";
+import { registerStartCommand } from "./start.js";
+import { registerRunCommand } from "./run.js";
+import { registerStatusCommand } from "./status.js";
+import { registerOutputCommand } from "./output.js";
+import { registerStopCommand } from "./stop.js";
+import { registerDeleteCommand } from "./delete.js";
+import { registerListCommand } from "./list.js";
 
 /**
  * Registers the client commands: start, run, status, output, stop, delete, list. Each

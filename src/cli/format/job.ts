@@ -1,4 +1,4 @@
-import type { JobRecord, JobStatus } from "../client/index.js";
+import type { JobRecord, JobStatus } from "../../client/index.js";
 
 /**
  * A job's status in a few words: "running", "completed (exit 0)",

@@ -1,7 +1,7 @@
 // `serve --retain`: which finished jobs to keep. "7d" (an age), "1000" (a count) or both,
 // comma-separated ("7d,1000"): a job goes when either says so.
 import { InvalidArgumentError } from "commander";
-import type { RetentionPolicy } from "../engine/index.js";
+import type { RetentionPolicy } from "../../engine/index.js";
 
 const AGE_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 

@@ -2,8 +2,8 @@
 // run's exit codes.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { formatAge, formatCommand, formatJobTable, summarizeStatus } from "../../src/cli/client-format.js";
-import { DEFAULT_SERVER_URL, resolveClientSettings } from "../../src/cli/client-options.js";
+import { formatAge, formatCommand, formatJobTable, summarizeStatus } from "../../src/cli/format/job.js";
+import { DEFAULT_SERVER_URL, resolveClientSettings } from "../../src/cli/options/client.js";
 import { exitCodeOf } from "../../src/cli/commands/run.js";
 
 describe("client CLI helpers", () => {

@@ -1,14 +1,19 @@
 // `jobworker certs …`: the certificate tool. The work is done by src/pki; this file only
 // turns flags into library calls and results into a short summary, one file per line.
 import { resolve } from "node:path";
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 // Only light modules at load time; the certificate code (x509, webcrypto) is imported by
 // the action that needs it, so other commands start fast.
-import { CA_VALIDITY_DAYS, DEFAULT_CLIENT_NAME, DEFAULT_SERVER_HOSTS, LEAF_VALIDITY_DAYS } from "../pki/defaults.js";
-import { PkiError, type PkiErrorCode } from "../pki/errors.js";
-import { defaultPkiDir, pkiPaths } from "../pki/paths.js";
+import { CA_VALIDITY_DAYS, DEFAULT_CLIENT_NAME, DEFAULT_SERVER_HOSTS, LEAF_VALIDITY_DAYS } from "../../pki/defaults.js";
+import { PkiError, type PkiErrorCode } from "../../pki/errors.js";
+import { defaultPkiDir, pkiPaths } from "../../pki/paths.js";
+import { printRows } from "../format/print.js";
+import { integerParser } from "../options/numbers.js";
+import { collect } from "../options/repeatable.js";
 
-const loadPki = () => import("../pki/index.js");
+const loadPki = () => import("../../pki/index.js");
+
+const parseDays = integerParser(1, undefined, "days");
 
 /** Options every `certs` subcommand accepts. */
 interface DirOptions {
@@ -138,24 +143,6 @@ function run<A extends unknown[]>(action: (...args: A) => Promise<void>): (...ar
       throw err;
     }
   };
-}
-
-// No default value given to commander, so that help does not print "(default: [])".
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-function parseDays(value: string): number {
-  if (!/^[0-9]+$/.test(value) || Number(value) < 1) {
-    throw new InvalidArgumentError("give a whole number of days, at least 1");
-  }
-  return Number(value);
-}
-
-/** Prints "label  path" rows with the labels aligned. */
-function printRows(rows: [string, string][]): void {
-  const width = Math.max(...rows.map(([label]) => label.length));
-  process.stdout.write(rows.map(([label, value]) => `${label.padEnd(width)}  ${value}\n`).join(""));
 }
 
 function day(date: Date): string {

@@ -1,17 +1,12 @@
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import type { JobSpec } from "../../client/index.js";
-import { addLimitOptions, type LimitFlags } from "../limit-options.js";
+import { addLimitOptions, type LimitFlags } from "./limits.js";
+import { collectEnv } from "./repeatable.js";
 
 /** Options of `start` and `run` that shape the job, besides its command line. */
 export interface JobSpecFlags extends LimitFlags {
   env?: Record<string, string>;
   cwd?: string;
-}
-
-function collectEnv(value: string, previous: Record<string, string> | undefined): Record<string, string> {
-  const eq = value.indexOf("=");
-  if (eq <= 0) throw new InvalidArgumentError("expected NAME=VALUE");
-  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
 /**

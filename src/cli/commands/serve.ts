@@ -2,21 +2,23 @@
 // development PKI on first run (the embedded default), and handles the process signals.
 import { createWriteStream, type WriteStream } from "node:fs";
 import { join, resolve } from "node:path";
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 // Light modules only at load time: the server, the engine and the certificate code are
 // imported when `serve` runs, so that client commands start fast.
-import type { RetentionPolicy, RunAsUser } from "../engine/index.js";
-import { DEFAULT_CLIENT_NAME } from "../pki/defaults.js";
-import { defaultHome, defaultPkiDir, pkiPaths } from "../pki/paths.js";
-import { ServerConfigError } from "../server/config-error.js";
-import { DEFAULT_MAX_RUNNING_PER_CLIENT } from "../server/defaults.js";
-import type { ServerOptions } from "../server/index.js";
-import { addLimitOptions, engineLimitsOf, limitFlagsOf, parseBytes } from "./limit-options.js";
-import { parseRetention } from "./retention-option.js";
+import type { RetentionPolicy, RunAsUser } from "../../engine/index.js";
+import { DEFAULT_CLIENT_NAME } from "../../pki/defaults.js";
+import { defaultHome, defaultPkiDir, pkiPaths } from "../../pki/paths.js";
+import { ServerConfigError } from "../../server/config-error.js";
+import { DEFAULT_MAX_RUNNING_PER_CLIENT } from "../../server/defaults.js";
+import type { ServerOptions } from "../../server/index.js";
+import { addLimitOptions, engineLimitsOf, limitFlagsOf, parseBytes } from "../options/limits.js";
+import { DEFAULT_LISTEN, parseListen, type ListenAddress } from "../options/listen.js";
+import { parseNonNegativeInt, parsePositiveInt } from "../options/numbers.js";
+import { parseRetention } from "../options/retention.js";
 
 /** The flags of `jobworker serve`, as commander parses them. */
 interface ServeFlags {
-  listen: { host: string; port: number };
+  listen: ListenAddress;
   home?: string;
   dataDir?: string;
   ca?: string;
@@ -33,8 +35,6 @@ interface ServeFlags {
   /** commander's `--no-cgroups`: false when given. */
   cgroups: boolean;
 }
-
-const DEFAULT_LISTEN = "127.0.0.1:8443";
 
 /** Registers `jobworker serve`. */
 export function registerServeCommand(program: Command): void {
@@ -77,7 +77,7 @@ export function registerServeCommand(program: Command): void {
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
-  const [{ EngineError, findSetpriv, resolveUser }, { startServer }] = await Promise.all([import("../engine/index.js"), import("../server/index.js")]);
+  const [{ EngineError, findSetpriv, resolveUser }, { startServer }] = await Promise.all([import("../../engine/index.js"), import("../../server/index.js")]);
   const home = flags.home !== undefined ? resolve(flags.home) : defaultHome();
   const tls = await tlsFiles(flags, home);
   const auditStream = flags.auditLog !== undefined ? await openAuditLog(resolve(flags.auditLog)) : undefined;
@@ -174,7 +174,7 @@ async function tlsFiles(flags: ServeFlags, home: string): Promise<Pick<ServerOpt
     throw Object.assign(new ServerConfigError("--ca, --cert and --key go together", "give all three, or none to use <home>/pki"), { exitCode: 2 });
   }
   const dir = defaultPkiDir(home);
-  const { ensureDevPki } = await import("../pki/index.js");
+  const { ensureDevPki } = await import("../../pki/index.js");
   if (await ensureDevPki(home)) {
     process.stderr.write(
       `jobworker: created a development PKI in ${dir} (CA, server certificate for localhost, 127.0.0.1, ::1, client "${DEFAULT_CLIENT_NAME}")\n`,
@@ -194,24 +194,4 @@ function openAuditLog(path: string): Promise<WriteStream> {
     });
     stream.once("error", (err) => fail(new ServerConfigError(`cannot open the audit log ${path}: ${err.message}`, "check that its directory exists and is writable")));
   });
-}
-
-/** `host:port` or `[v6addr]:port`. */
-export function parseListen(value: string): { host: string; port: number } {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || port > 65535) {
-    throw new InvalidArgumentError(`expected HOST:PORT or [IPV6]:PORT, e.g. ${DEFAULT_LISTEN}`);
-  }
-  return { host: (match[1] ?? match[2])!, port };
-}
-
-function parsePositiveInt(value: string): number {
-  if (!/^[1-9]\d{0,8}$/.test(value)) throw new InvalidArgumentError("expected a positive integer");
-  return Number(value);
-}
-
-function parseNonNegativeInt(value: string): number {
-  if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError("expected a non-negative integer");
-  return Number(value);
 }

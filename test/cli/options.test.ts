@@ -1,0 +1,36 @@
+// The option parsers every command shares: integers with their bounds, listen addresses.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { InvalidArgumentError } from "commander";
+import { integerParser, parseNonNegativeInt, parsePositiveInt } from "../../src/cli/options/numbers.js";
+import { parseListen } from "../../src/cli/options/listen.js";
+
+function refuses(parse: (v: string) => unknown, value: string, message: RegExp): void {
+  assert.throws(() => parse(value), (err: unknown) => err instanceof InvalidArgumentError && message.test(err.message));
+}
+
+describe("integer options", () => {
+  it("accept plain decimal whole numbers within their bounds", () => {
+    assert.equal(parsePositiveInt("1"), 1);
+    assert.equal(parsePositiveInt(" 42 "), 42);
+    assert.equal(parseNonNegativeInt("0"), 0);
+    assert.equal(integerParser(1, 1000)("1000"), 1000);
+  });
+  it("refuse other spellings and out-of-bounds values, naming the bounds in words", () => {
+    for (const bad of ["0", "-1", "1.5", "1e3", "0x10", "012", "", "abc", "1000000000"]) refuses(parsePositiveInt, bad, /^expected a whole number, at least 1$/);
+    refuses(parseNonNegativeInt, "-1", /^expected a whole number, at least 0$/);
+    refuses(integerParser(1, 1000), "1001", /^expected a whole number from 1 to 1000$/);
+    refuses(integerParser(1, undefined, "days"), "0", /^expected a whole number of days, at least 1$/);
+  });
+});
+
+describe("listen addresses", () => {
+  it("take HOST:PORT and [IPV6]:PORT", () => {
+    assert.deepEqual(parseListen("127.0.0.1:8443"), { host: "127.0.0.1", port: 8443 });
+    assert.deepEqual(parseListen("[::1]:0"), { host: "::1", port: 0 });
+    assert.deepEqual(parseListen("localhost:80"), { host: "localhost", port: 80 });
+  });
+  it("refuse ports beyond 65535 and addresses without a port", () => {
+    for (const bad of ["8443", "127.0.0.1:65536", "::1:80", "127.0.0.1", "host:", "[::1]", "a b:1"]) refuses(parseListen, bad, /expected HOST:PORT/);
+  });
+});
