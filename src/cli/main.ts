@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import { registerServeCommand } from "./commands/serve.js";
 import { registerCertsCommands } from "./commands/certs.js";
 import { registerClientCommands } from "./commands/client-commands.js";
+import { formatUsageErrors } from "./format/usage-error.js";
 import { reportCliError } from "./report-error.js";
 import { guardStdio } from "./stdio.js";
 
@@ -18,6 +19,7 @@ const program = new Command("jobworker")
 registerServeCommand(program);
 registerCertsCommands(program);
 registerClientCommands(program);
+formatUsageErrors(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -25,9 +25,9 @@ export interface Credentials {
  */
 export async function loadCredentials(files: CredentialFiles): Promise<Credentials> {
   const reads = await Promise.allSettled([
-    readPem(files.caFile, "CA certificate", "--ca or JOBWORKER_CA"),
-    readPem(files.certFile, "client certificate", "--cert or JOBWORKER_CERT"),
-    readPem(files.keyFile, "client key", "--key or JOBWORKER_KEY"),
+    readPem(files.caFile, "CA certificate", "--ca or JOBWORKER_CA", MISSING_CA),
+    readPem(files.certFile, "client certificate", "--cert or JOBWORKER_CERT", MISSING_CLIENT_FILE),
+    readPem(files.keyFile, "client key", "--key or JOBWORKER_KEY", MISSING_CLIENT_FILE),
   ]);
   // The first problem in the order the files are named, not whichever read failed first.
   const failed = reads.find((read) => read.status === "rejected");
@@ -59,7 +59,14 @@ export async function loadCredentials(files: CredentialFiles): Promise<Credentia
   return { ca, cert, key };
 }
 
-async function readPem(path: string, what: string, flag: string): Promise<Buffer> {
+// What to do about a missing file. A client machine gets its files from the server:
+// `certs init` here would make a new CA that the server does not trust.
+const MISSING_CA = (flag: string) =>
+  `copy the server's ca.pem (pki/ca.pem in its home; \`jobworker serve\` creates it on first start) to this path, or pass ${flag}`;
+const MISSING_CLIENT_FILE = (flag: string) =>
+  `\`jobworker certs issue NAME\` on the server makes a client certificate and key (pki/clients/NAME.pem, NAME.key): copy them here, or pass ${flag}`;
+
+async function readPem(path: string, what: string, flag: string, missing: (flag: string) => string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (err) {
@@ -73,7 +80,7 @@ async function readPem(path: string, what: string, flag: string): Promise<Buffer
             ? "it is a directory"
             : (err as Error).message;
     throw new ClientError("CERT_FILE_UNREADABLE", `cannot read the ${what} ${path}: ${reason}`, {
-      hint: code === "ENOENT" ? `run \`jobworker certs init\` or pass ${flag}` : `check the file, or pass ${flag}`,
+      hint: code === "ENOENT" ? missing(flag) : `check the file, or pass ${flag}`,
       cause: err,
     });
   }

@@ -56,7 +56,7 @@ export class JobworkerClient {
     this.#origin = parsed.origin;
     this.#basePath = parsed.pathname.replace(/\/+$/, "");
     this.url = this.#origin + this.#basePath;
-    this.#ctx = { url: this.url, certLabel: options.labels?.cert, caLabel: options.labels?.ca };
+    this.#ctx = { url: this.url, certLabel: options.labels?.cert, caLabel: options.labels?.ca, credentials: { cert: options.cert, ca: options.ca } };
     // An Agent (a pool per origin), not a single Client: `run` follows stdout and stderr
     // at once, each on its own long-lived request, and a Client pipelines on one socket.
     this.#agent = new Agent({

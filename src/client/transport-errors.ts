@@ -1,4 +1,5 @@
 import { ClientError } from "./errors.js";
+import { diagnoseRefusal } from "./refusal-diagnosis.js";
 
 /** What a transport error message may name: the server and the credential files. */
 export interface ErrorContext {
@@ -10,6 +11,8 @@ export interface ErrorContext {
   caLabel?: string;
   /** True once response bytes were received on this request (a drop is then a lost connection). */
   responseStarted?: boolean;
+  /** Our certificate and the CA we trust, to tell why the server refused us. */
+  credentials?: { cert: string | Buffer; ca: string | Buffer };
 }
 
 // Errors Node's TLS layer raises when it does not trust the server's certificate chain
@@ -127,6 +130,11 @@ export function toClientError(err: unknown, ctx: ErrorContext): ClientError {
 
 function certRejected(ctx: ErrorContext, alert: string | undefined, cause: unknown): ClientError {
   const cert = ctx.certLabel ? ` ${ctx.certLabel}` : "";
+  // A reset says nothing: our own files tell revoked, another CA and no clientAuth apart.
+  const diagnosis = alert === undefined && ctx.credentials ? diagnoseRefusal(ctx.credentials.cert, ctx.credentials.ca) : undefined;
+  if (diagnosis) {
+    return new ClientError("CERT_REJECTED", `the server at ${ctx.url} refused the client certificate${cert}: ${diagnosis.reason}`, { hint: diagnosis.hint, cause });
+  }
   return new ClientError("CERT_REJECTED", `the server at ${ctx.url} refused the client certificate${cert}${alert ? `: ${alert}` : ""}`, {
     hint: "it must be signed by the server's CA, valid and not revoked: `jobworker certs issue NAME` on the server makes one, pass it with --cert and --key",
     cause,

@@ -25,12 +25,16 @@ describe("integer options", () => {
 });
 
 describe("listen addresses", () => {
+  it("take a bare PORT as loopback on that port", () => {
+    assert.deepEqual(parseListen("18445"), { host: "127.0.0.1", port: 18445 });
+    assert.deepEqual(parseListen("0"), { host: "127.0.0.1", port: 0 });
+  });
   it("take HOST:PORT and [IPV6]:PORT", () => {
     assert.deepEqual(parseListen("127.0.0.1:8443"), { host: "127.0.0.1", port: 8443 });
     assert.deepEqual(parseListen("[::1]:0"), { host: "::1", port: 0 });
     assert.deepEqual(parseListen("localhost:80"), { host: "localhost", port: 80 });
   });
   it("refuse ports beyond 65535 and addresses without a port", () => {
-    for (const bad of ["8443", "127.0.0.1:65536", "::1:80", "127.0.0.1", "host:", "[::1]", "a b:1"]) refuses(parseListen, bad, /expected HOST:PORT/);
+    for (const bad of ["65536", "-1", "127.0.0.1:65536", "::1:80", "127.0.0.1", "host:", "[::1]", "a b:1"]) refuses(parseListen, bad, /expected PORT, HOST:PORT or \[IPV6\]:PORT/);
   });
 });

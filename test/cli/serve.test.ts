@@ -56,7 +56,7 @@ test("first run creates the development PKI, answers curl, reloads on SIGHUP and
   try {
     assert.match(s.stderr(), /created a development PKI in .*pki/);
     // Two lines, besides the report of what resource control this host allows.
-    const lines = s.stderr().trim().split("\n").filter((l) => !/^jobworker: (cgroups|cannot):/.test(l));
+    const lines = s.stderr().trim().split("\n").filter((l) => !/^jobworker: (cgroups|cannot|warning: jobs run as root)/.test(l));
     assert.equal(lines.length, 2, s.stderr());
     assert.match(s.stderr(), /^jobworker: cgroups: /m);
     for (const f of ["ca.pem", "ca.key", "server.pem", "server.key", "clients/default.pem", "clients/default.key"]) {
@@ -87,6 +87,31 @@ test("a second run reuses the PKI silently; SIGTERM stops running jobs", async (
     s.child.kill("SIGTERM");
   }
   assert.equal(await s.exited, 0, "exits 0 once the running job was terminated");
+});
+
+const ROOT_WARNING = /^jobworker: warning: jobs run as root \(no --run-as\): .* pass --run-as USER/m;
+
+test("a bare --listen PORT listens on loopback; without --run-as, a root serve warns that jobs run as root", async () => {
+  const s = await serve(["--listen", "0"]);
+  try {
+    assert.match(s.stderr(), /listening on https:\/\/127\.0\.0\.1:\d+ /);
+    if (process.getuid?.() === 0) assert.match(s.stderr(), ROOT_WARNING);
+    else assert.doesNotMatch(s.stderr(), /jobs run as root/);
+  } finally {
+    s.child.kill("SIGTERM");
+  }
+  assert.equal(await s.exited, 0);
+});
+
+test("with --run-as, serve does not warn about root", { skip: process.getuid?.() !== 0 && "--run-as needs root" }, async () => {
+  const s = await serve(["--run-as", "nobody"]);
+  try {
+    assert.match(s.stderr(), /jobs run as nobody/);
+    assert.doesNotMatch(s.stderr(), /jobs run as root/);
+  } finally {
+    s.child.kill("SIGTERM");
+  }
+  assert.equal(await s.exited, 0);
 });
 
 test("errors are one line: missing files, partial TLS flags, a taken port", async () => {

@@ -137,7 +137,19 @@ describe("JobworkerClient", () => {
       labels: { cert: "mallory.pem" },
     });
     clients.push(mallory);
-    await rejectsWith(mallory.list(), "CERT_REJECTED", /refused the client certificate mallory\.pem/);
+    const otherCa = await rejectsWith(mallory.list(), "CERT_REJECTED", /refused the client certificate mallory\.pem: it is signed by another CA of the same name \(CN=jobworker CA\), not by the server's CA$/);
+    assert.match(otherCa.hint ?? "", /jobworker certs issue NAME` on the server/);
+
+    // The server's own certificate has no clientAuth usage: refused, and told apart.
+    const server = new JobworkerClient({
+      url: world.server.url,
+      ca: await readFile(world.pki.caCert),
+      cert: await readFile(world.pki.serverCert),
+      key: await readFile(world.pki.serverKey),
+      labels: { cert: "server.pem" },
+    });
+    clients.push(server);
+    await rejectsWith(server.list(), "CERT_REJECTED", /refused the client certificate server\.pem: it lacks the clientAuth extended key usage/);
 
     // Revoking needs a CRL reload; done last in this file since it changes the server.
     const carol = await clientFor("default");
@@ -145,7 +157,8 @@ describe("JobworkerClient", () => {
     await revokeClientCert({ dir: world.pki.dir, name: "default" });
     await world.server.reloadTls();
     const again = await clientFor("default"); // a new connection: the old one was accepted before
-    await rejectsWith(again.list(), "CERT_REJECTED");
+    const revoked = await rejectsWith(again.list(), "CERT_REJECTED", /refused the client certificate: it is signed by the server's CA and valid, so it has most likely been revoked$/);
+    assert.match(revoked.hint ?? "", /certs revoke/);
   });
 
   it("SERVER_CERT_UNTRUSTED: another CA, or a name the certificate does not list", async () => {
@@ -161,7 +174,11 @@ describe("JobworkerClient", () => {
   it("credential files: CERT_FILE_UNREADABLE and CERT_FILE_INVALID name the file", async () => {
     const files = { caFile: world.pki.caCert, certFile: world.pki.clientCert("alice"), keyFile: world.pki.clientKey("alice") };
     const missing = await rejectsWith(loadCredentials({ ...files, certFile: "/nope/x.pem" }), "CERT_FILE_UNREADABLE", /\/nope\/x\.pem: no such file/);
-    assert.match(missing.hint ?? "", /jobworker certs init/);
+    assert.match(missing.hint ?? "", /^`jobworker certs issue NAME` on the server makes a client certificate and key .*copy them here, or pass --cert/);
+    // A client machine gets the CA from the server: `certs init` would make another one.
+    const noCa = await rejectsWith(loadCredentials({ ...files, caFile: "/nope/ca.pem" }), "CERT_FILE_UNREADABLE", /CA certificate \/nope\/ca\.pem: no such file/);
+    assert.match(noCa.hint ?? "", /^copy the server's ca\.pem .* to this path, or pass --ca or JOBWORKER_CA$/);
+    assert.doesNotMatch(noCa.hint ?? "", /certs init/);
     if (process.getuid?.() !== 0) {
       const locked = join(world.home, "locked.key");
       await writeFile(locked, "x");

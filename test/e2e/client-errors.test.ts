@@ -43,18 +43,23 @@ describe("client errors (e2e)", () => {
 
   it("missing certificate files: names the file and the fix", async () => {
     const r = await cli(["list", "--cert", "/nonexistent/me.pem"], world.env);
-    assertOneLine(r, 1, /cannot read the client certificate \/nonexistent\/me\.pem: no such file \(run `jobworker certs init` or pass --cert/);
+    assertOneLine(r, 1, /cannot read the client certificate \/nonexistent\/me\.pem: no such file \(`jobworker certs issue NAME` on the server makes a client certificate and key .*: copy them here, or pass --cert/);
     const empty = join(world.home, "empty-home");
     await mkdir(empty, { recursive: true });
     const h = await cli(["status", "x"], { ...world.env, JOBWORKER_HOME: empty });
-    assertOneLine(h, 1, new RegExp(`cannot read the CA certificate ${empty}/pki/ca\\.pem: no such file`));
+    assertOneLine(h, 1, new RegExp(`cannot read the CA certificate ${empty}/pki/ca\\.pem: no such file \\(copy the server's ca\\.pem `));
     const k = await cli(["list", "--key", world.pki.clientKey("bob")], world.env);
     assertOneLine(k, 1, /does not belong to the certificate/);
   });
 
   it("a certificate from another CA: the server refuses it", async () => {
     const r = await cli(["list", "--cert", world.otherPki.clientCert("mallory"), "--key", world.otherPki.clientKey("mallory")], world.env);
-    assertOneLine(r, 1, /^jobworker: the server at https:\/\/127\.0\.0\.1:\d+ refused the client certificate \/.*mallory\.pem \(it must be signed by the server's CA/);
+    assertOneLine(r, 1, /^jobworker: the server at https:\/\/127\.0\.0\.1:\d+ refused the client certificate \/.*mallory\.pem: it is signed by another CA of the same name \(CN=jobworker CA\), not by the server's CA \(`jobworker certs issue NAME` on the server/);
+  });
+
+  it("a certificate without clientAuth (the server's own): says so", async () => {
+    const r = await cli(["list", "--cert", world.pki.serverCert, "--key", world.pki.serverKey], world.env);
+    assertOneLine(r, 1, /refused the client certificate \/.*server\.pem: it lacks the clientAuth extended key usage \(it is not a client certificate\) \(/);
   });
 
   it("a server certificate we do not trust: asks for --ca", async () => {

@@ -21,6 +21,16 @@ describe("jobworker list pages and truncated output", () => {
     assert.deepEqual(rows.map((row) => row.split(" ")[0]), [ids[2], ids[1]]);
     const cursor = /--cursor (\d+)/.exec(first.stderr)?.[1];
     assert.ok(cursor, first.stderr);
+    // The hint keeps the flags given: the next page has the same size.
+    assert.equal(first.stderr, `more jobs: jobworker list --limit 2 --cursor ${cursor} (or --all)\n`);
+    // Other flags too; a --cursor given is replaced by the next one.
+    const one = await cli(["list", "--limit", "1", "--server", world.server.url], env);
+    const c1 = /--cursor (\d+)/.exec(one.stderr)?.[1];
+    assert.equal(one.stderr, `more jobs: jobworker list --limit 1 --server ${world.server.url} --cursor ${c1} (or --all)\n`);
+    const two = await cli(["list", "--limit", "1", `--cursor=${c1}`, "--server", world.server.url], env);
+    const c2 = /--cursor (\d+)/.exec(two.stderr)?.[1];
+    assert.notEqual(c2, c1);
+    assert.equal(two.stderr, `more jobs: jobworker list --limit 1 --server ${world.server.url} --cursor ${c2} (or --all)\n`);
 
     const second = JSON.parse((await cli(["list", "--limit", "2", "--cursor", cursor, "--json"], env)).stdout.toString());
     assert.deepEqual(second, { jobs: [JSON.parse((await cli(["list", "--all", "--json"], env)).stdout.toString()).jobs[2]] });

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { JobPage } from "../../client/index.js";
 import { addClientOptions, CLIENT_ENV_HELP, withClient, type ClientFlags } from "../options/client.js";
-import { formatJobTable } from "../format/job.js";
+import { formatCommand, formatJobTable } from "../format/job.js";
 import { printJson } from "../format/print.js";
 import { integerParser } from "../options/numbers.js";
 
@@ -39,10 +39,29 @@ ${CLIENT_ENV_HELP}`,
       if (flags.json) printJson(page);
       else {
         process.stdout.write(formatJobTable(page.jobs));
-        if (page.next_cursor !== undefined) process.stderr.write(`more jobs: jobworker list --cursor ${page.next_cursor} (or --all)\n`);
+        if (page.next_cursor !== undefined) process.stderr.write(`more jobs: ${nextPageCommand(listArgv(), page.next_cursor)} (or --all)\n`);
       }
     });
   });
+}
+
+/** The words after `list` on our own command line. */
+function listArgv(): string[] {
+  const argv = process.argv.slice(2);
+  return argv.slice(argv.indexOf("list") + 1);
+}
+
+/**
+ * The command for the page after this one: the same flags as given (`--limit`,
+ * `--server`…), with `--cursor` set to `cursor`, quoted for a POSIX shell.
+ */
+export function nextPageCommand(args: readonly string[], cursor: string): string {
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--cursor") i++;
+    else if (!args[i]!.startsWith("--cursor=")) kept.push(args[i]!);
+  }
+  return formatCommand("jobworker", ["list", ...kept, "--cursor", cursor]);
 }
 
 interface ListFlags extends ClientFlags {

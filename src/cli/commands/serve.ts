@@ -41,7 +41,7 @@ export function registerServeCommand(program: Command): void {
   const serveCommand = program
     .command("serve")
     .description("run the worker daemon: the job API over HTTPS with mutual TLS (see docs/api.md)")
-    .option("--listen <host:port>", "address to listen on ([::1]:PORT for IPv6; port 0 picks a free one)", parseListen, parseListen(DEFAULT_LISTEN))
+    .option("--listen <host:port>", "address to listen on: HOST:PORT, [::1]:PORT for IPv6, or PORT alone for 127.0.0.1:PORT; port 0 picks a free one", parseListen, parseListen(DEFAULT_LISTEN))
     .option("--home <dir>", "jobworker home, holding pki/ and data/ (default: $JOBWORKER_HOME or ~/.jobworker)")
     .option("--data-dir <dir>", "where job output is kept (default: <home>/data)")
     .option("--ca <file>", "CA certificate client certificates must chain to (default: <home>/pki/ca.pem)")
@@ -122,6 +122,11 @@ async function serve(flags: ServeFlags): Promise<void> {
     const groups = runAs.groups ?? [];
     const detail = groups.length === 0 ? "" : findSetpriv() ? `, groups ${groups.join(",")}` : `; without its supplementary groups ${groups.join(",")}: setpriv is not installed`;
     log(`jobs run as ${runAs.name} (uid ${runAs.uid}, gid ${runAs.gid}${detail}); the data directory is not readable by it`);
+  }
+  if (!runAs && process.getuid?.() === 0) {
+    // The development default is to run jobs as whoever runs serve; as root that is a
+    // remote root shell for every client certificate holder. Say so every time.
+    log("warning: jobs run as root (no --run-as): every client can do anything root can on this host; pass --run-as USER (e.g. nobody) to run them unprivileged");
   }
   log(`listening on ${server.url} (data: ${dataDir})`);
 
