@@ -1,5 +1,7 @@
+import type { ClientRequest, IncomingMessage } from "node:http";
+import { Agent, request as httpsRequest, type RequestOptions } from "node:https";
 import { Readable } from "node:stream";
-import { Agent, type Dispatcher } from "undici";
+import { createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
 import { ClientError } from "./errors.js";
 import { httpError } from "./http-errors.js";
 import { toClientError, type ErrorContext } from "./transport-errors.js";
@@ -27,10 +29,15 @@ interface SendOptions {
   body?: unknown;
   /** Names the job in a 404's "no such job" message. */
   jobId?: string;
-  /** Long-lived response (follow): no body timeout. */
+  /** Long-lived response (follow): no idle timeout. */
   longLived?: boolean;
   signal?: AbortSignal;
 }
+
+type Method = "GET" | "PUT" | "POST" | "DELETE";
+
+/** How long an answer may stay silent before the request fails (follow streams excepted). */
+const RESPONSE_IDLE_TIMEOUT_MS = 300_000;
 
 /**
  * A typed client of the jobworker HTTP API over mutual TLS 1.3 (docs/api.md).
@@ -48,8 +55,14 @@ export class JobworkerClient {
   readonly url: string;
   readonly #origin: string;
   readonly #basePath: string;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #options: JobworkerClientOptions;
   readonly #agent: Agent;
   readonly #ctx: ErrorContext;
+  #secureContext: SecureContext | undefined;
+  /** Requests not yet closed: close() waits for them, destroy() ends them. */
+  readonly #inFlight = new Set<ClientRequest>();
 
   constructor(options: JobworkerClientOptions) {
     const parsed = parseServerUrl(options.url);
@@ -57,19 +70,15 @@ export class JobworkerClient {
     this.#basePath = parsed.pathname.replace(/\/+$/, "");
     this.url = this.#origin + this.#basePath;
     this.#ctx = { url: this.url, certLabel: options.labels?.cert, caLabel: options.labels?.ca, credentials: { cert: options.cert, ca: options.ca } };
-    // An Agent (a pool per origin), not a single Client: `run` follows stdout and stderr
-    // at once, each on its own long-lived request, and a Client pipelines on one socket.
-    this.#agent = new Agent({
-      connect: {
-        ca: options.ca,
-        cert: options.cert,
-        key: options.key,
-        minVersion: "TLSv1.3",
-        maxVersion: "TLSv1.3",
-        timeout: options.connectTimeoutMs ?? 10_000,
-        ...(options.servername ? { servername: options.servername } : {}),
-      },
-    });
+    this.#host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+    this.#port = parsed.port === "" ? 443 : Number(parsed.port);
+    this.#options = options;
+    // Node's own https, not undici: a CLI command makes one to four requests, and
+    // loading undici (with its WebAssembly HTTP parser, which Node waits to finish
+    // compiling at exit) cost more than the whole request. Keep-alive, so that `run`'s
+    // requests share connections; any number of sockets, since it follows stdout and
+    // stderr at once on two long-lived requests.
+    this.#agent = new Agent({ keepAlive: true });
   }
 
   /** `PUT /jobs`: starts a job, resolves to its id. A command that cannot start still gets an id (status `error`). */
@@ -149,11 +158,11 @@ export class JobworkerClient {
     });
     const ctx = { ...this.#ctx, responseStarted: true };
     // Re-raise body errors as ClientErrors (a dropped connection mid-stream is
-    // CONNECTION_LOST, not a cryptic UND_ERR_SOCKET). Readable.from keeps backpressure,
-    // and destroying it returns the generator, which destroys the response body.
+    // CONNECTION_LOST, not a bare ECONNRESET). Readable.from keeps backpressure, and
+    // destroying it returns the generator, which destroys the response.
     async function* chunks(): AsyncGenerator<Buffer> {
       try {
-        for await (const chunk of res.body) yield chunk as Buffer;
+        for await (const chunk of res) yield chunk as Buffer;
       } catch (err) {
         throw toClientError(err, ctx);
       }
@@ -163,15 +172,17 @@ export class JobworkerClient {
 
   /** Closes the connection pool; in-flight requests finish first. */
   async close(): Promise<void> {
-    await this.#agent.close();
+    await Promise.all([...this.#inFlight].map((req) => new Promise((done) => req.once("close", done))));
+    this.#agent.destroy();
   }
 
   /** Closes every connection now, aborting requests and streams still open. */
   async destroy(): Promise<void> {
-    await this.#agent.destroy();
+    for (const req of this.#inFlight) req.destroy();
+    this.#agent.destroy();
   }
 
-  async #json<T>(method: Dispatcher.HttpMethod, path: string, options: SendOptions = {}): Promise<T> {
+  async #json<T>(method: Method, path: string, options: SendOptions = {}): Promise<T> {
     const text = await this.#text(method, path, options);
     try {
       const value = JSON.parse(text) as unknown;
@@ -182,33 +193,97 @@ export class JobworkerClient {
     }
   }
 
-  async #text(method: Dispatcher.HttpMethod, path: string, options: SendOptions): Promise<string> {
-    const res = await this.#send(method, path, options);
-    try {
-      return await res.body.text();
-    } catch (err) {
-      throw toClientError(err, { ...this.#ctx, responseStarted: true });
-    }
+  async #text(method: Method, path: string, options: SendOptions): Promise<string> {
+    return readText(await this.#send(method, path, options), { ...this.#ctx, responseStarted: true });
   }
 
-  async #send(method: Dispatcher.HttpMethod, path: string, options: SendOptions): Promise<Dispatcher.ResponseData> {
-    let res: Dispatcher.ResponseData;
+  async #send(method: Method, path: string, options: SendOptions): Promise<IncomingMessage> {
+    let res: IncomingMessage;
     try {
-      res = await this.#agent.request({
-        origin: this.#origin,
+      res = await this.#request(method, path, options);
+    } catch (err) {
+      // A keep-alive connection the server closed while idle fails the next request at
+      // once; a GET is safe to send again on a fresh one (the way Node's docs advise).
+      if (method !== "GET" || !(err as { reusedSocket?: boolean }).reusedSocket) throw toClientError(err, this.#ctx);
+      try {
+        res = await this.#request(method, path, options);
+      } catch (again) {
+        throw toClientError(again, this.#ctx);
+      }
+    }
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) return res;
+    const body = await readText(res, { ...this.#ctx, responseStarted: true }).catch(() => "");
+    throw httpError(status, body, this.url, options.jobId);
+  }
+
+  /**
+   * One request; resolves with the response once its headers are in. A failure before
+   * that rejects with the raw error, marked `reusedSocket` when it happened on a
+   * connection an earlier request had used (then the server had accepted us).
+   */
+  #request(method: Method, path: string, options: SendOptions): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      let secureContext: SecureContext;
+      try {
+        secureContext = this.#tlsContext();
+      } catch (err) {
+        reject(
+          new ClientError("CERT_FILE_INVALID", `the client certificate, key or CA given to the client is not usable: ${(err as Error).message}`, {
+            hint: "pass PEM files, and a key that belongs to the certificate",
+            cause: err,
+          }),
+        );
+        return;
+      }
+      const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+      // `secureContext` reaches tls.connect through the agent; @types/node leaves it out.
+      const requestOptions: RequestOptions & { secureContext: SecureContext } = {
+        host: this.#host,
+        port: this.#port,
         path: this.#basePath + path,
         method,
-        headers: options.body === undefined ? {} : { "content-type": "application/json" },
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: options.signal,
-        ...(options.longLived ? { bodyTimeout: 0 } : {}),
+        agent: this.#agent,
+        secureContext,
+        ...(this.#options.servername ? { servername: this.#options.servername } : {}),
+        headers: body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+        ...(options.signal ? { signal: options.signal } : {}),
+      };
+      const req = httpsRequest(requestOptions);
+      this.#inFlight.add(req);
+      req.once("close", () => this.#inFlight.delete(req));
+      req.once("response", resolve);
+      req.once("error", (err: Error) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
+      req.once("socket", (socket: TLSSocket) => {
+        if (req.reusedSocket) return;
+        // Connecting (TCP and TLS) has its own deadline: an address that drops packets
+        // must not hang a command.
+        const timer = setTimeout(() => {
+          req.destroy(Object.assign(new Error("connect timed out"), { code: "ETIMEDOUT" }));
+        }, this.#options.connectTimeoutMs ?? 10_000);
+        const done = () => clearTimeout(timer);
+        socket.once("secureConnect", done);
+        req.once("close", done);
       });
-    } catch (err) {
-      throw toClientError(err, this.#ctx);
-    }
-    if (res.statusCode >= 200 && res.statusCode < 300) return res;
-    const body = await res.body.text().catch(() => "");
-    throw httpError(res.statusCode, body, this.url, options.jobId);
+      // Idle deadline for ordinary answers; none for follow streams, which may be silent
+      // as long as the job is.
+      req.setTimeout(options.longLived ? 0 : RESPONSE_IDLE_TIMEOUT_MS, () => {
+        req.destroy(Object.assign(new Error("the server stopped answering"), { code: "ERR_RESPONSE_TIMEOUT" }));
+      });
+      req.end(body);
+    });
+  }
+
+  /** One TLS context for every connection, made on first use (parsing the PEMs once). */
+  #tlsContext(): SecureContext {
+    this.#secureContext ??= createSecureContext({
+      ca: this.#options.ca,
+      cert: this.#options.cert,
+      key: this.#options.key,
+      minVersion: "TLSv1.3",
+      maxVersion: "TLSv1.3",
+    });
+    return this.#secureContext;
   }
 
   #unexpected(what: string): ClientError {
@@ -216,6 +291,17 @@ export class JobworkerClient {
       hint: "is --server the address of `jobworker serve`?",
     });
   }
+}
+
+/** Reads a whole response as UTF-8 text, failures as ClientErrors. */
+async function readText(res: IncomingMessage, ctx: ErrorContext): Promise<string> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+  } catch (err) {
+    throw toClientError(err, ctx);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 function enc(id: string): string {

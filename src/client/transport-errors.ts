@@ -16,8 +16,8 @@ export interface ErrorContext {
 }
 
 // Errors Node's TLS layer raises when it does not trust the server's certificate chain
-// or name. Found by connecting undici to servers with another CA, a self-signed
-// certificate and a wrong SAN (undici's request() raises them as-is, not in `cause`).
+// or name. Found by connecting to servers with another CA, a self-signed certificate
+// and a wrong SAN.
 const UNTRUSTED_SERVER = new Set([
   "SELF_SIGNED_CERT_IN_CHAIN",
   "DEPTH_ZERO_SELF_SIGNED_CERT",
@@ -55,19 +55,24 @@ const UNREACHABLE: Record<string, string> = {
   EHOSTUNREACH: "host unreachable",
   ENETUNREACH: "network unreachable",
   ETIMEDOUT: "connection timed out",
-  UND_ERR_CONNECT_TIMEOUT: "connection timed out",
   EADDRNOTAVAIL: "address not available",
 };
 
 function codeOf(err: unknown): string | undefined {
-  const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
-  if (typeof e?.code === "string" && e.code !== "UND_ERR_SOCKET") return e.code;
-  if (typeof e?.cause?.code === "string") return e.cause.code;
-  return typeof e?.code === "string" ? e.code : undefined;
+  const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown } } | undefined;
+  // OpenSSL failures met while writing arrive as a bare EPROTO whose message carries
+  // OpenSSL's reason ("…:ssl3_get_record:wrong version number:…"): turn that reason
+  // into the ERR_SSL_* code Node gives the same failure elsewhere.
+  if (e?.code === "EPROTO" && typeof e.message === "string") {
+    const reason = /:(?:SSL routines|ssl routines):[^:]*:([^:]+):/.exec(e.message)?.[1];
+    if (reason) return `ERR_SSL_${reason.trim().toUpperCase().replace(/[^A-Z0-9]+/g, "_")}`;
+  }
+  if (typeof e?.code === "string") return e.code;
+  return typeof e?.cause?.code === "string" ? e.cause.code : undefined;
 }
 
 /**
- * Turns an error from undici or Node's TLS layer into a {@link ClientError} whose
+ * Turns an error from Node's HTTPS or TLS layer into a {@link ClientError} whose
  * message says what happened in words and whose hint names the fix. Errors that are
  * already ClientErrors pass through. Called for every failed request and stream.
  */
@@ -109,19 +114,20 @@ export function toClientError(err: unknown, ctx: ErrorContext): ClientError {
   }
   // With TLS 1.3 the client's side of the handshake completes before the server checks
   // our certificate, so a refusal surfaces as the server closing (or resetting) the
-  // connection before sending a single byte: undici's "other side closed" with
-  // bytesRead 0. Node servers close without an alert when the chain does not verify.
-  const socket = (err as { socket?: { bytesRead?: number } }).socket;
-  if ((code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE") && !ctx.responseStarted && !socket?.bytesRead) {
+  // connection before sending a single byte ("socket hang up"). Node servers close
+  // without an alert whatever the reason. On a connection an earlier request used, the
+  // server had accepted us: a close there is a lost connection.
+  const accepted = ctx.responseStarted === true || (err as { reusedSocket?: boolean }).reusedSocket === true;
+  if ((code === "ECONNRESET" || code === "EPIPE") && !accepted) {
     return certRejected(ctx, undefined, err);
   }
-  if (code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE" || code === "UND_ERR_ABORTED") {
+  if (code === "ECONNRESET" || code === "EPIPE" || code === "ABORT_ERR" || code === "ERR_STREAM_PREMATURE_CLOSE") {
     return new ClientError("CONNECTION_LOST", `the connection to ${ctx.url} was lost`, {
       hint: "the server may have stopped; check it and retry",
       cause: err,
     });
   }
-  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
+  if (code === "ERR_RESPONSE_TIMEOUT") {
     return new ClientError("SERVER_ERROR", `the server at ${ctx.url} stopped answering`, { cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
