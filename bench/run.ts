@@ -8,13 +8,15 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
 const files = readdirSync(here)
-  .filter((name) => name.endsWith(".ts") && name !== "run.ts")
+  .filter((name) => (name.endsWith(".ts") || name.endsWith(".mjs")) && name !== "run.ts")
   .filter((name) => only.length === 0 || only.some((s) => name.includes(s)))
   .sort();
 let failed = 0;
 for (const name of files) {
   console.log(`\n== ${name}`);
-  const result = spawnSync(process.execPath, ["--import", "tsx", join(here, name)], { stdio: "inherit" });
+  // .mjs benchmarks are plain node on the built dist/ (no loader slowing a baseline).
+  const args = name.endsWith(".mjs") ? [join(here, name)] : ["--import", "tsx", join(here, name)];
+  const result = spawnSync(process.execPath, args, { stdio: "inherit" });
   if (result.status !== 0) failed++;
 }
 process.exit(failed === 0 ? 0 : 1);

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { X509Certificate } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import { ClientError } from "./errors.js";
+import { clientTlsContext } from "./tls-context.js";
 
 /** Where the client's TLS material lives. */
 export interface CredentialFiles {
@@ -39,18 +40,20 @@ export async function loadCredentials(files: CredentialFiles): Promise<Credentia
     throw invalid(files.caFile, "CA certificate", "--ca", err);
   }
   try {
-    createSecureContext({ cert });
+    // The context the client will use (kept for it): one parse when all is well.
+    clientTlsContext(ca, cert, key);
   } catch (err) {
-    throw invalid(files.certFile, "client certificate", "--cert", err);
-  }
-  try {
-    createSecureContext({ key });
-  } catch (err) {
-    throw invalid(files.keyFile, "client key", "--key", err);
-  }
-  try {
-    createSecureContext({ cert, key });
-  } catch (err) {
+    // Something is wrong: find which file, for the message.
+    try {
+      createSecureContext({ cert });
+    } catch (certErr) {
+      throw invalid(files.certFile, "client certificate", "--cert", certErr);
+    }
+    try {
+      createSecureContext({ key });
+    } catch (keyErr) {
+      throw invalid(files.keyFile, "client key", "--key", keyErr);
+    }
     throw new ClientError("CERT_FILE_INVALID", `the key ${files.keyFile} does not belong to the certificate ${files.certFile}`, {
       hint: "pass the matching pair with --cert and --key",
       cause: err,

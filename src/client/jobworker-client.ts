@@ -1,9 +1,10 @@
 import type { ClientRequest, IncomingMessage } from "node:http";
 import { Agent, request as httpsRequest, type RequestOptions } from "node:https";
 import { Readable } from "node:stream";
-import { createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
+import type { SecureContext, TLSSocket } from "node:tls";
 import { ClientError } from "./errors.js";
 import { httpError } from "./http-errors.js";
+import { clientTlsContext } from "./tls-context.js";
 import { toClientError, type ErrorContext } from "./transport-errors.js";
 import type { JobOutput, JobPage, JobRecord, JobSpec, JobStatus, PageOptions, StreamName, StreamOptions } from "./types.js";
 
@@ -276,13 +277,7 @@ export class JobworkerClient {
 
   /** One TLS context for every connection, made on first use (parsing the PEMs once). */
   #tlsContext(): SecureContext {
-    this.#secureContext ??= createSecureContext({
-      ca: this.#options.ca,
-      cert: this.#options.cert,
-      key: this.#options.key,
-      minVersion: "TLSv1.3",
-      maxVersion: "TLSv1.3",
-    });
+    this.#secureContext ??= clientTlsContext(this.#options.ca, this.#options.cert, this.#options.key);
     return this.#secureContext;
   }
 

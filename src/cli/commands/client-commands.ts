@@ -8,18 +8,23 @@ import { registerStopCommand } from "./stop.js";
 import { registerDeleteCommand } from "./delete.js";
 import { registerListCommand } from "./list.js";
 
+/** The client commands, by name: each talks to a server over mutual TLS. */
+export const CLIENT_COMMANDS: Readonly<Record<string, (program: Command) => void>> = {
+  start: registerStartCommand,
+  run: registerRunCommand,
+  status: registerStatusCommand,
+  output: registerOutputCommand,
+  stop: registerStopCommand,
+  delete: registerDeleteCommand,
+  list: registerListCommand,
+};
+
 /**
- * Registers the client commands: start, run, status, output, stop, delete, list. Each
- * talks to a server over mutual TLS; `jobworker COMMAND --help` describes its options.
+ * Registers the client commands: start, run, status, output, stop, delete, list, and
+ * their summary in the program's help. `jobworker COMMAND --help` describes each one.
  */
 export function registerClientCommands(program: Command): void {
-  registerStartCommand(program);
-  registerRunCommand(program);
-  registerStatusCommand(program);
-  registerOutputCommand(program);
-  registerStopCommand(program);
-  registerDeleteCommand(program);
-  registerListCommand(program);
+  for (const register of Object.values(CLIENT_COMMANDS)) register(program);
   program.addHelpText(
     "after",
     `
