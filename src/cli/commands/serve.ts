@@ -128,7 +128,6 @@ async function serve(flags: ServeFlags): Promise<void> {
     // remote root shell for every client certificate holder. Say so every time.
     log("warning: jobs run as root (no --run-as): every client can do anything root can on this host; pass --run-as USER (e.g. nobody) to run them unprivileged");
   }
-  log(`listening on ${server.url} (data: ${dataDir})`);
 
   await new Promise<void>((done) => {
     const onHangup = () => {
@@ -163,6 +162,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     process.on("SIGHUP", onHangup);
     process.on("SIGINT", onStop);
     process.on("SIGTERM", onStop);
+    // Only now: whoever waits for this line may signal us at once, and a SIGTERM before
+    // the handlers above would kill the server without stopping its jobs.
+    log(`listening on ${server.url} (data: ${dataDir})`);
   });
   if (auditStream) await new Promise<void>((done) => auditStream.end(done));
 }
