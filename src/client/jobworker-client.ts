@@ -179,7 +179,7 @@ export class JobworkerClient {
 
   /** Closes every connection now, aborting requests and streams still open. */
   async destroy(): Promise<void> {
-    for (const req of this.#inFlight) req.destroy();
+    for (const req of this.#inFlight) req.destroy(Object.assign(new Error("the client was closed"), { code: "ERR_CLIENT_DESTROYED" }));
     this.#agent.destroy();
   }
 
@@ -254,7 +254,9 @@ export class JobworkerClient {
       this.#inFlight.add(req);
       req.once("close", () => this.#inFlight.delete(req));
       req.once("response", resolve);
-      req.once("error", (err: Error) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
+      // `on`, not `once`: a request may report a second error (its socket failing after
+      // the first), and an 'error' nobody listens to would crash the process.
+      req.on("error", (err: Error) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
       req.once("socket", (socket: TLSSocket) => {
         if (req.reusedSocket) return;
         // Connecting (TCP and TLS) has its own deadline: an address that drops packets

@@ -121,7 +121,7 @@ export function toClientError(err: unknown, ctx: ErrorContext): ClientError {
   if ((code === "ECONNRESET" || code === "EPIPE") && !accepted) {
     return certRejected(ctx, undefined, err);
   }
-  if (code === "ECONNRESET" || code === "EPIPE" || code === "ABORT_ERR" || code === "ERR_STREAM_PREMATURE_CLOSE") {
+  if (code === "ECONNRESET" || code === "EPIPE" || code === "ABORT_ERR" || code === "ERR_STREAM_PREMATURE_CLOSE" || code === "ERR_CLIENT_DESTROYED") {
     return new ClientError("CONNECTION_LOST", `the connection to ${ctx.url} was lost`, {
       hint: "the server may have stopped; check it and retry",
       cause: err,

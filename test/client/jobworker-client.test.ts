@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, chmod, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { createServer as createNetServer } from "node:net";
 import { join } from "node:path";
 import { ClientError, JobworkerClient, loadCredentials, type ClientErrorCode } from "../../src/client/index.js";
@@ -107,6 +108,28 @@ describe("JobworkerClient", () => {
     const err = await rejectsWith(bob.create({ cmd: "true" }), "LIMIT_REACHED", /^limit reached: /);
     assert.equal(err.status, 429);
     await Promise.all([bob.delete(a), bob.delete(b)]);
+  });
+
+  it("destroy() ends a request still waiting for its answer: CONNECTION_LOST, and close() waits for none", async () => {
+    // A TLS server that accepts us and never answers.
+    let arrived!: () => void;
+    const requestArrived = new Promise<void>((r) => (arrived = r));
+    const silent = createHttpsServer(
+      { ca: await readFile(world.pki.caCert), cert: await readFile(world.pki.serverCert), key: await readFile(world.pki.serverKey), requestCert: true },
+      () => arrived(),
+    );
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    try {
+      const client = await clientFor("alice", { url: `https://127.0.0.1:${(silent.address() as { port: number }).port}` });
+      const pending = client.list();
+      await requestArrived;
+      await client.destroy();
+      await rejectsWith(pending, "CONNECTION_LOST");
+      await client.close();
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   it("SERVER_UNREACHABLE: nothing listens, or it does not speak TLS", async () => {
