@@ -34,6 +34,32 @@ describe("jobworker limits (e2e)", { skip: process.getuid?.() !== 0 && "needs ro
     assert.deepEqual(job.limits, { cpus: 0.5, pids: 64, io_read_bps: 10 * 1024 * 1024, io_write_bps: 1024 ** 3 });
   });
 
+  it("refuses below the server's own minimum as a usage error, at the very bound the server uses", async () => {
+    for (const [flag, low, ok, message] of [
+      ["--memory", "4194303", "4M", /argument '4194303' is invalid: expected at least 4M \(4194304 bytes\)/],
+      ["--pids", "1", "2", /argument '1' is invalid: expected at least 2 processes/],
+      ["--cpus", "0.009", "0.01", /argument '0\.009' is invalid: expected at least 0\.01 CPUs/],
+    ] as const) {
+      const refused = await cli(["start", flag, low, "--", "true"], world.env);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, message);
+      const accepted = await cli(["start", flag, ok, "--", "true"], world.env);
+      assert.equal(accepted.code, 0, accepted.stderr);
+    }
+    // The server's own check, reached without the CLI, refuses the same value.
+    const { JobworkerClient, loadCredentials } = await import("../../src/client/index.js");
+    const client = new JobworkerClient({
+      url: world.server.url,
+      ...(await loadCredentials({ caFile: world.pki.caCert, certFile: world.pki.clientCert("default"), keyFile: world.pki.clientKey("default") })),
+    });
+    try {
+      await assert.rejects(client.create({ cmd: "true", limits: { memory_bytes: 4194303 } }), { code: "BAD_REQUEST" });
+      await assert.rejects(client.create({ cmd: "true", limits: { pids: 1 } }), { code: "BAD_REQUEST" });
+    } finally {
+      await client.close();
+    }
+  });
+
   it("refuses a malformed limit as a usage error", async () => {
     const r = await cli(["start", "--memory", "lots", "--", "true"], world.env);
     assert.equal(r.code, 2);

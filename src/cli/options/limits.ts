@@ -1,6 +1,10 @@
 // Parsing of resource-limit values on the command line, shared by `serve` (defaults and
 // maxima) and `start`/`run` (a job's own limits): `256M`, `1.5G`, `0.5` CPUs, `64` pids.
 import { InvalidArgumentError, type Command } from "commander";
+// The engine's table of limits (the server checks requests against the same one), so
+// that the CLI refuses exactly what the server would, as a usage error (exit 2), before
+// sending anything. A small module: the engine itself is not loaded.
+import { LIMIT_RULES, type LimitName } from "../../engine/cgroups/limits.js";
 import { parsePositiveInt } from "./numbers.js";
 
 const UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
@@ -42,13 +46,25 @@ export function engineLimitsOf(flags: LimitFlags): { memoryBytes?: number; cpus?
   return Object.keys(limits).length > 0 ? limits : undefined;
 }
 
+/** `parse`, then the engine's lower bound for `limit`, said in the units people type. */
+function atLeastEngineMinimum(parse: (value: string) => number, limit: LimitName): (value: string) => number {
+  const { min, unit } = LIMIT_RULES[limit];
+  const mib = 1024 * 1024;
+  const shown = unit.startsWith("bytes") && min >= mib && min % mib === 0 ? `${min / mib}M (${min} ${unit})` : `${min} ${unit}`;
+  return (value: string) => {
+    const n = parse(value);
+    if (n < min) throw new InvalidArgumentError(`expected at least ${shown}`);
+    return n;
+  };
+}
+
 /** The five limit options: their flag stem, their LimitFlags key and their value parser. */
 const LIMIT_OPTIONS = [
-  { stem: "memory", key: "memory", value: "<size>", parse: parseBytes },
-  { stem: "cpus", key: "cpus", value: "<n>", parse: parseCpus },
-  { stem: "pids", key: "pids", value: "<n>", parse: parsePositiveInt },
-  { stem: "io-read", key: "ioRead", value: "<size>", parse: parseBytes },
-  { stem: "io-write", key: "ioWrite", value: "<size>", parse: parseBytes },
+  { stem: "memory", key: "memory", value: "<size>", parse: atLeastEngineMinimum(parseBytes, "memoryBytes") },
+  { stem: "cpus", key: "cpus", value: "<n>", parse: atLeastEngineMinimum(parseCpus, "cpus") },
+  { stem: "pids", key: "pids", value: "<n>", parse: atLeastEngineMinimum(parsePositiveInt, "pids") },
+  { stem: "io-read", key: "ioRead", value: "<size>", parse: atLeastEngineMinimum(parseBytes, "ioReadBps") },
+  { stem: "io-write", key: "ioWrite", value: "<size>", parse: atLeastEngineMinimum(parseBytes, "ioWriteBps") },
 ] as const;
 
 /** "" for a job's own limits (`--memory`), "max" or "default" for serve's (`--max-memory`). */
