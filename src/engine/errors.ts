@@ -10,7 +10,8 @@ export type EngineErrorCode =
   | "STORAGE_FULL"
   | "INVALID_ARGUMENT"
   | "LIMIT_ABOVE_MAXIMUM"
-  | "LIMIT_NOT_ENFORCEABLE";
+  | "LIMIT_NOT_ENFORCEABLE"
+  | "DATA_DIR_LOCKED";
 
 /** Base class of every error the engine throws. */
 export class EngineError extends Error {
@@ -49,6 +50,19 @@ export class PoolClosedError extends EngineError {
 export class InvalidArgumentError extends EngineError {
   constructor(message: string) {
     super("INVALID_ARGUMENT", message);
+  }
+}
+
+/** Another process (another server) owns the data directory: see `lockDataDir`. */
+export class DataDirLockedError extends EngineError {
+  readonly dataDir: string;
+  /** The owner's pid, as its lock file says (absent if it could not be read). */
+  readonly ownerPid: number | undefined;
+  constructor(dataDir: string, ownerPid: number | undefined) {
+    const owner = ownerPid === undefined ? "another jobworker server" : `another jobworker server (pid ${ownerPid})`;
+    super("DATA_DIR_LOCKED", `${owner} is using the data directory ${dataDir}`);
+    this.dataDir = dataDir;
+    this.ownerPid = ownerPid;
   }
 }
 

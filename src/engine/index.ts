@@ -1,5 +1,6 @@
 export { JobPool } from "./job-pool.js";
 export {
+  DataDirLockedError,
   EngineError,
   InvalidArgumentError,
   InvalidJobSpecError,
@@ -9,6 +10,7 @@ export {
   PoolClosedError,
   StorageFullError,
 } from "./errors.js";
+export { LOCK_FILE } from "./data-dir-lock.js";
 export { findSetpriv, resolveUser } from "./run-as.js";
 export { LIMIT_NAMES, LIMIT_RULES } from "./cgroups/limits.js";
 export type { LimitName } from "./cgroups/limits.js";

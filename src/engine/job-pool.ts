@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { isDiskFull, isNoSpaceError } from "./disk-space.js";
 import { CgroupHost } from "./cgroups/cgroup-host.js";
+import { lockDataDir, type DataDirLock } from "./data-dir-lock.js";
 import type { JobCgroup } from "./cgroups/job-cgroup.js";
 import { effectiveLimits, LIMIT_NAMES, validatePoolLimits } from "./cgroups/limits.js";
 import { describeAboveMaximum, InvalidArgumentError, JobNotFoundError, PoolClosedError, StorageFullError } from "./errors.js";
@@ -69,6 +70,8 @@ export class JobPool {
   private readonly baseEnv: Record<string, string>;
   private readonly store: JobStore;
   private readonly cgroups: CgroupHost;
+  /** This pool's exclusive hold on its data directory (set by `open`). */
+  private lock: DataDirLock | undefined;
   private readonly defaultLimits: JobLimits;
   private readonly maxLimits: JobLimits;
   private readonly runAs: RunAsUser | undefined;
@@ -112,22 +115,30 @@ export class JobPool {
       if (process.getuid?.() !== 0) throw new InvalidArgumentError("runAs needs the server to run as root (to switch to the job's user)");
       if (options.runAs.uid === 0) throw new InvalidArgumentError("runAs must name an unprivileged user");
     }
-    await mkdir(join(dataDir, "jobs"), { recursive: true, mode: 0o700 });
-    // mkdir's mode applies only to a directory it creates: output is owner-only regardless.
-    await chmod(join(dataDir, "jobs"), 0o700);
-    // Jobs may not read the data directory (other jobs' output, the records): with runAs
-    // it must be the server's alone, whatever mode it was created with.
-    if (options.runAs) await chmod(dataDir, 0o700);
-    const cgroups = await CgroupHost.open(dataDir, options.cgroups !== false);
-    // Every job gets the defaults, else the maxima: the host must be able to enforce them.
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    // Before anything else in the directory is touched: recovery would take a live
+    // server's jobs for a crash's leftovers, and its cgroup pool is its own.
+    const lock = lockDataDir(dataDir);
+    let cgroups: CgroupHost | undefined;
+    let store: JobStore | undefined;
     try {
+      await mkdir(join(dataDir, "jobs"), { recursive: true, mode: 0o700 });
+      // mkdir's mode applies only to a directory it creates: output is owner-only regardless.
+      await chmod(join(dataDir, "jobs"), 0o700);
+      // Jobs may not read the data directory (other jobs' output, the records): with runAs
+      // it must be the server's alone, whatever mode it was created with.
+      if (options.runAs) await chmod(dataDir, 0o700);
+      cgroups = await CgroupHost.open(dataDir, options.cgroups !== false);
+      // Every job gets the defaults, else the maxima: the host must be able to enforce them.
       cgroups.checkEnforceable(effectiveLimits({}, defaults, maxima));
+      store = new JobStore(dataDir);
     } catch (err) {
-      cgroups.close();
+      cgroups?.close();
+      lock.release();
       throw err;
     }
-    const store = new JobStore(dataDir);
     const pool = new JobPool(dataDir, store, cgroups, options, { defaults, maxima });
+    pool.lock = lock;
     await recoverInterruptedJobs(store, (id) => new OutputFiles(pool.jobsDir, id));
     pool.outputWatcher = new OutputWatcher(
       pool.jobsDir,
@@ -367,6 +378,8 @@ export class JobPool {
       this.saveUnsavedEnds();
       await this.store.close();
       this.cgroups.close();
+      // Last: the directory is free only once nothing of ours runs or writes in it.
+      this.lock?.release();
     })();
     return this.closing;
   }

@@ -89,3 +89,34 @@ export function cli(
 export function asClient(world: TestWorld, name: string): NodeJS.ProcessEnv {
   return { ...world.env, JOBWORKER_CERT: world.pki.clientCert(name), JOBWORKER_KEY: world.pki.clientKey(name) };
 }
+
+/** A `jobworker serve` child process of the built binary, listening. */
+export interface Serving {
+  child: ChildProcess;
+  /** Environment for the CLI against this server (its home, its URL). */
+  env: NodeJS.ProcessEnv;
+  exited: Promise<number | null>;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
+}
+
+/** Starts the built `jobworker serve` on `home` (port 0 unless `args` say otherwise) and waits for its listening line. */
+export function serve(home: string, args: string[] = ["--listen", "127.0.0.1:0"]): Promise<Serving> {
+  const child = spawn(process.execPath, [CLI, "serve", "--home", home, "--stop-grace-ms", "500", ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { PATH: process.env.PATH, HOME: home },
+  });
+  const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
+  let stderr = "";
+  return new Promise((done, fail) => {
+    child.stderr!.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const port = /listening on https:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1];
+      if (port) {
+        const env = { PATH: process.env.PATH, HOME: home, JOBWORKER_HOME: home, JOBWORKER_SERVER: `https://127.0.0.1:${port}` };
+        done({ child, exited, env, stderr: () => stderr });
+      }
+    });
+    void exited.then((code) => fail(new Error(`serve exited (${code}): ${stderr}`)));
+  });
+}

@@ -1,38 +1,13 @@
 // What an operator does: restart `jobworker serve` (SIGTERM), or lose it to kill -9, and
 // start it again. Clients keep their jobs, ids and output; no process of an old job runs.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { INTERRUPTED_MESSAGE } from "../../src/index.js";
 import { isAlive } from "../helpers/processes.js";
-import { CLI, cli } from "./fixtures.js";
-
-interface Serving {
-  child: ChildProcess;
-  env: NodeJS.ProcessEnv;
-  exited: Promise<number | null>;
-}
-
-/** Starts the built `jobworker serve` on a free port and waits for its listening line. */
-function serve(home: string): Promise<Serving> {
-  const child = spawn(process.execPath, [CLI, "serve", "--home", home, "--listen", "127.0.0.1:0", "--stop-grace-ms", "500"], {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { PATH: process.env.PATH, HOME: home },
-  });
-  const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
-  let stderr = "";
-  return new Promise((done, fail) => {
-    child.stderr!.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const port = /listening on https:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1];
-      if (port) done({ child, exited, env: { PATH: process.env.PATH, HOME: home, JOBWORKER_HOME: home, JOBWORKER_SERVER: `https://127.0.0.1:${port}` } });
-    });
-    void exited.then((code) => fail(new Error(`serve exited (${code}): ${stderr}`)));
-  });
-}
+import { cli, serve } from "./fixtures.js";
 
 /** Follows a job's stdout through the CLI until `lines` lines arrived, then lets go. */
 function firstLines(id: string, env: NodeJS.ProcessEnv, lines: number): Promise<string[]> {

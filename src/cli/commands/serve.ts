@@ -77,7 +77,7 @@ export function registerServeCommand(program: Command): void {
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
-  const [{ EngineError, findSetpriv, resolveUser }, { startServer }] = await Promise.all([import("../../engine/index.js"), import("../../server/index.js")]);
+  const [{ DataDirLockedError, EngineError, findSetpriv, resolveUser }, { startServer }] = await Promise.all([import("../../engine/index.js"), import("../../server/index.js")]);
   const home = flags.home !== undefined ? resolve(flags.home) : defaultHome();
   const tls = await tlsFiles(flags, home);
   const auditStream = flags.auditLog !== undefined ? await openAuditLog(resolve(flags.auditLog)) : undefined;
@@ -112,6 +112,8 @@ async function serve(flags: ServeFlags): Promise<void> {
   }).catch(async (err: unknown) => {
     auditStream?.end();
     // A limit the host cannot enforce, a default above its maximum…: one line, exit 2.
+    // Another server owns the data directory: one line naming it, and nothing touched.
+    if (err instanceof DataDirLockedError) throw Object.assign(new ServerConfigError(err.message, "stop that server first, or give this one its own --data-dir"), { exitCode: 1 });
     if (err instanceof EngineError) throw Object.assign(new ServerConfigError(err.message, "change the limit flags, or run where cgroups are available"), { exitCode: 2 });
     throw err;
   });
