@@ -126,7 +126,8 @@ test("errors are one line: missing files, partial TLS flags, a taken port", asyn
   assert.match(partial.stderr, /--ca, --cert and --key go together/);
   const s = await serve([]);
   try {
-    const [cmd3, argv3] = cli(["serve", "--home", home, "--listen", `127.0.0.1:${s.port}`]);
+    // Its own data directory: the first server owns the default one (test/e2e/data-dir-lock.test.ts).
+    const [cmd3, argv3] = cli(["serve", "--home", home, "--data-dir", join(home, "other-data"), "--listen", `127.0.0.1:${s.port}`]);
     const taken = await run(cmd3, argv3).then(() => assert.fail("should fail"), (e: { code: number; stderr: string }) => e);
     assert.equal(taken.code, 1);
     assert.match(taken.stderr, /^jobworker: cannot listen on 127\.0\.0\.1:\d+: the address is already in use \(.*\)\n$/);
