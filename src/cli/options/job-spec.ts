@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { JobSpec } from "../../client/index.js";
-import { addLimitOptions, type LimitFlags } from "./limits.js";
+import { addLimitOptions, apiLimitsOf, type LimitFlags } from "./limits.js";
 import { collectEnv } from "./repeatable.js";
 
 /** Options of `start` and `run` that shape the job, besides its command line. */
@@ -36,13 +36,7 @@ export function jobSpecOf(command: string, args: string[], flags: JobSpecFlags):
   const spec: JobSpec = { cmd: command, args };
   if (flags.env) spec.env = flags.env;
   if (flags.cwd !== undefined) spec.cwd = flags.cwd;
-  const limits = {
-    ...(flags.memory !== undefined && { memory_bytes: flags.memory }),
-    ...(flags.cpus !== undefined && { cpus: flags.cpus }),
-    ...(flags.pids !== undefined && { pids: flags.pids }),
-    ...(flags.ioRead !== undefined && { io_read_bps: flags.ioRead }),
-    ...(flags.ioWrite !== undefined && { io_write_bps: flags.ioWrite }),
-  };
-  if (Object.keys(limits).length > 0) spec.limits = limits;
+  const limits = apiLimitsOf(flags);
+  if (limits) spec.limits = limits;
   return spec;
 }

@@ -25,7 +25,7 @@ export function parseCpus(value: string): number {
 }
 
 
-/** The five limits as flags give them, in the engine's names. */
+/** The five limits as flags give them. */
 export interface LimitFlags {
   memory?: number;
   cpus?: number;
@@ -35,14 +35,21 @@ export interface LimitFlags {
 }
 
 /** Engine-named limits (memoryBytes, cpus, pids, ioReadBps, ioWriteBps) from flags; undefined for none. */
-export function engineLimitsOf(flags: LimitFlags): { memoryBytes?: number; cpus?: number; pids?: number; ioReadBps?: number; ioWriteBps?: number } | undefined {
-  const limits = {
-    ...(flags.memory !== undefined && { memoryBytes: flags.memory }),
-    ...(flags.cpus !== undefined && { cpus: flags.cpus }),
-    ...(flags.pids !== undefined && { pids: flags.pids }),
-    ...(flags.ioRead !== undefined && { ioReadBps: flags.ioRead }),
-    ...(flags.ioWrite !== undefined && { ioWriteBps: flags.ioWrite }),
-  };
+export function engineLimitsOf(flags: LimitFlags): Partial<Record<LimitName, number>> | undefined {
+  return renamedLimits(flags, "engine");
+}
+
+/** API-named limits (memory_bytes, cpus, pids, io_read_bps, io_write_bps), for `PUT /jobs`; undefined for none. */
+export function apiLimitsOf(flags: LimitFlags): Partial<Record<ApiLimitName, number>> | undefined {
+  return renamedLimits(flags, "api");
+}
+
+function renamedLimits<K extends "engine" | "api">(flags: LimitFlags, naming: K): Partial<Record<(typeof LIMIT_OPTIONS)[number][K], number>> | undefined {
+  const limits: Partial<Record<string, number>> = {};
+  for (const option of LIMIT_OPTIONS) {
+    const value = flags[option.key];
+    if (value !== undefined) limits[option[naming]] = value;
+  }
   return Object.keys(limits).length > 0 ? limits : undefined;
 }
 
@@ -58,14 +65,16 @@ function atLeastEngineMinimum(parse: (value: string) => number, limit: LimitName
   };
 }
 
-/** The five limit options: their flag stem, their LimitFlags key and their value parser. */
+/** The five limit options: their flag stem, their LimitFlags key, their engine and API names, and their value parser. */
 const LIMIT_OPTIONS = [
-  { stem: "memory", key: "memory", value: "<size>", parse: atLeastEngineMinimum(parseBytes, "memoryBytes") },
-  { stem: "cpus", key: "cpus", value: "<n>", parse: atLeastEngineMinimum(parseCpus, "cpus") },
-  { stem: "pids", key: "pids", value: "<n>", parse: atLeastEngineMinimum(parsePositiveInt, "pids") },
-  { stem: "io-read", key: "ioRead", value: "<size>", parse: atLeastEngineMinimum(parseBytes, "ioReadBps") },
-  { stem: "io-write", key: "ioWrite", value: "<size>", parse: atLeastEngineMinimum(parseBytes, "ioWriteBps") },
+  { stem: "memory", key: "memory", engine: "memoryBytes", api: "memory_bytes", value: "<size>", parse: atLeastEngineMinimum(parseBytes, "memoryBytes") },
+  { stem: "cpus", key: "cpus", engine: "cpus", api: "cpus", value: "<n>", parse: atLeastEngineMinimum(parseCpus, "cpus") },
+  { stem: "pids", key: "pids", engine: "pids", api: "pids", value: "<n>", parse: atLeastEngineMinimum(parsePositiveInt, "pids") },
+  { stem: "io-read", key: "ioRead", engine: "ioReadBps", api: "io_read_bps", value: "<size>", parse: atLeastEngineMinimum(parseBytes, "ioReadBps") },
+  { stem: "io-write", key: "ioWrite", engine: "ioWriteBps", api: "io_write_bps", value: "<size>", parse: atLeastEngineMinimum(parseBytes, "ioWriteBps") },
 ] as const;
+
+type ApiLimitName = (typeof LIMIT_OPTIONS)[number]["api"];
 
 /** "" for a job's own limits (`--memory`), "max" or "default" for serve's (`--max-memory`). */
 export type LimitPrefix = "" | "max" | "default";
