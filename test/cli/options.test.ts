@@ -4,6 +4,8 @@ import { describe, it } from "node:test";
 import { InvalidArgumentError } from "commander";
 import { integerParser, parseNonNegativeInt, parsePositiveInt } from "../../src/cli/options/numbers.js";
 import { parseListen } from "../../src/cli/options/listen.js";
+import { parseDuration } from "../../src/cli/options/duration.js";
+import { parseRetention } from "../../src/cli/options/retention.js";
 
 function refuses(parse: (v: string) => unknown, value: string, message: RegExp): void {
   assert.throws(() => parse(value), (err: unknown) => err instanceof InvalidArgumentError && message.test(err.message));
@@ -36,5 +38,21 @@ describe("listen addresses", () => {
   });
   it("refuse ports beyond 65535 and addresses without a port", () => {
     for (const bad of ["65536", "-1", "127.0.0.1:65536", "::1:80", "127.0.0.1", "host:", "[::1]", "a b:1"]) refuses(parseListen, bad, /expected PORT, HOST:PORT or \[IPV6\]:PORT/);
+  });
+});
+
+describe("durations and retention", () => {
+  it("a duration is a whole number and s, m, h or d", () => {
+    assert.equal(parseDuration("30s"), 30_000);
+    assert.equal(parseDuration("5m"), 300_000);
+    assert.equal(parseDuration("1h"), 3_600_000);
+    assert.equal(parseDuration("7d"), 604_800_000);
+    for (const bad of ["0s", "1.5h", "10", "1w", "-1m", "m", ""]) refuses(parseDuration, bad, /^expected a duration: .* 30s, 5m, 1h or 7d$/);
+  });
+  it("--retain takes an age, a count, or both", () => {
+    assert.deepEqual(parseRetention("7d"), { maxAgeMs: 604_800_000 });
+    assert.deepEqual(parseRetention("1000"), { maxCount: 1000 });
+    assert.deepEqual(parseRetention("12h,50"), { maxAgeMs: 43_200_000, maxCount: 50 });
+    for (const bad of ["7d,8d", "1w", "0"]) refuses(parseRetention, bad, /expected an age/);
   });
 });
