@@ -9,6 +9,8 @@ export interface JobSpec {
   args?: string[];
   env?: Record<string, string>;
   cwd?: string;
+  /** "none": only loopback, in a network namespace of its own (the server must isolate jobs). */
+  network?: "host" | "none";
   limits?: JobLimits;
 }
 
@@ -53,6 +55,8 @@ export interface JobRecord extends JobStatus {
   truncated?: true;
   /** The resource limits that applied to the job, when any did. */
   limits?: JobLimits;
+  /** The namespaces the job ran in, when the server isolated it. */
+  isolation?: { namespaces: string[]; network: "host" | "none" };
 }
 
 /** One page of `GET /jobs`, newest first; `next_cursor` asks for the next page. */

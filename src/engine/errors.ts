@@ -11,7 +11,8 @@ export type EngineErrorCode =
   | "INVALID_ARGUMENT"
   | "LIMIT_ABOVE_MAXIMUM"
   | "LIMIT_NOT_ENFORCEABLE"
-  | "DATA_DIR_LOCKED";
+  | "DATA_DIR_LOCKED"
+  | "ISOLATION_NOT_AVAILABLE";
 
 /** Base class of every error the engine throws. */
 export class EngineError extends Error {
@@ -63,6 +64,13 @@ export class DataDirLockedError extends EngineError {
     super("DATA_DIR_LOCKED", `${owner} is using the data directory ${dataDir}`);
     this.dataDir = dataDir;
     this.ownerPid = ownerPid;
+  }
+}
+
+/** A job asked for isolation this host cannot give (`network: "none"` where namespaces cannot be made). */
+export class IsolationNotAvailableError extends EngineError {
+  constructor(why: string) {
+    super("ISOLATION_NOT_AVAILABLE", why);
   }
 }
 

@@ -3,6 +3,7 @@ export {
   DataDirLockedError,
   EngineError,
   InvalidArgumentError,
+  IsolationNotAvailableError,
   InvalidJobSpecError,
   JobNotFoundError,
   LimitAboveMaximumError,
@@ -10,6 +11,7 @@ export {
   PoolClosedError,
   StorageFullError,
 } from "./errors.js";
+export type { IsolationOptions, IsolationReport, JobIsolation } from "./isolation/host.js";
 export { LOCK_FILE } from "./data-dir-lock.js";
 export { findSetpriv, resolveUser } from "./run-as.js";
 export { LIMIT_NAMES, LIMIT_RULES } from "./cgroups/limits.js";

@@ -6,9 +6,10 @@ import type { Readable } from "node:stream";
 import { isDiskFull, isNoSpaceError } from "./disk-space.js";
 import { CgroupHost } from "./cgroups/cgroup-host.js";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.js";
+import { detectIsolation, INIT_HELPER, type IsolationOptions, type IsolationReport } from "./isolation/host.js";
 import type { JobCgroup } from "./cgroups/job-cgroup.js";
 import { effectiveLimits, LIMIT_NAMES, validatePoolLimits } from "./cgroups/limits.js";
-import { describeAboveMaximum, InvalidArgumentError, JobNotFoundError, PoolClosedError, StorageFullError } from "./errors.js";
+import { describeAboveMaximum, InvalidArgumentError, IsolationNotAvailableError, JobNotFoundError, PoolClosedError, StorageFullError } from "./errors.js";
 import { Job } from "./job.js";
 import { defaultJobEnv, jobEnv } from "./job-env.js";
 import { validateJobSpec } from "./job-spec.js";
@@ -35,6 +36,8 @@ import type {
 } from "./types.js";
 
 const DEFAULT_STOP_GRACE_MS = 5000;
+/** Size of a job's private /tmp (and of /var/tmp) when neither the pool nor a memory limit sets one. */
+export const DEFAULT_TMP_SIZE_BYTES = 64 * 1024 * 1024;
 /** Per-stream output cap unless the pool is told otherwise: 1 GiB. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 ** 3;
 const DEFAULT_PAGE_SIZE = 100;
@@ -72,6 +75,9 @@ export class JobPool {
   private readonly cgroups: CgroupHost;
   /** This pool's exclusive hold on its data directory (set by `open`). */
   private lock: DataDirLock | undefined;
+  /** What the host lets the pool isolate (set by `open`). */
+  private isolationReport: IsolationReport = { enabled: false, summary: "isolation: off" };
+  private readonly isolationOptions: IsolationOptions;
   private readonly defaultLimits: JobLimits;
   private readonly maxLimits: JobLimits;
   private readonly runAs: RunAsUser | undefined;
@@ -89,6 +95,7 @@ export class JobPool {
     this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     this.defaultCwd = options.defaultCwd ?? tmpdir();
     this.runAs = options.runAs;
+    this.isolationOptions = options.isolation === false ? {} : (options.isolation ?? {});
     this.setpriv = options.runAs?.groups?.length ? findSetpriv() : undefined;
     this.baseEnv = options.baseEnv ?? { ...defaultJobEnv(), ...(options.runAs && { HOME: options.runAs.home }) };
     this.defaultLimits = limits.defaults;
@@ -121,7 +128,12 @@ export class JobPool {
     const lock = lockDataDir(dataDir);
     let cgroups: CgroupHost | undefined;
     let store: JobStore | undefined;
+    let isolation: IsolationReport;
     try {
+      isolation = detectIsolation(options.isolation !== false, (options.isolation || undefined)?.helperPath);
+      if (options.isolation && options.isolation.networkNone && !isolation.enabled) {
+        throw new IsolationNotAvailableError(`every job is to have network "none", but ${isolation.summary}`);
+      }
       await mkdir(join(dataDir, "jobs"), { recursive: true, mode: 0o700 });
       // mkdir's mode applies only to a directory it creates: output is owner-only regardless.
       await chmod(join(dataDir, "jobs"), 0o700);
@@ -139,6 +151,7 @@ export class JobPool {
     }
     const pool = new JobPool(dataDir, store, cgroups, options, { defaults, maxima });
     pool.lock = lock;
+    pool.isolationReport = isolation;
     await recoverInterruptedJobs(store, (id) => new OutputFiles(pool.jobsDir, id));
     pool.outputWatcher = new OutputWatcher(
       pool.jobsDir,
@@ -160,6 +173,10 @@ export class JobPool {
     const valid = validateJobSpec(spec);
     if (this.closing) throw new PoolClosedError();
     const limits = effectiveLimits(valid.limits, this.defaultLimits, this.maxLimits);
+    const network = this.isolationOptions.networkNone ? "none" : valid.network;
+    if (network === "none" && !this.isolationReport.enabled) {
+      throw new IsolationNotAvailableError(`network "none" needs isolation, and this server has none (${this.isolationReport.summary.replace(/^isolation: /, "")})`);
+    }
     this.cgroups.checkEnforceable(limits);
     if (isDiskFull(this.dataDir)) throw new StorageFullError();
     this.saveUnsavedEnds();
@@ -189,6 +206,13 @@ export class JobPool {
       ...(setupError !== undefined && { setupError }),
       ...(this.runAs && { runAs: this.runAs }),
       ...(this.setpriv && { setpriv: this.setpriv }),
+      ...(this.isolationReport.enabled && {
+        isolation: {
+          network,
+          tmpSizeBytes: this.isolationOptions.tmpSizeBytes ?? limits.memoryBytes ?? DEFAULT_TMP_SIZE_BYTES,
+          helper: this.isolationOptions.helperPath ?? INIT_HELPER,
+        },
+      }),
     });
     try {
       this.store.insert(job.toRecord());
@@ -339,6 +363,11 @@ export class JobPool {
   resourceControl(): ResourceControlReport {
     return structuredClone(this.cgroups.report);
   }
+  /** What isolation jobs get on this host (for the operator's start-up report). */
+  isolation(): IsolationReport {
+    return { ...this.isolationReport };
+  }
+
 
   /** The limits a job that asks for none gets, and the most any job may ask for. */
   limitPolicy(): { defaults: JobLimits; maxima: JobLimits } {

@@ -11,6 +11,7 @@ export interface ValidJobSpec {
   cwd: string | undefined;
   /** What the job asked for (before the pool's defaults and maxima). */
   limits: JobLimits;
+  network: "host" | "none";
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -33,7 +34,7 @@ export function validateJobSpec(spec: unknown): ValidJobSpec {
   if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
     throw new InvalidJobSpecError("job spec must be an object");
   }
-  const { cmd, args = [], owner = DEFAULT_OWNER, env = {}, cwd, limits } = spec as JobSpec;
+  const { cmd, args = [], owner = DEFAULT_OWNER, env = {}, cwd, limits, network = "host" } = spec as JobSpec;
   checkString(cmd, "cmd", { allowEmpty: false });
   if (!Array.isArray(args)) throw new InvalidJobSpecError("args must be an array of strings");
   args.forEach((arg, i) => checkString(arg, `args[${i}]`, { allowEmpty: true }));
@@ -49,5 +50,6 @@ export function validateJobSpec(spec: unknown): ValidJobSpec {
     checkString(cwd, "cwd", { allowEmpty: false });
     if (!cwd.startsWith("/")) throw new InvalidJobSpecError("cwd must be an absolute path");
   }
-  return { cmd, args: [...args], owner, env: { ...env }, cwd, limits: limits === undefined ? {} : validateJobLimits(limits) };
+  if (network !== "host" && network !== "none") throw new InvalidJobSpecError('network must be "host" or "none"');
+  return { cmd, args: [...args], owner, env: { ...env }, cwd, limits: limits === undefined ? {} : validateJobLimits(limits), network };
 }

@@ -2,7 +2,7 @@ import Database from "better-sqlite3";
 import { chmodSync, closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { WalSync } from "./wal-sync.js";
-import type { JobLimits, JobRecord } from "./types.js";
+import type { JobIsolation, JobLimits, JobRecord } from "./types.js";
 
 /** How many finished records `get` keeps parsed in memory. */
 const RECENT_RECORDS = 1024;
@@ -43,6 +43,7 @@ interface Row {
   truncated: number;
   limits: string | null;
   oom_killed: number;
+  isolation: string | null;
 }
 
 const SCHEMA = `
@@ -93,6 +94,7 @@ function toRecord(row: Row): StoredJob {
     ...(row.truncated !== 0 && { truncated: true }),
     ...(row.oom_killed !== 0 && { oomKilled: true as const }),
     ...(row.limits !== null && { limits: JSON.parse(row.limits) as JobLimits }),
+    ...(row.isolation !== null && { isolation: JSON.parse(row.isolation) as JobIsolation }),
   };
 }
 
@@ -103,6 +105,7 @@ function toRecord(row: Row): StoredJob {
 const ADDED_COLUMNS: [name: string, definition: string][] = [
   ["limits", "TEXT"], // JSON object of the limits that applied (JobLimits), NULL for none
   ["oom_killed", "INTEGER NOT NULL DEFAULT 0"],
+  ["isolation", "TEXT"], // JSON of the namespaces the job ran in (JobIsolation), NULL for none
 ];
 
 function addMissingColumns(db: Database.Database): void {
@@ -140,8 +143,8 @@ export class JobStore {
     this.walSync = new WalSync(join(dataDir, "jobs.db-wal"));
     this.statements = {
       insert: this.db.prepare(
-        `INSERT INTO jobs (id, owner, cmd, args, cwd, env_names, created_at, ended_at, state, exit_code, signal, error_msg, pid, pid_start, boot_id, limits)
-         VALUES (@id, @owner, @cmd, @args, @cwd, @envNames, @createdAt, @endedAt, @state, @exitCode, @signal, @errorMsg, @pid, @pidStart, @bootId, @limits)`,
+        `INSERT INTO jobs (id, owner, cmd, args, cwd, env_names, created_at, ended_at, state, exit_code, signal, error_msg, pid, pid_start, boot_id, limits, isolation)
+         VALUES (@id, @owner, @cmd, @args, @cwd, @envNames, @createdAt, @endedAt, @state, @exitCode, @signal, @errorMsg, @pid, @pidStart, @bootId, @limits, @isolation)`,
       ),
       finish: this.db.prepare(
         `UPDATE jobs SET state = @state, exit_code = @exitCode, signal = @signal, error_msg = @errorMsg, ended_at = @endedAt,
@@ -179,6 +182,7 @@ export class JobStore {
       pidStart: job.pidStart ?? null,
       bootId: job.bootId ?? null,
       limits: job.limits && Object.keys(job.limits).length > 0 ? JSON.stringify(job.limits) : null,
+      isolation: job.isolation ? JSON.stringify(job.isolation) : null,
     });
   }
 

@@ -6,6 +6,8 @@ import { OutputNotifier } from "./output-notifier.js";
 import { bootId, processStartTime } from "./process-identity.js";
 import { exitCodeForSignal, signalGroup, waitForGroupGone } from "./process-group.js";
 import type { JobCgroup } from "./cgroups/job-cgroup.js";
+import { helperArgv, JOB_NAMESPACES, parseHelperFailure } from "./isolation/host.js";
+import type { Readable } from "node:stream";
 import type { StoredJob } from "./job-store.js";
 import type { ValidJobSpec } from "./job-spec.js";
 import type { JobLimits, JobRecord, JobStatus, RunAsUser } from "./types.js";
@@ -33,6 +35,8 @@ export interface JobLaunch {
   runAs?: RunAsUser;
   /** `setpriv`, when the run-as user has supplementary groups and it is installed. */
   setpriv?: string;
+  /** Run in namespaces of its own, through the init helper (see docs/design.md, "Isolation"). */
+  isolation?: { network: "host" | "none"; tmpSizeBytes: number; helper: string };
 }
 
 /** Why the job was asked to stop, when it was not its owner's request. */
@@ -73,6 +77,8 @@ export class Job {
   /** Set the moment the main process is reaped (see `onExit`). */
   private reaped = false;
   private limitCheckPending = false;
+  /** With isolation: everything the helper wrote on fd 3 (empty when the command ran). */
+  private helperReport: Promise<string> | undefined;
   private readonly launch: JobLaunch;
 
   constructor(launch: JobLaunch) {
@@ -92,16 +98,19 @@ export class Job {
     const { cmd, args } = this.spec;
     const { cgroup, runAs } = this.launch;
     if (this.launch.setupError !== undefined) return this.failedToStart(this.launch.setupError);
-    // With supplementary groups, setpriv switches the user and then execs the command
-    // (same process, still inside the cgroup). A command it could not exec would only be
-    // its exit code 127, so it is looked up first, as execvp will.
-    const helper = runAs?.groups?.length ? this.launch.setpriv : undefined;
-    if (helper && !commandResolves(cmd, this.cwd, env.PATH)) return this.failedToStart(this.explainFailure(env));
+    const isolation = this.launch.isolation;
+    // The helper's failure to exec would only be known after the job was reported
+    // running, as would setpriv's (an exit code 127): the command is looked up first, as
+    // execvp will, so that "command not found" stays an error state.
+    const setpriv = !isolation && runAs?.groups?.length ? this.launch.setpriv : undefined;
+    if ((setpriv || isolation) && !commandResolves(cmd, this.cwd, env.PATH)) return this.failedToStart(this.explainFailure(env));
     // `env -i NAME=VALUE… CMD` would take a CMD containing "=" for one more variable.
-    if (helper && cmd.includes("=")) return this.failedToStart(`cannot start ${cmd}: a command name with "=" cannot run as another user`);
-    const [file, argv, spawnEnv] = helper
-      ? [helper, privilegeDropArgv(runAs!, env, cmd, args), SETPRIV_ENV]
-      : [cmd, args, env];
+    if (setpriv && cmd.includes("=")) return this.failedToStart(`cannot start ${cmd}: a command name with "=" cannot run as another user`);
+    const [file, argv, spawnEnv] = isolation
+      ? [isolation.helper, [...helperArgv({ id: this.id, ...isolation, ...(runAs && { runAs }) }), "--", cmd, ...args], env]
+      : setpriv
+        ? [setpriv, privilegeDropArgv(runAs!, env, cmd, args), SETPRIV_ENV]
+        : [cmd, args, env];
     let fds: { stdout: number; stderr: number } | undefined;
     let child: ChildProcess | undefined;
     let errCode: string | undefined;
@@ -121,9 +130,11 @@ export class Job {
           child = spawn(file, argv, {
             cwd: this.cwd,
             env: spawnEnv,
-            stdio: ["ignore", fds.stdout, fds.stderr],
+            // fd 3: the isolation helper's report of a failure before the command ran.
+            stdio: isolation ? ["ignore", fds.stdout, fds.stderr, "pipe"] : ["ignore", fds.stdout, fds.stderr],
             detached: true,
-            ...(runAs && !helper && { uid: runAs.uid, gid: runAs.gid }),
+            // The helper drops privileges itself, inside, after making the namespaces.
+            ...(runAs && !setpriv && !isolation && { uid: runAs.uid, gid: runAs.gid }),
           });
         } finally {
           cgroup?.leave();
@@ -152,6 +163,7 @@ export class Job {
       return this.failedToStart(message);
     }
     this.child = child;
+    if (isolation) this.helperReport = readAll(child.stdio[3] as Readable);
     this.pidStart = processStartTime(child.pid);
     child.once("exit", (code, signal) => void this.onExit(code, signal));
     return { state: "running" };
@@ -168,6 +180,12 @@ export class Job {
     if (/^(command not found|permission denied):/.test(message)) return `command not found or not executable: ${this.spec.cmd}`;
     if (/^working directory/.test(message)) return `working directory not usable: ${this.cwd}`;
     return message;
+  }
+
+  /** A failure of the isolation helper, or of the exec it made: never the job's own exit code. */
+  private explainHelperFailure({ step, code }: { step: string; code: string }): string {
+    if (step === "exec") return this.explainFailure(this.launch.env, code);
+    return `cannot start: the job's isolation failed (${step}: ${code})`;
   }
 
   /** The job never ran: its end is now. */
@@ -198,9 +216,12 @@ export class Job {
     } else {
       await waitForGroupGone(pgid);
     }
-    let status: JobStatus = signal
-      ? { state: "completed", exitCode: exitCodeForSignal(signal), signal, ...(oomKilled && { oomKilled: true as const }) }
-      : { state: "completed", exitCode: code ?? 0 };
+    const helperFailure = this.helperReport && parseHelperFailure(await this.helperReport);
+    let status: JobStatus = helperFailure
+      ? { state: "error", errorMsg: this.explainHelperFailure(helperFailure) }
+      : signal
+        ? { state: "completed", exitCode: exitCodeForSignal(signal), signal, ...(oomKilled && { oomKilled: true as const }) }
+        : { state: "completed", exitCode: code ?? 0 };
     if (this.stopReason) status = { state: "error", errorMsg: REASON_MESSAGES[this.stopReason](this) };
     if (this.stopReason === "output-limit") {
       this.files.truncateTo(this.maxOutputBytes);
@@ -257,6 +278,12 @@ export class Job {
       stderrBytes: Math.min(sizes.stderr, this.maxOutputBytes),
       ...(this.truncated && { truncated: true }),
       ...(Object.keys(this.limits).length > 0 && { limits: { ...this.limits } }),
+      ...(this.launch.isolation && {
+        isolation: {
+          namespaces: [...JOB_NAMESPACES, ...(this.launch.isolation.network === "none" ? ["net"] : [])],
+          network: this.launch.isolation.network,
+        },
+      }),
     };
   }
 
@@ -296,4 +323,15 @@ export class Job {
   whenEnded(): Promise<void> {
     return this.exited;
   }
+}
+
+/** Everything a stream gives, as text, once it ends (or fails). */
+function readAll(stream: Readable): Promise<string> {
+  return new Promise((resolve) => {
+    let text = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => (text += chunk));
+    stream.once("error", () => resolve(text));
+    stream.once("close", () => resolve(text));
+  });
 }

@@ -1,3 +1,6 @@
+import type { IsolationOptions, JobIsolation } from "./isolation/host.js";
+export type { JobIsolation };
+
 /** Public shapes of the job engine (DESIGN.md section 1). */
 
 export type JobState = "running" | "error" | "completed";
@@ -19,6 +22,8 @@ export interface JobSpec {
   cwd?: string;
   /** Resource limits, each optional, within the pool's maxima (see `PoolOptions.limits`). */
   limits?: JobLimits;
+  /** "none": a network namespace with only loopback (needs isolation); default "host". */
+  network?: "host" | "none";
 }
 
 /** Resource limits of a job, enforced with cgroups. */
@@ -68,6 +73,8 @@ export interface JobRecord extends JobStatus {
   truncated?: boolean;
   /** The resource limits that applied to the job (its own, else the pool's defaults and maxima); absent for none. */
   limits?: JobLimits;
+  /** The namespaces the job ran in; absent when it was not isolated. */
+  isolation?: JobIsolation;
 }
 
 /** Options of `stream`. */
@@ -107,6 +114,12 @@ export interface PoolOptions {
   cgroups?: "auto" | false;
   /** Run jobs as this unprivileged user (the server keeps its own rights). See `resolveUser`. */
   runAs?: RunAsUser;
+  /**
+   * Namespaces for every job (PID with an init, mount with private /tmp, IPC, UTS; network
+   * on request), where the host allows it (root, the helper built). `false` turns it off.
+   * See `JobPool.isolation()` for what applies.
+   */
+  isolation?: false | IsolationOptions;
 }
 
 /** An unprivileged user jobs run as. */

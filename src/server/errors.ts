@@ -22,6 +22,8 @@ export const ERRORS = {
   LIMIT_ABOVE_MAXIMUM: { status: 400, message: "a resource limit is above this server's maximum" },
   /** A limit this host cannot enforce (no cgroup access, no such controller): never ignored. */
   LIMIT_NOT_ENFORCEABLE: { status: 400, message: "this server cannot enforce that resource limit" },
+  /** A job asked for isolation (`network: "none"`) this host cannot give: never ignored. */
+  ISOLATION_NOT_AVAILABLE: { status: 400, message: "this server cannot isolate jobs that way" },
   BAD_URL: { status: 400, message: "the request URL is not valid" },
   BAD_CONTENT_LENGTH: { status: 400, message: "the request body does not match its content-length" },
   CLIENT_CERT_REQUIRED: { status: 403, message: "a valid client certificate is required" },

@@ -1,4 +1,4 @@
-import type { JobLimits, JobRecord, JobStatus } from "../engine/index.js";
+import type { JobIsolation, JobLimits, JobRecord, JobStatus } from "../engine/index.js";
 import type { LimitsJson } from "./schemas.js";
 
 /** `GET /jobs/<id>/status` body (DESIGN.md section 2): snake_case, optional fields left out. */
@@ -24,6 +24,8 @@ export interface JobJson extends StatusJson {
   truncated?: true;
   /** The resource limits that applied, when any did. */
   limits?: LimitsJson;
+  /** The namespaces the job ran in, when it was isolated. */
+  isolation?: JobIsolation;
 }
 
 const LIMIT_KEYS: [keyof JobLimits, keyof LimitsJson][] = [
@@ -76,6 +78,7 @@ export function jobJson(record: JobRecord): JobJson {
     stderr_bytes: record.stderrBytes,
     ...(record.truncated ? { truncated: true as const } : {}),
     ...(record.limits !== undefined ? { limits: limitsJson(record.limits) } : {}),
+    ...(record.isolation !== undefined ? { isolation: record.isolation } : {}),
   };
   return json;
 }

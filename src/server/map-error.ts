@@ -34,6 +34,10 @@ export function toHttpError(err: unknown): HttpError {
         return new HttpError("LIMIT_ABOVE_MAXIMUM", err.message);
       case "LIMIT_NOT_ENFORCEABLE":
         return new HttpError("LIMIT_NOT_ENFORCEABLE", err.message);
+      case "ISOLATION_NOT_AVAILABLE":
+        return new HttpError("ISOLATION_NOT_AVAILABLE", err.message);
+      case "DATA_DIR_LOCKED":
+        return new HttpError("INTERNAL");
     }
   }
   const e = err as { code?: unknown; statusCode?: unknown; validation?: unknown; validationContext?: unknown };

@@ -16,6 +16,7 @@ export const createJobBody = {
     args: { type: "array", items: { type: "string" } },
     env: { type: "object", additionalProperties: { type: "string" } },
     cwd: { type: "string", minLength: 1 },
+    network: { type: "string", enum: ["host", "none"] },
     // The engine's own floors (docs/design.md, "Resource control"); maxima are the operator's.
     limits: {
       type: "object",
@@ -37,6 +38,8 @@ export interface CreateJobBody {
   args?: string[];
   env?: Record<string, string>;
   cwd?: string;
+  /** "none": only loopback, in a network namespace of its own (needs isolation). */
+  network?: "host" | "none";
   limits?: LimitsJson;
 }
 

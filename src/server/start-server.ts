@@ -55,6 +55,8 @@ export interface ServerOptions {
   /** Resource control of a pool the server opens (see the engine's `PoolOptions`). */
   limits?: PoolOptions["limits"];
   cgroups?: PoolOptions["cgroups"];
+  /** Namespaces for every job (default: where the host allows); `false` turns them off. */
+  isolation?: PoolOptions["isolation"];
   runAs?: PoolOptions["runAs"];
   /** Most running jobs per identity; more get 429. Default 64. */
   maxRunningPerClient?: number;
@@ -114,6 +116,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.retain !== undefined ? { retain: options.retain } : {}),
       ...(options.limits !== undefined ? { limits: options.limits } : {}),
       ...(options.cgroups !== undefined ? { cgroups: options.cgroups } : {}),
+      ...(options.isolation !== undefined ? { isolation: options.isolation } : {}),
       ...(options.runAs !== undefined ? { runAs: options.runAs } : {}),
     });
   }

@@ -15,6 +15,7 @@ import { addLimitOptions, engineLimitsOf, limitFlagsOf, parseBytes } from "../op
 import { DEFAULT_LISTEN, parseListen, type ListenAddress } from "../options/listen.js";
 import { parseNonNegativeInt, parsePositiveInt } from "../options/numbers.js";
 import { parseRetention } from "../options/retention.js";
+import { parseNetwork, type NetworkMode } from "../options/network.js";
 
 /** The flags of `jobworker serve`, as commander parses them. */
 interface ServeFlags {
@@ -34,6 +35,10 @@ interface ServeFlags {
   runAs?: string;
   /** commander's `--no-cgroups`: false when given. */
   cgroups: boolean;
+  /** commander's `--no-isolation`: false when given. */
+  isolation: boolean;
+  network?: NetworkMode;
+  tmpSize?: number;
 }
 
 /** Registers `jobworker serve`. */
@@ -71,6 +76,9 @@ export function registerServeCommand(program: Command): void {
   serveCommand
     .option("--run-as <user>", "run jobs as this unprivileged user (the server keeps root to manage cgroups)")
     .option("--no-cgroups", "do not use cgroups: jobs are killed by process group only, and every limit is refused")
+    .option("--no-isolation", "do not give jobs namespaces of their own (PID, mount with a private /tmp, IPC, UTS)")
+    .option("--network <mode>", '"none": every job gets only loopback, whatever it asks for (default: jobs choose; host)', parseNetwork)
+    .option("--tmp-size <size>", "size of each job's private /tmp and /var/tmp, e.g. 256M (default: the job's memory limit, else 64M)", parseBytes)
     .action(async (flags: ServeFlags) => {
       await serve(flags);
     });
@@ -108,18 +116,21 @@ async function serve(flags: ServeFlags): Promise<void> {
     ...(flags.ciphers !== undefined ? { ciphers: flags.ciphers } : {}),
     ...((maxima || defaults) && { limits: { ...(defaults && { defaults }), ...(maxima && { maxima }) } }),
     ...(!flags.cgroups && { cgroups: false as const }),
+    isolation: flags.isolation ? { ...(flags.network === "none" && { networkNone: true }), ...(flags.tmpSize !== undefined && { tmpSizeBytes: flags.tmpSize }) } : false,
     ...(runAs && { runAs }),
   }).catch(async (err: unknown) => {
     auditStream?.end();
     // A limit the host cannot enforce, a default above its maximum…: one line, exit 2.
     // Another server owns the data directory: one line naming it, and nothing touched.
     if (err instanceof DataDirLockedError) throw Object.assign(new ServerConfigError(err.message, "stop that server first, or give this one its own --data-dir"), { exitCode: 1 });
+    if (err instanceof EngineError && err.code === "ISOLATION_NOT_AVAILABLE") throw Object.assign(new ServerConfigError(err.message, "run serve as root with the namespace helper built (npm run build), or drop --network none"), { exitCode: 2 });
     if (err instanceof EngineError) throw Object.assign(new ServerConfigError(err.message, "change the limit flags, or run where cgroups are available"), { exitCode: 2 });
     throw err;
   });
   const control = server.pool.resourceControl();
   log(control.summary);
   for (const problem of control.problems) log(`cannot: ${problem}`);
+  log(server.pool.isolation().summary);
   if (runAs) {
     const groups = runAs.groups ?? [];
     const detail = groups.length === 0 ? "" : findSetpriv() ? `, groups ${groups.join(",")}` : `; without its supplementary groups ${groups.join(",")}: setpriv is not installed`;

@@ -2,11 +2,13 @@ import type { Command } from "commander";
 import type { JobSpec } from "../../client/index.js";
 import { addLimitOptions, apiLimitsOf, type LimitFlags } from "./limits.js";
 import { collectEnv } from "./repeatable.js";
+import { parseNetwork, type NetworkMode } from "./network.js";
 
 /** Options of `start` and `run` that shape the job, besides its command line. */
 export interface JobSpecFlags extends LimitFlags {
   env?: Record<string, string>;
   cwd?: string;
+  network?: NetworkMode;
 }
 
 /**
@@ -21,7 +23,8 @@ export function addJobArguments(cmd: Command): Command {
     .argument("<cmd>", "the program to run (PATH lookup on the server; no shell)")
     .argument("[args...]", "its arguments, passed verbatim (put -- before CMD to be explicit)")
     .option("-e, --env <NAME=VALUE>", "set an environment variable for the job (repeatable)", collectEnv)
-    .option("-C, --cwd <dir>", "working directory of the job on the server");
+    .option("-C, --cwd <dir>", "working directory of the job on the server")
+    .option("--network <mode>", '"none": the job gets only loopback, in a network namespace of its own (default: the host\'s network)', parseNetwork);
   return addLimitOptions(cmd, "", {
     memory: 'memory limit, e.g. 256M or 1G (the job is killed, "out of memory", beyond it)',
     cpus: "CPU limit as a fraction of cores, e.g. 0.5",
@@ -36,6 +39,7 @@ export function jobSpecOf(command: string, args: string[], flags: JobSpecFlags):
   const spec: JobSpec = { cmd: command, args };
   if (flags.env) spec.env = flags.env;
   if (flags.cwd !== undefined) spec.cwd = flags.cwd;
+  if (flags.network !== undefined) spec.network = flags.network;
   const limits = apiLimitsOf(flags);
   if (limits) spec.limits = limits;
   return spec;

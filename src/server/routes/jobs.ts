@@ -48,7 +48,7 @@ export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerCli
       if (!isJson(request.headers["content-type"])) throw new HttpError("UNSUPPORTED_MEDIA_TYPE");
     },
     handler: async (request: FastifyRequest<{ Body: CreateJobBody }>) => {
-      const { cmd, args, env, cwd, limits } = request.body;
+      const { cmd, args, env, cwd, limits, network } = request.body;
       // Check and create run in one synchronous step: no other request can slip in between.
       if (pool.runningCount(request.identity) >= maxRunningPerClient) {
         throw new HttpError(
@@ -62,6 +62,7 @@ export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerCli
         env: env ?? {},
         owner: request.identity,
         ...(cwd !== undefined ? { cwd } : {}),
+        ...(network !== undefined ? { network } : {}),
         ...(limits !== undefined ? { limits: engineLimits(limits) } : {}),
       });
       request.jobId = id;
