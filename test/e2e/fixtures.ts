@@ -40,6 +40,9 @@ export async function createWorld(options: { maxRunningPerClient?: number; maxOu
     stopGraceMs: 2000,
     auditLog: false,
     log: () => {},
+    // The tests hand jobs files under the host's /tmp, which isolation makes private
+    // (test/server/isolation-api.test.ts drives an isolating server).
+    isolation: false,
     ...(options.maxRunningPerClient ? { maxRunningPerClient: options.maxRunningPerClient } : {}),
     ...(options.maxOutputBytes ? { maxOutputBytes: options.maxOutputBytes } : {}),
   });
@@ -100,9 +103,14 @@ export interface Serving {
   stderr(): string;
 }
 
-/** Starts the built `jobworker serve` on `home` (port 0 unless `args` say otherwise) and waits for its listening line. */
-export function serve(home: string, args: string[] = ["--listen", "127.0.0.1:0"]): Promise<Serving> {
-  const child = spawn(process.execPath, [CLI, "serve", "--home", home, "--stop-grace-ms", "500", ...args], {
+/**
+ * Starts the built `jobworker serve` on `home` (port 0 unless `args` say otherwise) and
+ * waits for its listening line. Without isolation unless `isolated`: the tests check the
+ * host PIDs their jobs print.
+ */
+export function serve(home: string, args: string[] = ["--listen", "127.0.0.1:0"], { isolated = false } = {}): Promise<Serving> {
+  const flags = ["serve", "--home", home, "--stop-grace-ms", "500", ...(isolated ? [] : ["--no-isolation"]), ...args];
+  const child = spawn(process.execPath, [CLI, ...flags], {
     stdio: ["ignore", "ignore", "pipe"],
     env: { PATH: process.env.PATH, HOME: home },
   });

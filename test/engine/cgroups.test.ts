@@ -1,3 +1,6 @@
+// Pools here run without isolation (isolation: false): these tests check host PIDs that jobs
+// print, and files under the host's /tmp, which namespaces hide. test/engine/isolation.test.ts
+// covers the same guarantees for isolated jobs.
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
@@ -24,7 +27,7 @@ async function cgroupSkipReason(): Promise<string | false> {
   if (process.getuid?.() !== 0) return "needs root (cgroups)";
   const dir = tempDir();
   try {
-    const pool = await JobPool.open({ dataDir: join(dir.path, "data") });
+    const pool = await JobPool.open({ isolation: false, dataDir: join(dir.path, "data") });
     const report = pool.resourceControl();
     await pool.close();
     if (!report.cgroups) return `no usable cgroups: ${report.problems.join("; ")}`;
@@ -75,7 +78,7 @@ describe("resource control with cgroups", { skip }, () => {
   const dir = tempDir();
   let pool: JobPool;
   before(async () => {
-    pool = await JobPool.open({ dataDir: join(dir.path, "data"), stopGraceMs: 300 });
+    pool = await JobPool.open({ isolation: false, dataDir: join(dir.path, "data"), stopGraceMs: 300 });
   });
   after(async () => {
     const parents = pool.resourceControl().parentDirs;
@@ -204,6 +207,7 @@ describe("limits: defaults, maxima, validation", { skip }, () => {
   let pool: JobPool;
   before(async () => {
     pool = await JobPool.open({
+      isolation: false,
       dataDir: join(dir.path, "data"),
       limits: { defaults: { pids: 100 }, maxima: { memoryBytes: 512 * MIB, pids: 200 } },
     });
@@ -241,14 +245,14 @@ describe("limits: defaults, maxima, validation", { skip }, () => {
 
   it("refuses a pool whose default is above its maximum", async () => {
     await assert.rejects(
-      JobPool.open({ dataDir: join(dir.path, "other"), limits: { defaults: { pids: 300 }, maxima: { pids: 200 } } }),
+      JobPool.open({ isolation: false, dataDir: join(dir.path, "other"), limits: { defaults: { pids: 300 }, maxima: { pids: 200 } } }),
       InvalidArgumentError,
     );
   });
 
   it("keeps limits and the out-of-memory mark across a restart, and upgrades an older database", async () => {
     const dataDir = join(dir.path, "restart");
-    let first = await JobPool.open({ dataDir });
+    let first = await JobPool.open({ isolation: false, dataDir });
     const id = first.create({ cmd: "true", limits: { pids: 50 } });
     await first.wait(id);
     await first.close();
@@ -256,12 +260,12 @@ describe("limits: defaults, maxima, validation", { skip }, () => {
     const db = new Database(join(dataDir, "jobs.db"));
     db.exec("ALTER TABLE jobs DROP COLUMN limits; ALTER TABLE jobs DROP COLUMN oom_killed");
     db.close();
-    first = await JobPool.open({ dataDir });
+    first = await JobPool.open({ isolation: false, dataDir });
     assert.equal(first.get(id).limits, undefined);
     const again = first.create({ cmd: "true", limits: { pids: 50 } });
     await first.wait(again);
     await first.close();
-    const reopened = await JobPool.open({ dataDir });
+    const reopened = await JobPool.open({ isolation: false, dataDir });
     assert.deepEqual(reopened.get(again).limits, { pids: 50 });
     await reopened.close();
   });
@@ -272,7 +276,7 @@ describe("without cgroups", () => {
   after(() => dir.remove());
 
   it("runs jobs, says what it cannot enforce, and refuses limits clearly", async () => {
-    const pool = await JobPool.open({ dataDir: join(dir.path, "off"), cgroups: false });
+    const pool = await JobPool.open({ isolation: false, dataDir: join(dir.path, "off"), cgroups: false });
     try {
       const report = pool.resourceControl();
       assert.equal(report.cgroups, false);
@@ -289,7 +293,7 @@ describe("without cgroups", () => {
   });
 
   it("refuses to open with maxima it cannot enforce", async () => {
-    await assert.rejects(JobPool.open({ dataDir: join(dir.path, "max"), cgroups: false, limits: { maxima: { memoryBytes: 64 * MIB } } }), LimitNotEnforceableError);
+    await assert.rejects(JobPool.open({ isolation: false, dataDir: join(dir.path, "max"), cgroups: false, limits: { maxima: { memoryBytes: 64 * MIB } } }), LimitNotEnforceableError);
   });
 
   it("a server without cgroup access (not root) refuses limit requests clearly", { skip: process.getuid?.() !== 0 ? "needs root to become another user" : !existsSync("/usr/bin/setpriv") && "needs setpriv" }, () => {
@@ -327,7 +331,7 @@ describe("run as an unprivileged user", { skip: process.getuid?.() !== 0 ? "need
   const nobody = resolveUser("nobody");
   before(async () => {
     chmodSync(dir.path, 0o755);
-    pool = await JobPool.open({ dataDir: join(dir.path, "data"), runAs: nobody });
+    pool = await JobPool.open({ isolation: false, dataDir: join(dir.path, "data"), runAs: nobody });
   });
   after(async () => {
     await pool.close();
@@ -354,7 +358,7 @@ describe("run as an unprivileged user", { skip: process.getuid?.() !== 0 ? "need
     if (!member || !existsSync("/usr/bin/setpriv")) return t.skip("no user with supplementary groups, or no setpriv");
     const user = resolveUser(member);
     assert.ok(user.groups!.length > 0);
-    const other = await JobPool.open({ dataDir: join(dir.path, "groups"), runAs: user });
+    const other = await JobPool.open({ isolation: false, dataDir: join(dir.path, "groups"), runAs: user });
     try {
       const id = other.create({ cmd: "id", args: ["-G"] });
       assert.deepEqual(await other.wait(id), { state: "completed", exitCode: 0 });
@@ -388,7 +392,7 @@ describe("cgroups left by a crashed server", { skip }, () => {
 
   it("kills their processes and removes them at the next start", async () => {
     const dataDir = join(dir.path, "data");
-    let pool = await JobPool.open({ dataDir });
+    let pool = await JobPool.open({ isolation: false, dataDir });
     const parents = pool.resourceControl().parentDirs;
     await pool.close();
     // What a server killed -9 leaves: a job cgroup with a live process in it.
@@ -397,7 +401,7 @@ describe("cgroups left by a crashed server", { skip }, () => {
     mkdirSync(leftover, { recursive: true });
     try {
       writeFileSync(join(leftover, "cgroup.procs"), String(stray.pid));
-      pool = await JobPool.open({ dataDir });
+      pool = await JobPool.open({ isolation: false, dataDir });
       assert.equal(isAlive(stray.pid!), false);
       assert.equal(existsSync(leftover), false);
       await pool.close();

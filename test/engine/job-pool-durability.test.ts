@@ -1,7 +1,10 @@
+// Pools here run without isolation (isolation: false): these tests check host PIDs that jobs
+// print, and files under the host's /tmp, which namespaces hide. test/engine/isolation.test.ts
+// covers the same guarantees for isolated jobs.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { chmodSync, mkdirSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { INTERRUPTED_MESSAGE, JobPool, StorageFullError } from "../../src/index.js";
@@ -36,7 +39,7 @@ function storedJob(overrides: Partial<StoredJob> = {}): StoredJob {
 describe("durability", () => {
   it("keeps every job, its id and its output across a graceful restart", async () => {
     const dataDir = freshDataDir();
-    const first = await JobPool.open({ dataDir, stopGraceMs: 200 });
+    const first = await JobPool.open({ isolation: false, dataDir, stopGraceMs: 200 });
     const done = first.create({ cmd: "sh", args: ["-c", "echo kept; echo err >&2; exit 4"], owner: "alice" });
     await first.wait(done);
     const running = first.create({ cmd: "sh", args: ["-c", "echo before; exec sleep 1000"], owner: "alice" });
@@ -44,7 +47,7 @@ describe("durability", () => {
     const recordBefore = first.get(done);
     await first.close();
 
-    const second = await JobPool.open({ dataDir });
+    const second = await JobPool.open({ isolation: false, dataDir });
     try {
       assert.deepEqual(second.get(done), recordBefore);
       const { stdout, stderr } = await second.output(done);
@@ -62,7 +65,7 @@ describe("durability", () => {
     const dataDir = freshDataDir();
     mkdirSync(join(dataDir, "jobs"), { recursive: true, mode: 0o755 });
     chmodSync(join(dataDir, "jobs"), 0o755);
-    const pool = await JobPool.open({ dataDir });
+    const pool = await JobPool.open({ isolation: false, dataDir });
     try {
       const id = pool.create({ cmd: "echo", args: ["secret"] });
       await pool.wait(id);
@@ -77,7 +80,7 @@ describe("durability", () => {
   });
 
   it("makes acknowledged ids durable with fsyncs shared by concurrent callers", async () => {
-    const pool = await JobPool.open({ dataDir: freshDataDir() });
+    const pool = await JobPool.open({ isolation: false, dataDir: freshDataDir() });
     try {
       const store = (pool as unknown as { store: JobStore }).store;
       const before = store.syncCount;
@@ -101,13 +104,35 @@ describe("durability", () => {
     await new Promise((resolve) => worker.once("exit", resolve));
     assert.ok(isAlive(pid) && isAlive(grandchild), "the job outlives its server");
 
-    const pool = await JobPool.open({ dataDir });
+    const pool = await JobPool.open({ isolation: false, dataDir });
     try {
       assert.equal(isAlive(pid), false, "main process killed at restart");
       assert.equal(isAlive(grandchild), false, "grandchild killed at restart");
       assert.deepEqual(pool.status(id), { state: "error", errorMsg: INTERRUPTED_MESSAGE });
       assert.equal((await pool.output(id)).stdout.toString(), `partial\n${grandchild}\n`);
       assert.ok(pool.get(id).endedAt !== undefined);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("after kill -9 of the server, kills every process of an isolated job, even one that left its group", { skip: process.getuid?.() !== 0 && "needs root (namespaces)" }, async () => {
+    const dataDir = freshDataDir();
+    const worker = spawn(process.execPath, ["--import", "tsx", "test/fixtures/crash-worker.ts", dataDir, "isolated"], { stdio: ["ignore", "pipe", "inherit"] });
+    const line = await readUntil(worker.stdout, (s) => s.includes("\n"));
+    const { id, pid } = JSON.parse(line.toString()) as { id: string; pid: number };
+    worker.kill("SIGKILL");
+    await new Promise((resolve) => worker.once("exit", resolve));
+    // The printed PIDs are the namespace's own: the host sees the escapee by its command line.
+    const escapee = (): boolean => readdirSync("/proc").some((p) => /^\d+$/.test(p) && isAlive(Number(p)) && readCmdline(p) === "sleep\u00004244.5\u0000");
+    assert.ok(isAlive(pid) && escapee(), "the job outlives its server");
+
+    const pool = await JobPool.open({ dataDir });
+    try {
+      assert.equal(isAlive(pid), false, "the job's helper killed at restart");
+      assert.equal(escapee(), false, "the escaped grandchild killed at restart");
+      assert.deepEqual(pool.status(id), { state: "error", errorMsg: INTERRUPTED_MESSAGE });
+      assert.match((await pool.output(id)).stdout.toString(), /^partial\n/);
     } finally {
       await pool.close();
     }
@@ -124,7 +149,7 @@ describe("durability", () => {
     store.insert(stale);
     await store.close();
 
-    const pool = await JobPool.open({ dataDir });
+    const pool = await JobPool.open({ isolation: false, dataDir });
     try {
       assert.equal(isAlive(bystander.pid!), true, "the process with the reused PID lives");
       assert.deepEqual(pool.status(stale.id), { state: "error", errorMsg: INTERRUPTED_MESSAGE });
@@ -135,7 +160,7 @@ describe("durability", () => {
   });
 
   it("stops a job at the output cap, keeps exactly the cap, and marks it truncated", async () => {
-    const pool = await JobPool.open({ dataDir: freshDataDir(), maxOutputBytes: 10_000 });
+    const pool = await JobPool.open({ isolation: false, dataDir: freshDataDir(), maxOutputBytes: 10_000 });
     try {
       const id = pool.create({ cmd: "sh", args: ["-c", "while :; do head -c 4096 /dev/zero; done"] });
       const followed = collect(pool.stream(id, "stdout", { follow: true }));
@@ -153,7 +178,7 @@ describe("durability", () => {
   });
 
   it("a job under the cap is untouched", async () => {
-    const pool = await JobPool.open({ dataDir: freshDataDir(), maxOutputBytes: 10_000 });
+    const pool = await JobPool.open({ isolation: false, dataDir: freshDataDir(), maxOutputBytes: 10_000 });
     try {
       const id = pool.create({ cmd: "head", args: ["-c", "10000", "/dev/zero"] });
       assert.deepEqual(await pool.wait(id), { state: "completed", exitCode: 0 });
@@ -172,7 +197,7 @@ describe("durability", () => {
       return;
     }
     try {
-      const pool = await JobPool.open({ dataDir: join(mountPoint, "data") });
+      const pool = await JobPool.open({ isolation: false, dataDir: join(mountPoint, "data") });
       try {
         const filler = pool.create({ cmd: "head", args: ["-c", String(64 * 1024 * 1024), "/dev/zero"] });
         const status = await pool.wait(filler);
@@ -196,7 +221,7 @@ describe("durability", () => {
 
   it("retention removes the oldest finished jobs beyond the count, and old ones by age", async () => {
     const dataDir = freshDataDir();
-    const pool = await JobPool.open({ dataDir, retain: { maxCount: 3 } });
+    const pool = await JobPool.open({ isolation: false, dataDir, retain: { maxCount: 3 } });
     try {
       const ids: string[] = [];
       for (let i = 0; i < 6; i++) {
@@ -210,7 +235,7 @@ describe("durability", () => {
     } finally {
       await pool.close();
     }
-    const byAge = await JobPool.open({ dataDir: freshDataDir(), retain: { maxAgeMs: 60_000 } });
+    const byAge = await JobPool.open({ isolation: false, dataDir: freshDataDir(), retain: { maxAgeMs: 60_000 } });
     try {
       const old = byAge.create({ cmd: "true" });
       await byAge.wait(old);
@@ -232,7 +257,7 @@ describe("durability", () => {
     const seeded = Array.from({ length: 10_000 }, (_, i) => storedJob({ owner: i % 2 === 0 ? "even" : "odd", createdAt: i }));
     store.insertMany(seeded);
     await store.close();
-    const pool = await JobPool.open({ dataDir });
+    const pool = await JobPool.open({ isolation: false, dataDir });
     try {
       const seen: string[] = [];
       let cursor: string | undefined;
@@ -256,3 +281,11 @@ describe("durability", () => {
     }
   });
 });
+
+function readCmdline(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return "";
+  }
+}

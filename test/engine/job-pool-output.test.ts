@@ -1,3 +1,6 @@
+// Pools here run without isolation (isolation: false): these tests check host PIDs that jobs
+// print, and files under the host's /tmp, which namespaces hide. test/engine/isolation.test.ts
+// covers the same guarantees for isolated jobs.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -12,7 +15,7 @@ describe("JobPool output", () => {
   const dir = tempDir();
   let pool: JobPool;
   before(async () => {
-    pool = await JobPool.open({ dataDir: join(dir.path, "data"), stopGraceMs: 500 });
+    pool = await JobPool.open({ isolation: false, dataDir: join(dir.path, "data"), stopGraceMs: 500 });
   });
   after(async () => {
     await pool.close();

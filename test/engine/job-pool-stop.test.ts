@@ -1,3 +1,6 @@
+// Pools here run without isolation (isolation: false): these tests check host PIDs that jobs
+// print, and files under the host's /tmp, which namespaces hide. test/engine/isolation.test.ts
+// covers the same guarantees for isolated jobs.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -17,7 +20,7 @@ describe("JobPool stop and delete", () => {
   const dir = tempDir();
   let pool: JobPool;
   before(async () => {
-    pool = await JobPool.open({ dataDir: join(dir.path, "data"), stopGraceMs: 300 });
+    pool = await JobPool.open({ isolation: false, dataDir: join(dir.path, "data"), stopGraceMs: 300 });
   });
   after(async () => {
     await pool.close();
@@ -103,7 +106,7 @@ describe("JobPool stop and delete", () => {
   });
 
   it("close stops every running job and refuses new ones", async () => {
-    const own = await JobPool.open({ dataDir: join(dir.path, "closing"), stopGraceMs: 300 });
+    const own = await JobPool.open({ isolation: false, dataDir: join(dir.path, "closing"), stopGraceMs: 300 });
     const ids = [own.create({ cmd: "sleep", args: ["1000"] }), own.create({ cmd: "sleep", args: ["1000"] })];
     const pids = ids.map((id) => own.get(id).pid!);
     const finals = ids.map((id) => own.wait(id));
