@@ -93,6 +93,9 @@ export async function startHarness(options: Partial<ServerOptions> = {}): Promis
     stopGraceMs: 1000,
     auditLog,
     log: () => {},
+    // Jobs here read gate files under the host's /tmp, which isolation makes private;
+    // test/server/isolation-api.test.ts asks for an isolating server.
+    isolation: false,
     ...options,
   });
   const agents: Agent[] = [];

@@ -11,7 +11,7 @@ describe("an isolating server", { skip: !root && "needs root (namespaces)" }, ()
   let h: Harness;
   let alice: Agent;
   before(async () => {
-    h = await startHarness({});
+    h = await startHarness({ isolation: {} });
     alice = agentFor(h.pki.ca.certPem, h.alice);
   });
   after(async () => {
