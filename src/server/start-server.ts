@@ -1,12 +1,15 @@
 import { performance } from "node:perf_hooks";
 import type { Server as HttpsServer } from "node:https";
 import type { Writable } from "node:stream";
+import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { JobPool, type PoolOptions } from "../engine/index.js";
 import { createAuditWriter } from "./audit-log.js";
 import { DEFAULT_MAX_RUNNING_PER_CLIENT } from "./defaults.js";
 import { checkClientCertificate, identityOf, setIdentity } from "./client-identity.js";
+import { handshakeRefusalReason, PeerAddresses } from "./handshake-refusal.js";
+import { checkTlsMaterial } from "./check-tls-material.js";
 import { ServerConfigError } from "./config-error.js";
 import { HttpError } from "./http-error.js";
 import { toHttpError } from "./map-error.js";
@@ -104,6 +107,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(options.crlFileIfExists !== undefined ? { crlFileIfExists: options.crlFileIfExists } : {}),
   };
   const material = await readTlsMaterial(files);
+  checkTlsMaterial(material, files);
 
   let pool = options.pool;
   const ownsPool = pool === undefined;
@@ -139,6 +143,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         let material;
         try {
           material = await readTlsMaterial(files);
+          try {
+            checkTlsMaterial(material, files);
+          } catch (err) {
+            throw new ServerConfigError(`the new TLS files are not usable: ${(err as Error).message}`, "the previous certificates stay in use", { cause: err });
+          }
           app.server.setSecureContext(secureContextOptions(material, options.ciphers));
         } catch (err) {
           throw err instanceof ServerConfigError
@@ -216,12 +225,21 @@ function buildApp({ pool, material, options, log, maxRunningPerClient, openSocke
   app.server.prependListener("secureConnection", (socket: TLSSocket) => {
     const check = checkClientCertificate(socket);
     if ("refused" in check) {
+      log(`refused a TLS connection from ${peers.of(socket)}: ${check.refused}`);
       socket.destroy();
       return;
     }
     setIdentity(socket, check.identity);
     openSockets.add(socket);
     socket.once("close", () => openSockets.delete(socket));
+  });
+
+  // OpenSSL's own refusals (no certificate, unknown CA, expired, revoked): logged with
+  // the reason, since the client only sees the connection reset.
+  const peers = new PeerAddresses();
+  app.server.prependListener("connection", (raw: Socket) => peers.remember(raw));
+  app.server.on("tlsClientError", (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+    log(`refused a TLS connection from ${peers.of(socket)}: ${handshakeRefusalReason(err, socket)}`);
   });
 
   app.decorateRequest("identity", "");

@@ -168,3 +168,16 @@ test("resource control: serve says what it can enforce, and applies its maxima",
   }
   assert.equal(await s.exited, 0);
 });
+
+test("a key that is not the certificate's, or a certificate the CA did not sign, is one line at start-up", async () => {
+  const pki = join(home, "pki");
+  const [cmd, argv] = cli(["serve", "--home", home, "--listen", "127.0.0.1:0", "--ca", join(pki, "ca.pem"), "--cert", join(pki, "server.pem"), "--key", join(pki, "clients/default.key")]);
+  const wrongKey = await run(cmd, argv).then(() => assert.fail("should fail"), (e: { code: number; stderr: string }) => e);
+  assert.equal(wrongKey.code, 1);
+  assert.match(wrongKey.stderr, /^jobworker: the server key .*clients\/default\.key does not match the certificate .*server\.pem \(.*\)\n$/);
+  // A client certificate of the same CA is signed by it, but here the CA is the client's own certificate.
+  const [cmd2, argv2] = cli(["serve", "--home", home, "--listen", "127.0.0.1:0", "--ca", join(pki, "clients/default.pem"), "--cert", join(pki, "server.pem"), "--key", join(pki, "server.key")]);
+  const unsigned = await run(cmd2, argv2).then(() => assert.fail("should fail"), (e: { code: number; stderr: string }) => e);
+  assert.equal(unsigned.code, 1);
+  assert.match(unsigned.stderr, /^jobworker: the server certificate .*server\.pem is not signed by the CA .*default\.pem \(.*\)\n$/);
+});
