@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
+import { until } from "./back-off.js";
 
 /** The shell's convention for a process killed by a signal: 128 + the signal's number. */
 export function exitCodeForSignal(signal: NodeJS.Signals): number {
@@ -45,17 +46,9 @@ const SETTLE_LIMIT_MS = 2000;
 
 /**
  * Resolves once no process of the group runs any more, or after about two seconds.
- *
- * A SIGKILL sent to processes that are not our children takes effect asynchronously, and
- * Linux offers no event for the death of a non-child short of pidfds (not in Node) or
- * cgroups. So this, unlike everything else in the engine, checks again after short,
- * growing pauses. It returns at once in the common case of a group that is already empty.
+ * A SIGKILL sent to processes that are not our children takes effect asynchronously, with
+ * no event for it (see `until`).
  */
-export async function waitForGroupGone(pgid: number): Promise<boolean> {
-  let pause = 1;
-  for (let waited = 0; waited < SETTLE_LIMIT_MS; waited += pause, pause = Math.min(pause * 2, 50)) {
-    if (!groupHasLiveMembers(pgid)) return true;
-    await new Promise((resolve) => setTimeout(resolve, pause));
-  }
-  return !groupHasLiveMembers(pgid);
+export function waitForGroupGone(pgid: number): Promise<boolean> {
+  return until(() => !groupHasLiveMembers(pgid), SETTLE_LIMIT_MS);
 }

@@ -44,7 +44,10 @@ export class RetentionSweeper {
       const ids = this.store.expired({ endedBefore, keep: this.policy.maxCount, batch: BATCH });
       if (ids.length === 0) return;
       // A job deleted meanwhile by its owner is simply gone already.
-      await Promise.allSettled(ids.map((id) => this.deleteJob(id)));
+      const results = await Promise.allSettled(ids.map((id) => this.deleteJob(id)));
+      // A batch of which nothing could be deleted (a full disk refusing every delete)
+      // would come back the same forever: end this pass; the next tick tries again.
+      if (results.every((result) => result.status === "rejected")) return;
       await new Promise((resolve) => setImmediate(resolve));
     }
   }

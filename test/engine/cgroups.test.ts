@@ -17,6 +17,7 @@ import {
 } from "../../src/index.js";
 import { isAlive } from "../helpers/processes.js";
 import { readUntil } from "../helpers/streams.js";
+import { until } from "../../src/engine/back-off.js";
 import { tempDir } from "../helpers/temp-dir.js";
 import { checkoutReachableBy } from "../helpers/checkout-for-user.js";
 
@@ -72,7 +73,10 @@ function leftoverJobCgroups(parentDirs: string[]): string[] {
   );
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Polls `check` (growing pauses, up to 50 ms) until it holds; fails the test after `limitMs`. */
+async function eventually(what: string, check: () => boolean, limitMs = 20_000): Promise<void> {
+  assert.ok(await until(check, limitMs), `${what} within ${limitMs} ms`);
+}
 
 describe("resource control with cgroups", { skip }, () => {
   const dir = tempDir();
@@ -124,12 +128,11 @@ describe("resource control with cgroups", { skip }, () => {
     await readUntil(pool.stream(id, "stdout", { follow: true }), (s) => s.includes("ready"));
     const pid = pool.get(id).pid!;
     const pidsDir = join(v1Mount("pids") ?? "/sys/fs/cgroup", cgroupOf(pid, v1Mount("pids") ? "pids" : "0")!);
-    await sleep(500);
+    const refusals = () => Number(/^max (\d+)$/m.exec(readFileSync(join(pidsDir, "pids.events"), "utf8"))?.[1] ?? 0);
+    await eventually("the kernel refuses forks beyond the limit", () => refusals() > 0);
     assert.equal(readFileSync(join(pidsDir, "pids.max"), "utf8").trim(), "20");
     const current = Number(readFileSync(join(pidsDir, "pids.current"), "utf8"));
     assert.ok(current <= 20, `at most 20 processes (${current})`);
-    const refusals = /^max (\d+)$/m.exec(readFileSync(join(pidsDir, "pids.events"), "utf8"));
-    assert.ok(refusals && Number(refusals[1]) > 0, "the kernel refused forks beyond the limit");
     await pool.stop(id);
     assert.equal(existsSync(pidsDir), false, "the job's cgroup is gone, so none of its processes is left");
   });
@@ -137,10 +140,11 @@ describe("resource control with cgroups", { skip }, () => {
   it("throttles a CPU spinner to its share of a core", async () => {
     const id = pool.create({ cmd: "sh", args: ["-c", "while :; do :; done"], limits: { cpus: 0.2 } });
     const pid = pool.get(id).pid!;
-    await sleep(200);
     const cpu0 = cpuSeconds(pid);
     const wall0 = performance.now();
-    await sleep(2000);
+    // Until it has used 0.4 s of CPU: at 0.2 CPU that takes about 2 s of wall time,
+    // unthrottled 0.4 s (a loaded machine only makes the ratio look smaller).
+    await eventually("the spinner uses 0.4 s of CPU", () => cpuSeconds(pid) - cpu0 >= 0.4, 30_000);
     const used = cpuSeconds(pid) - cpu0;
     const wall = (performance.now() - wall0) / 1000;
     await pool.stop(id);
@@ -171,8 +175,8 @@ describe("resource control with cgroups", { skip }, () => {
     const escaped = Number(out.toString().trim());
     const mainPid = pool.get(id).pid!;
     const pgrpOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[2];
-    await sleep(100); // setsid(1) runs setsid() then execs sleep
-    assert.notEqual(pgrpOf(escaped), String(mainPid), "the grandchild left the job's process group");
+    // setsid(1) runs setsid() then execs sleep: wait for the first to have happened.
+    await eventually("the grandchild leaves the job's process group", () => pgrpOf(escaped) !== String(mainPid));
     await pool.stop(id);
     assert.equal(isAlive(escaped), false, "the escaped grandchild is killed by stop");
   });

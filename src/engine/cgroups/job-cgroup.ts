@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, rmdirSync, watch, writeFileSync, type FSWatcher } from "node:fs";
+import { until } from "../back-off.js";
 import { join } from "node:path";
 import { isMainThread } from "node:worker_threads";
 import type { JobLimits } from "../types.js";
@@ -322,17 +323,4 @@ function waitUnpopulatedV2(dir: string, limitMs: number): Promise<boolean> {
     if (!populatedV2(dir)) return finish(true);
     timer = setTimeout(() => finish(!populatedV2(dir)), limitMs);
   });
-}
-
-/**
- * Checks `done` after short, growing pauses (1 ms doubling to 50 ms) until it holds or
- * `limitMs` has passed; for the cgroup v1 cases that have no event to wait for.
- */
-export async function until(done: () => boolean, limitMs: number): Promise<boolean> {
-  let pause = 1;
-  for (let waited = 0; waited < limitMs; waited += pause, pause = Math.min(pause * 2, 50)) {
-    if (done()) return true;
-    await new Promise((resolve) => setTimeout(resolve, pause));
-  }
-  return done();
 }
