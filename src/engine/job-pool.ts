@@ -6,10 +6,11 @@ import type { Readable } from "node:stream";
 import { isDiskFull, isNoSpaceError } from "./disk-space.js";
 import { CgroupHost } from "./cgroups/cgroup-host.js";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.js";
+import { checkPoolOptions } from "./pool-options.js";
 import { detectIsolation, INIT_HELPER, type IsolationOptions, type IsolationReport } from "./isolation/host.js";
 import type { JobCgroup } from "./cgroups/job-cgroup.js";
-import { effectiveLimits, LIMIT_NAMES, validatePoolLimits } from "./cgroups/limits.js";
-import { describeAboveMaximum, InvalidArgumentError, IsolationNotAvailableError, JobNotFoundError, PoolClosedError, StorageFullError } from "./errors.js";
+import { effectiveLimits } from "./cgroups/limits.js";
+import { InvalidArgumentError, IsolationNotAvailableError, JobNotFoundError, PoolClosedError, StorageFullError } from "./errors.js";
 import { Job } from "./job.js";
 import { defaultJobEnv, jobEnv } from "./job-env.js";
 import { validateJobSpec } from "./job-spec.js";
@@ -64,7 +65,6 @@ export class JobPool {
   /** Open readers per job, so a deletion can end them. */
   private readonly readers = new Map<string, Set<Readable>>();
   /** Ends that could not be written (disk full); served from here and written later. */
-  private readonly unsavedEnds = new Map<string, JobRecord>();
   private readonly dataDir: string;
   private readonly jobsDir: string;
   private readonly stopGraceMs: number;
@@ -109,19 +109,7 @@ export class JobPool {
    */
   static async open(options: PoolOptions): Promise<JobPool> {
     const dataDir = resolve(options.dataDir);
-    checkNonNegative(options.stopGraceMs, "stopGraceMs");
-    checkNonNegative(options.maxOutputBytes, "maxOutputBytes");
-    const defaults = validatePoolLimits(options.limits?.defaults, "limits.defaults");
-    const maxima = validatePoolLimits(options.limits?.maxima, "limits.maxima");
-    for (const name of LIMIT_NAMES) {
-      const d = defaults[name];
-      const m = maxima[name];
-      if (d !== undefined && m !== undefined && d > m) throw new InvalidArgumentError(describeAboveMaximum(name, "default", d, m));
-    }
-    if (options.runAs) {
-      if (process.getuid?.() !== 0) throw new InvalidArgumentError("runAs needs the server to run as root (to switch to the job's user)");
-      if (options.runAs.uid === 0) throw new InvalidArgumentError("runAs must name an unprivileged user");
-    }
+    const { defaults, maxima } = checkPoolOptions(options);
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     // Before anything else in the directory is touched: recovery would take a live
     // server's jobs for a crash's leftovers, and its cgroup pool is its own.
@@ -179,7 +167,8 @@ export class JobPool {
     }
     this.cgroups.checkEnforceable(limits);
     if (isDiskFull(this.dataDir)) throw new StorageFullError();
-    this.saveUnsavedEnds();
+    // Space is back (or never went): ends kept in memory go to disk first.
+    this.store.saveUnsavedEnds();
     const id = randomUUID();
     let cgroup: JobCgroup | undefined;
     let setupError: string | undefined;
@@ -199,7 +188,7 @@ export class JobPool {
       env: jobEnv(this.baseEnv, valid.env, id),
       files: new OutputFiles(this.jobsDir, id),
       maxOutputBytes: this.maxOutputBytes,
-      recordEnd: (record) => this.recordEnd(record),
+      recordEnd: (record) => this.store.finish(record),
       diskFull: () => isDiskFull(this.dataDir),
       limits,
       ...(cgroup && { cgroup }),
@@ -214,6 +203,7 @@ export class JobPool {
         },
       }),
     });
+    job.start();
     try {
       this.store.insert(job.toRecord());
     } catch (err) {
@@ -314,7 +304,6 @@ export class JobPool {
         files.remove();
         this.store.remove(id);
       }
-      this.unsavedEnds.delete(id);
       files.remove();
     })().finally(() => this.deleting.delete(id));
     this.deleting.set(id, deletion);
@@ -350,7 +339,7 @@ export class JobPool {
     const page = this.store.page({ owner: options.owner, limit, cursor: options.cursor });
     const jobs = page.jobs
       .filter((record) => !this.deleting.has(record.id))
-      .map((record) => publicRecord(this.live.get(record.id)?.toRecord() ?? this.unsavedEnds.get(record.id) ?? record));
+      .map((record) => publicRecord(this.live.get(record.id)?.toRecord() ?? record));
     return { jobs, ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) };
   }
 
@@ -404,7 +393,6 @@ export class JobPool {
       this.outputWatcher?.close();
       await Promise.all([...this.live.values()].map((job) => job.terminate(this.stopGraceMs, "shutdown")));
       await Promise.allSettled([...this.deleting.values()]);
-      this.saveUnsavedEnds();
       await this.store.close();
       this.cgroups.close();
       // Last: the directory is free only once nothing of ours runs or writes in it.
@@ -419,7 +407,7 @@ export class JobPool {
     if (typeof id !== "string" || this.deleting.has(id)) throw new JobNotFoundError(String(id));
     const job = this.live.get(id);
     if (job) return { job };
-    const record = (this.unsavedEnds.get(id) as StoredJob | undefined) ?? this.store.get(id);
+    const record = this.store.get(id);
     if (!record) throw new JobNotFoundError(id);
     return { record };
   }
@@ -429,25 +417,6 @@ export class JobPool {
   }
 
   /** A job's end, persisted before it is visible; kept in memory if the disk is full. */
-  private recordEnd(record: JobRecord): void {
-    try {
-      this.store.finish(record);
-    } catch {
-      this.unsavedEnds.set(record.id, record);
-    }
-  }
-
-  private saveUnsavedEnds(): void {
-    for (const [id, record] of this.unsavedEnds) {
-      try {
-        this.store.finish(record);
-        this.unsavedEnds.delete(id);
-      } catch {
-        return; // still no space: try again at the next chance
-      }
-    }
-  }
-
   /** Output files without a record (a crash during a deletion); runs in the background. */
   private async removeOrphanedOutput(): Promise<void> {
     try {
@@ -478,10 +447,6 @@ function statusOf(record: JobRecord): JobStatus {
 function publicRecord(record: StoredJob): JobRecord {
   const { pidStart: _pidStart, bootId: _bootId, ...rest } = record;
   return rest;
-}
-
-function checkNonNegative(value: number | undefined, name: string): void {
-  if (value !== undefined && !(value >= 0)) throw new InvalidArgumentError(`${name} must be a non-negative number`);
 }
 
 async function readOrEmpty(path: string): Promise<Buffer> {

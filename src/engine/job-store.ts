@@ -127,6 +127,12 @@ export class JobStore {
   private readonly statements;
   private readonly walSync: WalSync;
   private readonly recentlyEnded = new Map<string, StoredJob>();
+  /**
+   * Job ends SQLite could not write (a full disk): served from here, as if written, and
+   * written at the next write or at close. A crash loses them, and recovery then marks
+   * those jobs interrupted, which is what they look like from the disk.
+   */
+  private readonly unsavedEnds = new Map<string, StoredJob>();
 
   constructor(dataDir: string) {
     const path = join(dataDir, "jobs.db");
@@ -191,8 +197,33 @@ export class JobStore {
     this.db.transaction((all: StoredJob[]) => all.forEach((job) => this.insert(job)))(jobs);
   }
 
-  /** Records a job's end: final state, time and output sizes. */
+  /**
+   * Records a job's end: final state, time and output sizes. Never throws: an end that
+   * cannot be written now is kept in memory and written later (see `unsavedEnds`).
+   */
   finish(job: JobRecord): void {
+    this.saveUnsavedEnds();
+    try {
+      this.writeEnd(job);
+    } catch {
+      this.recentlyEnded.delete(job.id);
+      this.unsavedEnds.set(job.id, { ...this.unsavedEnds.get(job.id), ...job });
+    }
+  }
+
+  /** Writes the ends that could not be written before, in order, until one still fails. */
+  saveUnsavedEnds(): void {
+    for (const [id, record] of this.unsavedEnds) {
+      try {
+        this.writeEnd(record);
+        this.unsavedEnds.delete(id);
+      } catch {
+        return; // still no space: try again at the next chance
+      }
+    }
+  }
+
+  private writeEnd(job: JobRecord): void {
     this.recentlyEnded.delete(job.id);
     this.statements.finish.run({
       id: job.id,
@@ -209,6 +240,8 @@ export class JobStore {
   }
 
   get(id: string): StoredJob | undefined {
+    const unsaved = this.unsavedEnds.get(id);
+    if (unsaved) return unsaved;
     const cached = this.recentlyEnded.get(id);
     if (cached) {
       // Map order is the LRU order: move the entry to the young end.
@@ -238,6 +271,7 @@ export class JobStore {
   remove(id: string): void {
     this.statements.remove.run(id);
     this.recentlyEnded.delete(id);
+    this.unsavedEnds.delete(id);
   }
 
   /** Jobs recorded as running: after a restart, the ones the previous server left behind. */
@@ -256,7 +290,7 @@ export class JobStore {
     ) as Row[];
     const more = rows.length > options.limit;
     const shown = more ? rows.slice(0, options.limit) : rows;
-    return { jobs: shown.map(toRecord), ...(more && { nextCursor: String(shown[shown.length - 1]!.seq) }) };
+    return { jobs: shown.map((row) => this.unsavedEnds.get(row.id) ?? toRecord(row)), ...(more && { nextCursor: String(shown[shown.length - 1]!.seq) }) };
   }
 
   /** Ids of finished jobs that retention should remove: ended before `endedBefore`, or beyond the newest `keep`. */
@@ -282,6 +316,7 @@ export class JobStore {
   }
 
   async close(): Promise<void> {
+    this.saveUnsavedEnds();
     await this.walSync.close();
     this.db.close();
   }

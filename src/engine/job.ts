@@ -64,7 +64,8 @@ export class Job {
   readonly maxOutputBytes: number;
   readonly limits: JobLimits;
   readonly createdAt = Date.now();
-  private status: JobStatus;
+  /** Set by `start`, which the pool calls right after construction. */
+  private status!: JobStatus;
   private endedAt: number | undefined;
   private truncated = false;
   private child: ChildProcess | undefined;
@@ -91,10 +92,18 @@ export class Job {
     this.limits = launch.limits;
     this.notifier = new OutputNotifier(() => this.scheduleLimitCheck());
     this.exited = new Promise((resolve) => (this.markExited = resolve));
-    this.status = this.start(launch.env);
   }
 
-  private start(env: Record<string, string>): JobStatus {
+  /**
+   * Starts the job's process (or records why it could not start). Separate from the
+   * constructor so that making a Job has no side effect: the pool calls it once, at once.
+   */
+  start(): void {
+    if (this.status) throw new Error(`job ${this.id} was started already`);
+    this.status = this.spawnProcess(this.launch.env);
+  }
+
+  private spawnProcess(env: Record<string, string>): JobStatus {
     const { cmd, args } = this.spec;
     const { cgroup, runAs } = this.launch;
     if (this.launch.setupError !== undefined) return this.failedToStart(this.launch.setupError);
