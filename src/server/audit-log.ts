@@ -15,6 +15,8 @@ export interface AuditEntry {
   duration_ms: number;
   /** Present and true when the client went away before the response was complete. */
   aborted?: true;
+  /** The error code, for requests refused before routing (Node's HTTP parser). */
+  error_code?: string;
 }
 
 /** Writes audit entries as JSON lines; `false` disables the log. */

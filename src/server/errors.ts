@@ -24,6 +24,10 @@ export const ERRORS = {
   LIMIT_NOT_ENFORCEABLE: { status: 400, message: "this server cannot enforce that resource limit" },
   /** A job asked for isolation (`network: "none"`) this host cannot give: never ignored. */
   ISOLATION_NOT_AVAILABLE: { status: 400, message: "this server cannot isolate jobs that way" },
+  /** Node's HTTP parser refused the request's headers as too large. */
+  HEADERS_TOO_LARGE: { status: 431, message: "the request headers are too large" },
+  /** The request did not arrive in full in time. */
+  REQUEST_TIMEOUT: { status: 408, message: "the request took too long to arrive" },
   BAD_URL: { status: 400, message: "the request URL is not valid" },
   BAD_CONTENT_LENGTH: { status: 400, message: "the request body does not match its content-length" },
   CLIENT_CERT_REQUIRED: { status: 403, message: "a valid client certificate is required" },

@@ -6,6 +6,7 @@ import type { TLSSocket } from "node:tls";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { JobPool, type PoolOptions } from "../engine/index.js";
 import { createAuditWriter } from "./audit-log.js";
+import { clientErrorHandler } from "./client-error-handler.js";
 import { DEFAULT_MAX_RUNNING_PER_CLIENT } from "./defaults.js";
 import { checkClientCertificate, identityOf, setIdentity } from "./client-identity.js";
 import { handshakeRefusalReason, PeerAddresses } from "./handshake-refusal.js";
@@ -191,6 +192,8 @@ function buildApp({ pool, material, options, log, maxRunningPerClient, openSocke
     // Follow streams would otherwise keep close() waiting until their jobs end.
     forceCloseConnections: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    // Requests Node's parser refuses (raw non-ASCII in the URL, huge headers, a timeout).
+    clientErrorHandler: clientErrorHandler(() => audit),
     // Refusals fastify makes before routing (a malformed URL): same shape, and audited too.
     frameworkErrors: (err, request, reply) => {
       const httpError = toHttpError(err);
