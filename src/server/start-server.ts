@@ -1,11 +1,10 @@
 import { performance } from "node:perf_hooks";
 import type { Server as HttpsServer } from "node:https";
-import type { Writable } from "node:stream";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { JobPool, type PoolOptions } from "../engine/index.js";
-import { createAuditWriter } from "./audit-log.js";
+import { createAuditWriter, type AuditDestination } from "./audit-log.js";
 import { clientErrorHandler } from "./client-error-handler.js";
 import { DEFAULT_MAX_RUNNING_PER_CLIENT } from "./defaults.js";
 import { checkClientCertificate, identityOf, setIdentity } from "./client-identity.js";
@@ -64,8 +63,8 @@ export interface ServerOptions {
   runAs?: PoolOptions["runAs"];
   /** Most running jobs per identity; more get 429. Default 64. */
   maxRunningPerClient?: number;
-  /** Where audit lines go (JSON lines); default process.stdout, false for none. */
-  auditLog?: Writable | false;
+  /** Where audit lines go (JSON lines, written by pino); default process.stdout, false for none. */
+  auditLog?: AuditDestination | false;
   /** TLS 1.3 suites to allow, colon-separated; default all three. */
   ciphers?: string;
   /** The server's own log (rare lines: internal errors, audit failures); default stderr. */

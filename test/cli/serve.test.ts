@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -65,6 +65,8 @@ test("first run creates the development PKI, answers curl, reloads on SIGHUP and
     }
     const created = JSON.parse(await curlDefault(s.port, "/jobs", ["-X", "PUT", "-H", "content-type: application/json", "-d", '{"cmd":"uname","args":["-s"]}']));
     assert.equal(await curlDefault(s.port, `/jobs/${created.id}/stdout?follow=true`), "Linux\n");
+    // What logrotate does: move the file away, then SIGHUP, which also reopens the log.
+    await rename(audit, `${audit}.1`);
     s.child.kill("SIGHUP");
     while (!/reloaded the TLS/.test(s.stderr())) await new Promise((r) => setTimeout(r, 20));
     assert.match(await curlDefault(s.port, "/jobs"), /uname/);
@@ -72,9 +74,14 @@ test("first run creates the development PKI, answers curl, reloads on SIGHUP and
     s.child.kill("SIGTERM");
   }
   assert.equal(await s.exited, 0);
-  const lines = (await readFile(audit, "utf8")).trim().split("\n").map((l) => JSON.parse(l));
-  assert.equal(lines[0].identity, "default");
-  assert.equal(lines[0].method, "PUT");
+  const auditLines = async (file: string) => (await readFile(file, "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+  const rotated = await auditLines(`${audit}.1`);
+  assert.equal(rotated[0].log, "audit");
+  assert.equal(rotated[0].identity, "default");
+  assert.equal(rotated[0].method, "PUT");
+  const fresh = await auditLines(audit);
+  assert.deepEqual(fresh.map((l) => `${l.method} ${l.route}`), ["GET /jobs"]);
+  assert.equal((await stat(audit)).mode & 0o777, 0o600);
   assert.ok(existsSync(join(home, "data")));
 });
 

@@ -2,7 +2,8 @@
 // fuzz): a JSON error with a code, `Connection: close`, an audit line, and a keep-alive
 // client whose next request on the same pool succeeds.
 import assert from "node:assert/strict";
-import { Agent, request, type IncomingMessage } from "node:https";
+import type { IncomingMessage } from "node:http";
+import { Agent, request } from "node:https";
 import { connect } from "node:tls";
 import { after, before, describe, test } from "node:test";
 import { startHarness, type Harness } from "./fixture.js";

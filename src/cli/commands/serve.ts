@@ -1,6 +1,6 @@
 // `jobworker serve`: the worker daemon. Turns flags into `startServer` options, creates the
 // development PKI on first run (the embedded default), and handles the process signals.
-import { createWriteStream, type WriteStream } from "node:fs";
+import type { SonicBoom } from "sonic-boom";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 // Light modules only at load time: the server, the engine and the certificate code are
@@ -119,7 +119,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     isolation: flags.isolation ? { ...(flags.network === "none" && { networkNone: true }), ...(flags.tmpSize !== undefined && { tmpSizeBytes: flags.tmpSize }) } : false,
     ...(runAs && { runAs }),
   }).catch(async (err: unknown) => {
-    auditStream?.end();
+    auditStream?.destroy();
     // A limit the host cannot enforce, a default above its maximum…: one line, exit 2.
     // Another server owns the data directory: one line naming it, and nothing touched.
     if (err instanceof DataDirLockedError) throw Object.assign(new ServerConfigError(err.message, "stop that server first, or give this one its own --data-dir"), { exitCode: 1 });
@@ -144,6 +144,8 @@ async function serve(flags: ServeFlags): Promise<void> {
 
   await new Promise<void>((done) => {
     const onHangup = () => {
+      // logrotate moved the audit log away: carry on in a new file at the same path.
+      auditStream?.reopen();
       server.reloadTls().then(
         () => log("reloaded the TLS certificates, key, CA and CRL"),
         (err: unknown) => log(`TLS reload failed, keeping the previous certificates: ${(err as Error).message}`),
@@ -179,7 +181,11 @@ async function serve(flags: ServeFlags): Promise<void> {
     // the handlers above would kill the server without stopping its jobs.
     log(`listening on ${server.url} (data: ${dataDir})`);
   });
-  if (auditStream) await new Promise<void>((done) => auditStream.end(done));
+  // Whatever the audit log still buffers goes to disk before we exit.
+  if (auditStream) {
+    auditStream.flushSync();
+    auditStream.end();
+  }
 }
 
 /**
@@ -205,13 +211,9 @@ async function tlsFiles(flags: ServeFlags, home: string): Promise<Pick<ServerOpt
 }
 
 /** Opens the audit log for appending (mode 0600), failing with one line naming the file. */
-function openAuditLog(path: string): Promise<WriteStream> {
-  return new Promise((done, fail) => {
-    const stream = createWriteStream(path, { flags: "a", mode: 0o600 });
-    stream.once("open", () => {
-      stream.removeAllListeners("error");
-      done(stream);
-    });
-    stream.once("error", (err) => fail(new ServerConfigError(`cannot open the audit log ${path}: ${err.message}`, "check that its directory exists and is writable")));
+async function openAuditLog(path: string): Promise<SonicBoom> {
+  const { openAuditFile } = await import("../../server/audit-log.js");
+  return openAuditFile(path).catch((err: Error) => {
+    throw new ServerConfigError(`cannot open the audit log ${path}: ${err.message}`, "check that its directory exists and is writable");
   });
 }
