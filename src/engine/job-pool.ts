@@ -49,7 +49,7 @@ type Found = { job: Job; record?: undefined } | { job?: undefined; record: Store
 
 /**
  * The job pool: the one object through which jobs are created, observed, stopped and
- * deleted (DESIGN.md section 1). Records are kept in SQLite and output in files under
+ * deleted (docs/design.md, "Engine"). Records are kept in SQLite and output in files under
  * `dataDir`, so both survive restarts; only running jobs are held in memory.
  *
  * @example

@@ -1,7 +1,7 @@
 import type { IsolationOptions, JobIsolation } from "./isolation/host.js";
 export type { JobIsolation };
 
-/** Public shapes of the job engine (DESIGN.md section 1). */
+/** Public shapes of the job engine (README.md, "The library"). */
 
 export type JobState = "running" | "error" | "completed";
 

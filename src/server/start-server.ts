@@ -84,8 +84,7 @@ export interface RunningServer {
 }
 
 /**
- * Starts the worker daemon: the job pool over HTTPS with mutual TLS (DESIGN.md
- * sections 2 and 3).
+ * Starts the worker daemon: the job pool over HTTPS with mutual TLS (docs/api.md).
  *
  * @example
  * const server = await startServer({ caFile, certFile, keyFile, dataDir, port: 0 });

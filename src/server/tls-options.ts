@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import type { SecureContextOptions, TlsOptions } from "node:tls";
 import { ServerConfigError } from "./config-error.js";
 
-/** The three TLS 1.3 suites (DESIGN.md section 3), in the server's order of preference. */
+/** The three TLS 1.3 suites (docs/api.md, "TLS"), in the server's order of preference. */
 export const TLS13_CIPHER_SUITES = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"] as const;
 
 /** Paths of the PEM files the server's TLS context is built from. */

@@ -1,4 +1,4 @@
-// The HTTP API of DESIGN.md section 2 through undici: every endpoint, happy and unhappy,
+// The HTTP API of docs/api.md through undici: every endpoint, happy and unhappy,
 // two identities, and the strict-input table.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";

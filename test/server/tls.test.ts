@@ -1,4 +1,4 @@
-// The TLS rules of DESIGN.md section 3: who gets in, who is refused before any handler.
+// The TLS rules of docs/api.md: who gets in, who is refused before any handler.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";

@@ -20,7 +20,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"] as const;
 
-/** The API of DESIGN.md section 2, on `app`. */
+/** The API of docs/api.md, on `app`. */
 export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerClient }: JobRoutesOptions): void {
   /**
    * The caller's job, or the one 404 answer for unknown ids, malformed ids and other
