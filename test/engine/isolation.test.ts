@@ -2,6 +2,7 @@
 // namespaces with an init as PID 1, a private /tmp, and on request no network. Real jobs,
 // as root; the refusals where isolation is off run anywhere.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createServer } from "node:net";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -71,6 +72,16 @@ describe("isolated jobs", { skip: asRoot ? false : "needs root" }, () => {
     const second = await runJob(pool, { cmd: "sh", args: ["-c", `ls -A /tmp; test ! -e /tmp/${marker}`] });
     assert.deepEqual(second.status, { state: "completed", exitCode: 0 });
     assert.equal(second.stdout, "");
+  });
+
+  it("has its own SysV IPC: a queue it makes is seen by neither the host nor another job", async () => {
+    const hostQueues = () => execFileSync("ipcs", ["-q"], { encoding: "utf8" });
+    const before = hostQueues();
+    const maker = await runJob(pool, { cmd: "sh", args: ["-c", "ipcmk -Q >/dev/null && ipcs -q | grep -c '^0x'"] });
+    assert.equal(maker.stdout, "1\n", maker.stderr);
+    assert.equal(hostQueues(), before);
+    const other = await runJob(pool, { cmd: "sh", args: ["-c", "ipcs -q | grep -c '^0x' || true"] });
+    assert.equal(other.stdout, "0\n");
   });
 
   it('with network "none" has only loopback, up, and cannot reach the host\'s listeners', async () => {
