@@ -4,7 +4,7 @@
 // and client files, commander's CommonJS files, which ESM could only import through the
 // CommonJS lexer). Start-up is most of a client command's time (issue 12; bench/cli.mjs).
 //
-// Only src/cli and src/client (and the packages they use, commander) go into the bundle.
+// Only src/cli, src/client and src/protocol (and the packages they use, commander) go into the bundle.
 // Everything else of ours (the server, engine and PKI code, loaded by `serve` and
 // `certs` when they run) stays external and is imported from tsc's output in dist/, so
 // there is one copy of each of those modules and `instanceof` across them holds.
@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const src = join(root, "src");
 const outfile = join(root, "dist", "cli", "main.js");
-const bundled = [join(src, "cli"), join(src, "client")];
+const bundled = [join(src, "cli"), join(src, "client"), join(src, "protocol")];
 
 /** Leaves our modules outside src/cli and src/client to tsc's dist/ output. */
 const keepOurOtherModulesExternal = {

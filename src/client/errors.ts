@@ -1,3 +1,6 @@
+import type { ErrorCode } from "../protocol/error-codes.js";
+import { UserError } from "../user-error.js";
+
 /**
  * The client's single error class. Callers branch on `code` (stable), people read
  * `message` (names the server, file or job at fault) and `hint` (the likely fix).
@@ -27,29 +30,31 @@ export type ClientErrorCode =
   /** The server URL is malformed or not https. */
   | "INVALID_SERVER_URL"
   /** The server failed (5xx) or answered something that is not the jobworker API. */
-  | "SERVER_ERROR";
+  | "SERVER_ERROR"
+  /** The server is shutting down (503 SHUTTING_DOWN): try again once it is back. */
+  | "SERVER_UNAVAILABLE"
+  /** The server's disk is full (507 STORAGE_FULL): no new job until space is freed. */
+  | "SERVER_STORAGE_FULL";
 
-/** An error raised by {@link JobworkerClient} or the credential loader. */
-export class ClientError extends Error {
-  readonly code: ClientErrorCode;
-  /** The likely fix, for people ("pass --ca with the server's CA certificate"). */
-  readonly hint?: string;
-  /** The process exit code the CLI uses for this error: 2 for usage problems, else 1. */
-  readonly exitCode: number;
+/**
+ * An error raised by {@link JobworkerClient} or the credential loader. `exitCode` (of
+ * {@link UserError}) is 2 for usage problems (a malformed server URL), else 1.
+ */
+export class ClientError extends UserError {
+  declare readonly code: ClientErrorCode;
   /** The HTTP status, when the server answered. */
   readonly status?: number;
+  /** The server's own error code (docs/api.md, "Errors"), when it answered with one. */
+  readonly serverCode?: ErrorCode;
 
   constructor(
     code: ClientErrorCode,
     message: string,
-    options: { hint?: string; status?: number; cause?: unknown; exitCode?: number } = {},
+    options: { hint?: string; status?: number; serverCode?: ErrorCode; cause?: unknown; exitCode?: number } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = "ClientError";
-    this.code = code;
-    this.exitCode = options.exitCode ?? (code === "INVALID_SERVER_URL" ? 2 : 1);
-    if (options.hint !== undefined) this.hint = options.hint;
+    super(code, message, { hint: options.hint, cause: options.cause, exitCode: options.exitCode ?? (code === "INVALID_SERVER_URL" ? 2 : 1) });
     if (options.status !== undefined) this.status = options.status;
+    if (options.serverCode !== undefined) this.serverCode = options.serverCode;
   }
 }
 

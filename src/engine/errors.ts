@@ -1,3 +1,5 @@
+import { LIMIT_BY_ENGINE_NAME, type LimitName } from "../protocol/limits.js";
+
 /**
  * Errors raised by the job engine. Each has a stable `code` that callers (the HTTP
  * server, the CLI) map to their own answers; messages are written for people.
@@ -6,7 +8,6 @@ export type EngineErrorCode =
   | "JOB_NOT_FOUND"
   | "INVALID_JOB_SPEC"
   | "POOL_CLOSED"
-  | "JOB_LIMIT_REACHED"
   | "STORAGE_FULL"
   | "INVALID_ARGUMENT"
   | "LIMIT_ABOVE_MAXIMUM"
@@ -81,17 +82,14 @@ export class StorageFullError extends EngineError {
   }
 }
 
-const LIMIT_LABELS: Record<string, { label: string; unit: string }> = {
-  memoryBytes: { label: "memory", unit: "bytes" },
-  cpus: { label: "cpus", unit: "CPUs" },
-  pids: { label: "pids", unit: "processes" },
-  ioReadBps: { label: "io read", unit: "bytes/s" },
-  ioWriteBps: { label: "io write", unit: "bytes/s" },
-};
+/** How messages name a limit, and its unit, from the protocol's limits table. */
+function labelOf(limit: string): { label: string; unit: string } {
+  return LIMIT_BY_ENGINE_NAME[limit as LimitName] ?? { label: limit, unit: "" };
+}
 
 /** "memory limit 2147483648 bytes is above this server's maximum of 1073741824 bytes". */
 export function describeAboveMaximum(limit: string, what: "limit" | "default", value: number, maximum: number): string {
-  const { label, unit } = LIMIT_LABELS[limit] ?? { label: limit, unit: "" };
+  const { label, unit } = labelOf(limit);
   return `${label} ${what} ${value} ${unit} is above this server's maximum of ${maximum} ${unit}`.replace(/ {2}/g, " ");
 }
 
@@ -112,7 +110,7 @@ export class LimitAboveMaximumError extends EngineError {
 export class LimitNotEnforceableError extends EngineError {
   readonly limit: string;
   constructor(limit: string, why: string) {
-    const { label } = LIMIT_LABELS[limit] ?? { label: limit };
+    const { label } = labelOf(limit);
     super("LIMIT_NOT_ENFORCEABLE", `this server cannot enforce a ${label} limit: ${why}`);
     this.limit = limit;
   }

@@ -1,5 +1,12 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
+import type { JobErrorCode } from "../protocol/error-codes.js";
+
+/** Why a job could not start: a sentence for people, a code for programs. */
+export interface StartFailure {
+  message: string;
+  code: JobErrorCode;
+}
 
 function statOrNull(path: string) {
   try {
@@ -34,40 +41,42 @@ export function commandResolves(cmd: string, cwd: string, path: string | undefin
  * `create` must give the job its final status at once, so we look at the file system the
  * way execvp would: the cwd, then the path or each PATH entry.
  */
-export function explainSpawnFailure(cmd: string, cwd: string, path: string | undefined, errCode?: string): string {
+export function explainSpawnFailure(cmd: string, cwd: string, path: string | undefined, errCode?: string): StartFailure {
   const dir = statOrNull(cwd);
-  if (!dir) return `working directory not found: ${cwd}`;
-  if (!dir.isDirectory()) return `working directory is not a directory: ${cwd}`;
+  if (!dir) return { code: "CWD_NOT_FOUND", message: `working directory not found: ${cwd}` };
+  if (!dir.isDirectory()) return { code: "CWD_NOT_A_DIRECTORY", message: `working directory is not a directory: ${cwd}` };
+  const notFound: StartFailure = { code: "COMMAND_NOT_FOUND", message: `command not found: ${cmd}` };
+  const denied: StartFailure = { code: "PERMISSION_DENIED", message: `permission denied: ${cmd}` };
   if (cmd.includes("/")) {
     const verdict = isExecutableFile(resolve(cwd, cmd));
-    if (verdict === "missing") return `command not found: ${cmd}`;
-    if (verdict === "denied") return `permission denied: ${cmd}`;
+    if (verdict === "missing") return notFound;
+    if (verdict === "denied") return denied;
   } else {
-    let denied = false;
+    let sawDenied = false;
     for (const entry of (path ?? "").split(delimiter)) {
       const verdict = isExecutableFile(join(resolve(cwd, entry || "."), cmd));
       if (verdict === "yes") return explainErrno(cmd, errCode);
-      if (verdict === "denied") denied = true;
+      if (verdict === "denied") sawDenied = true;
     }
-    return denied ? `permission denied: ${cmd}` : `command not found: ${cmd}`;
+    return sawDenied ? denied : notFound;
   }
   return explainErrno(cmd, errCode);
 }
 
-function explainErrno(cmd: string, errCode: string | undefined): string {
+function explainErrno(cmd: string, errCode: string | undefined): StartFailure {
   switch (errCode) {
     case "EAGAIN":
-      return `cannot start ${cmd}: too many processes (EAGAIN)`;
+      return { code: "RESOURCES_EXHAUSTED", message: `cannot start ${cmd}: too many processes (EAGAIN)` };
     case "EMFILE":
     case "ENFILE":
-      return `cannot start ${cmd}: too many open files (${errCode})`;
+      return { code: "RESOURCES_EXHAUSTED", message: `cannot start ${cmd}: too many open files (${errCode})` };
     case "ENOEXEC":
-      return `cannot execute ${cmd}: not an executable format`;
+      return { code: "NOT_EXECUTABLE", message: `cannot execute ${cmd}: not an executable format` };
     case "E2BIG":
-      return `cannot start ${cmd}: argument list too long`;
+      return { code: "RESOURCES_EXHAUSTED", message: `cannot start ${cmd}: argument list too long` };
     case "ENOMEM":
-      return `cannot start ${cmd}: out of memory`;
+      return { code: "RESOURCES_EXHAUSTED", message: `cannot start ${cmd}: out of memory` };
     default:
-      return `cannot start ${cmd}${errCode ? ` (${errCode})` : ""}`;
+      return { code: "START_FAILED", message: `cannot start ${cmd}${errCode ? ` (${errCode})` : ""}` };
   }
 }

@@ -17,6 +17,7 @@ export { findSetpriv, resolveUser } from "./run-as.js";
 export { LIMIT_NAMES, LIMIT_RULES } from "./cgroups/limits.js";
 export type { LimitName } from "./cgroups/limits.js";
 export type { EngineErrorCode } from "./errors.js";
+export type { JobErrorCode } from "../protocol/error-codes.js";
 export { DEFAULT_JOB_PATH, defaultJobEnv } from "./job-env.js";
 export { DEFAULT_OWNER } from "./job-spec.js";
 export type {

@@ -437,6 +437,7 @@ function statusOf(record: JobRecord): JobStatus {
   return {
     state: record.state,
     ...(record.errorMsg !== undefined && { errorMsg: record.errorMsg }),
+    ...(record.errorCode !== undefined && { errorCode: record.errorCode }),
     ...(record.exitCode !== undefined && { exitCode: record.exitCode }),
     ...(record.signal !== undefined && { signal: record.signal }),
     ...(record.oomKilled && { oomKilled: true as const }),

@@ -3,6 +3,7 @@ import { chmodSync, closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { WalSync } from "./wal-sync.js";
 import type { JobIsolation, JobLimits, JobRecord } from "./types.js";
+import type { JobErrorCode } from "../protocol/error-codes.js";
 
 /** How many finished records `get` keeps parsed in memory. */
 const RECENT_RECORDS = 1024;
@@ -35,6 +36,7 @@ interface Row {
   exit_code: number | null;
   signal: string | null;
   error_msg: string | null;
+  error_code: string | null;
   pid: number | null;
   pid_start: string | null;
   boot_id: string | null;
@@ -84,6 +86,7 @@ function toRecord(row: Row): StoredJob {
     ...(row.ended_at !== null && { endedAt: row.ended_at }),
     state: row.state,
     ...(row.error_msg !== null && { errorMsg: row.error_msg }),
+    ...(row.error_code !== null && { errorCode: row.error_code as JobErrorCode }),
     ...(row.exit_code !== null && { exitCode: row.exit_code }),
     ...(row.signal !== null && { signal: row.signal }),
     ...(row.state === "running" && row.pid !== null && { pid: row.pid }),
@@ -106,6 +109,9 @@ const ADDED_COLUMNS: [name: string, definition: string][] = [
   ["limits", "TEXT"], // JSON object of the limits that applied (JobLimits), NULL for none
   ["oom_killed", "INTEGER NOT NULL DEFAULT 0"],
   ["isolation", "TEXT"], // JSON of the namespaces the job ran in (JobIsolation), NULL for none
+  // Why a job is in state error, for programs (JobErrorCode); NULL in older records, whose
+  // error_msg alone tells.
+  ["error_code", "TEXT"],
 ];
 
 function addMissingColumns(db: Database.Database): void {
@@ -149,11 +155,11 @@ export class JobStore {
     this.walSync = new WalSync(join(dataDir, "jobs.db-wal"));
     this.statements = {
       insert: this.db.prepare(
-        `INSERT INTO jobs (id, owner, cmd, args, cwd, env_names, created_at, ended_at, state, exit_code, signal, error_msg, pid, pid_start, boot_id, limits, isolation)
-         VALUES (@id, @owner, @cmd, @args, @cwd, @envNames, @createdAt, @endedAt, @state, @exitCode, @signal, @errorMsg, @pid, @pidStart, @bootId, @limits, @isolation)`,
+        `INSERT INTO jobs (id, owner, cmd, args, cwd, env_names, created_at, ended_at, state, exit_code, signal, error_msg, error_code, pid, pid_start, boot_id, limits, isolation)
+         VALUES (@id, @owner, @cmd, @args, @cwd, @envNames, @createdAt, @endedAt, @state, @exitCode, @signal, @errorMsg, @errorCode, @pid, @pidStart, @bootId, @limits, @isolation)`,
       ),
       finish: this.db.prepare(
-        `UPDATE jobs SET state = @state, exit_code = @exitCode, signal = @signal, error_msg = @errorMsg, ended_at = @endedAt,
+        `UPDATE jobs SET state = @state, exit_code = @exitCode, signal = @signal, error_msg = @errorMsg, error_code = @errorCode, ended_at = @endedAt,
            stdout_bytes = @stdoutBytes, stderr_bytes = @stderrBytes, truncated = @truncated, oom_killed = @oomKilled WHERE id = @id`,
       ),
       get: this.db.prepare("SELECT * FROM jobs WHERE id = ?"),
@@ -184,6 +190,7 @@ export class JobStore {
       exitCode: job.exitCode ?? null,
       signal: job.signal ?? null,
       errorMsg: job.errorMsg ?? null,
+      errorCode: job.errorCode ?? null,
       pid: job.pid ?? null,
       pidStart: job.pidStart ?? null,
       bootId: job.bootId ?? null,
@@ -231,6 +238,7 @@ export class JobStore {
       exitCode: job.exitCode ?? null,
       signal: job.signal ?? null,
       errorMsg: job.errorMsg ?? null,
+      errorCode: job.errorCode ?? null,
       endedAt: job.endedAt ?? Date.now(),
       stdoutBytes: job.stdoutBytes,
       stderrBytes: job.stderrBytes,

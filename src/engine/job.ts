@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { commandResolves, explainSpawnFailure } from "./explain-spawn-failure.js";
+import { commandResolves, explainSpawnFailure, type StartFailure } from "./explain-spawn-failure.js";
 import { privilegeDropArgv, SETPRIV_ENV } from "./run-as.js";
 import { closeQuietly, OutputFiles } from "./output-files.js";
 import { OutputNotifier } from "./output-notifier.js";
@@ -11,6 +11,7 @@ import type { Readable } from "node:stream";
 import type { StoredJob } from "./job-store.js";
 import type { ValidJobSpec } from "./job-spec.js";
 import type { JobLimits, JobRecord, JobStatus, RunAsUser } from "./types.js";
+import type { JobErrorCode } from "../protocol/error-codes.js";
 
 /** What a job needs from its pool. */
 export interface JobLaunch {
@@ -46,6 +47,7 @@ const REASON_MESSAGES: Record<StopReason, (job: Job) => string> = {
   "output-limit": (job) => `output limit reached: the job wrote more than ${job.maxOutputBytes} bytes and was stopped`,
   shutdown: () => "stopped: the worker shut down while the job was running",
 };
+const REASON_CODES = { "output-limit": "OUTPUT_LIMIT", shutdown: "SHUTDOWN" } as const satisfies Record<StopReason, JobErrorCode>;
 
 /**
  * One running (or just failed) job: its record, and the supervision of its process group.
@@ -106,7 +108,7 @@ export class Job {
   private spawnProcess(env: Record<string, string>): JobStatus {
     const { cmd, args } = this.spec;
     const { cgroup, runAs } = this.launch;
-    if (this.launch.setupError !== undefined) return this.failedToStart(this.launch.setupError);
+    if (this.launch.setupError !== undefined) return this.failedToStart({ code: "CGROUP_FAILED", message: this.launch.setupError });
     const isolation = this.launch.isolation;
     // The helper's failure to exec would only be known after the job was reported
     // running, as would setpriv's (an exit code 127): the command is looked up first, as
@@ -114,7 +116,7 @@ export class Job {
     const setpriv = !isolation && runAs?.groups?.length ? this.launch.setpriv : undefined;
     if ((setpriv || isolation) && !commandResolves(cmd, this.cwd, env.PATH)) return this.failedToStart(this.explainFailure(env));
     // `env -i NAME=VALUE… CMD` would take a CMD containing "=" for one more variable.
-    if (setpriv && cmd.includes("=")) return this.failedToStart(`cannot start ${cmd}: a command name with "=" cannot run as another user`);
+    if (setpriv && cmd.includes("=")) return this.failedToStart({ code: "START_FAILED", message: `cannot start ${cmd}: a command name with "=" cannot run as another user` });
     const [file, argv, spawnEnv] = isolation
       ? [isolation.helper, [...helperArgv({ id: this.id, ...isolation, ...(runAs && { runAs }) }), "--", cmd, ...args], env]
       : setpriv
@@ -163,13 +165,13 @@ export class Job {
     // being thrown.
     child?.on("error", () => {});
     if (!child || child.pid === undefined) {
-      const message =
+      const failure: StartFailure =
         cgroupError !== undefined
-          ? `cannot start: the job could not be placed in its cgroup (${cgroupError})`
+          ? { code: "CGROUP_FAILED", message: `cannot start: the job could not be placed in its cgroup (${cgroupError})` }
           : errCode === "ENOSPC"
-            ? "cannot start: the disk is full"
+            ? { code: "STORAGE_FULL", message: "cannot start: the disk is full" }
             : this.explainFailure(env, errCode);
-      return this.failedToStart(message);
+      return this.failedToStart(failure);
     }
     this.child = child;
     if (isolation) this.helperReport = readAll(child.stdio[3] as Readable);
@@ -183,28 +185,32 @@ export class Job {
    * `runAs` that would tell a client about paths the job's user cannot see, so the answer
    * is then the same whichever way the command or directory was out of reach.
    */
-  private explainFailure(env: Record<string, string>, errCode?: string): string {
-    const message = explainSpawnFailure(this.spec.cmd, this.cwd, env.PATH, errCode);
-    if (!this.launch.runAs) return message;
-    if (/^(command not found|permission denied):/.test(message)) return `command not found or not executable: ${this.spec.cmd}`;
-    if (/^working directory/.test(message)) return `working directory not usable: ${this.cwd}`;
-    return message;
+  private explainFailure(env: Record<string, string>, errCode?: string): StartFailure {
+    const failure = explainSpawnFailure(this.spec.cmd, this.cwd, env.PATH, errCode);
+    if (!this.launch.runAs) return failure;
+    if (failure.code === "COMMAND_NOT_FOUND" || failure.code === "PERMISSION_DENIED") {
+      return { code: "COMMAND_NOT_FOUND", message: `command not found or not executable: ${this.spec.cmd}` };
+    }
+    if (failure.code === "CWD_NOT_FOUND" || failure.code === "CWD_NOT_A_DIRECTORY") {
+      return { code: "CWD_NOT_FOUND", message: `working directory not usable: ${this.cwd}` };
+    }
+    return failure;
   }
 
   /** A failure of the isolation helper, or of the exec it made: never the job's own exit code. */
-  private explainHelperFailure({ step, code }: { step: string; code: string }): string {
+  private explainHelperFailure({ step, code }: { step: string; code: string }): StartFailure {
     if (step === "exec") return this.explainFailure(this.launch.env, code);
-    return `cannot start: the job's isolation failed (${step}: ${code})`;
+    return { code: "ISOLATION_FAILED", message: `cannot start: the job's isolation failed (${step}: ${code})` };
   }
 
   /** The job never ran: its end is now. */
-  private failedToStart(message: string): JobStatus {
+  private failedToStart({ message, code }: StartFailure): JobStatus {
     this.endedAt = Date.now();
     this.finalSizes = { stdout: 0, stderr: 0 };
     this.notifier.end();
     this.markExited();
     void this.launch.cgroup?.remove();
-    return { state: "error", errorMsg: message };
+    return { state: "error", errorMsg: message, errorCode: code };
   }
 
   private async onExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
@@ -227,11 +233,11 @@ export class Job {
     }
     const helperFailure = this.helperReport && parseHelperFailure(await this.helperReport);
     let status: JobStatus = helperFailure
-      ? { state: "error", errorMsg: this.explainHelperFailure(helperFailure) }
+      ? { state: "error", ...errorOf(this.explainHelperFailure(helperFailure)) }
       : signal
         ? { state: "completed", exitCode: exitCodeForSignal(signal), signal, ...(oomKilled && { oomKilled: true as const }) }
         : { state: "completed", exitCode: code ?? 0 };
-    if (this.stopReason) status = { state: "error", errorMsg: REASON_MESSAGES[this.stopReason](this) };
+    if (this.stopReason) status = { state: "error", errorMsg: REASON_MESSAGES[this.stopReason](this), errorCode: REASON_CODES[this.stopReason] };
     if (this.stopReason === "output-limit") {
       this.files.truncateTo(this.maxOutputBytes);
       this.truncated = true;
@@ -343,4 +349,9 @@ function readAll(stream: Readable): Promise<string> {
     stream.once("error", () => resolve(text));
     stream.once("close", () => resolve(text));
   });
+}
+
+/** A start failure as the fields of an error status. */
+function errorOf({ message, code }: StartFailure): Pick<JobStatus, "errorMsg" | "errorCode"> {
+  return { errorMsg: message, errorCode: code };
 }

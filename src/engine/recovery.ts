@@ -31,6 +31,7 @@ export async function recoverInterruptedJobs(store: JobStore, filesOf: (id: stri
       ...record,
       state: "error",
       errorMsg: INTERRUPTED_MESSAGE,
+      errorCode: "INTERRUPTED",
       endedAt: Date.now(),
       stdoutBytes: files.size("stdout"),
       stderrBytes: files.size("stderr"),

@@ -1,7 +1,8 @@
+/** Public shapes of the job engine (docs/design.md). */
+import type { JobErrorCode } from "../protocol/error-codes.js";
+import type { EngineLimits } from "../protocol/limits.js";
 import type { IsolationOptions, JobIsolation } from "./isolation/host.js";
 export type { JobIsolation };
-
-/** Public shapes of the job engine (README.md, "The library"). */
 
 export type JobState = "running" | "error" | "completed";
 
@@ -26,24 +27,22 @@ export interface JobSpec {
   network?: "host" | "none";
 }
 
-/** Resource limits of a job, enforced with cgroups. */
-export interface JobLimits {
-  /** Most memory (RSS and page cache, no swap) in bytes; beyond it the kernel kills the job ("out of memory"). */
-  memoryBytes?: number;
-  /** CPU time as a fraction of cores per period, e.g. 0.5 = half a core, 2 = two cores. */
-  cpus?: number;
-  /** Most processes (and threads) the job may have at once. */
-  pids?: number;
-  /** Read and write bandwidth, in bytes per second, on the data directory's disk. */
-  ioReadBps?: number;
-  ioWriteBps?: number;
-}
+/**
+ * Resource limits of a job, enforced with cgroups: one optional number per row of the
+ * protocol's limits table (src/protocol/limits.ts), e.g. `memoryBytes` (RSS and page cache,
+ * no swap; beyond it the kernel kills the job, "out of memory"), `cpus` (a fraction of
+ * cores per period), `pids` (processes and threads at once), `ioReadBps`/`ioWriteBps`
+ * (bytes per second on the data directory's disk).
+ */
+export type JobLimits = EngineLimits;
 
 /** What `status` returns. */
 export interface JobStatus {
   state: JobState;
   /** Set when state is "error": why the job could not run (or was interrupted). */
   errorMsg?: string;
+  /** Set when state is "error": the same, for programs (e.g. "COMMAND_NOT_FOUND"). */
+  errorCode?: JobErrorCode;
   /** Set when state is "completed": the exit code, or 128+n when killed by signal n. */
   exitCode?: number;
   /** Set when the job was killed by a signal, e.g. "SIGKILL". */

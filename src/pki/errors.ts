@@ -1,3 +1,5 @@
+import { UserError } from "../user-error.js";
+
 /**
  * Errors raised by the certificate library. Each has a stable `code` that callers (the
  * CLI, the server's startup) can branch on; messages are written for people and name
@@ -24,11 +26,16 @@ export type PkiErrorCode =
   /** Reading or writing a file failed (permissions, missing directory, full disk…). */
   | "PKI_IO";
 
-/** The single error class of `src/pki`; branch on `code`, not on the message. */
-export class PkiError extends Error {
-  readonly code: PkiErrorCode;
-  /** The likely fix, for people ("use --force to replace it"). */
-  readonly hint?: string;
+/** Codes that mean a mistake in the arguments: the CLI exits 2 (usage) for them. */
+const USAGE_CODES: ReadonlySet<PkiErrorCode> = new Set(["PKI_INVALID_NAME", "PKI_INVALID_HOST", "PKI_INVALID_VALIDITY"]);
+
+/**
+ * The single error class of `src/pki`; branch on `code`, not on the message. `hint` is
+ * the likely fix ("use --force to replace it"); `exitCode` is 2 for mistakes in the
+ * arguments, else 1.
+ */
+export class PkiError extends UserError {
+  declare readonly code: PkiErrorCode;
   /** The file concerned, when there is one. */
   readonly path?: string;
 
@@ -37,10 +44,7 @@ export class PkiError extends Error {
     message: string,
     options: { hint?: string; path?: string; cause?: unknown } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = "PkiError";
-    this.code = code;
-    if (options.hint !== undefined) this.hint = options.hint;
+    super(code, message, { hint: options.hint, cause: options.cause, exitCode: USAGE_CODES.has(code) ? 2 : 1 });
     if (options.path !== undefined) this.path = options.path;
   }
 }

@@ -1,18 +1,21 @@
+import type { ErrorCode } from "../protocol/error-codes.js";
+
 /**
  * The one table of every refusal the HTTP API can give, in the spirit of fastify's
- * `lib/errors.js`: a stable code, its HTTP status and the message a client reads.
+ * `lib/errors.js`: for each stable code of the protocol (src/protocol/error-codes.ts), its
+ * HTTP status and the message a client reads when nothing more precise is said.
  *
  * Every error a request can meet (ours, the engine's, fastify's) is mapped to one of
- * these codes by `toHttpError`, so the answer's shape is always `{"error": "..."}` (or,
- * where the API contract says so, an empty body) and never a stack trace.
+ * these codes by `toHttpError`, so the answer's shape is always
+ * `{"error": "...", "code": "..."}` (or, where the API contract says so, an empty body)
+ * and never a stack trace. test/server/error-table.test.ts pins it against docs/api.md
+ * and the client's mapping.
  */
 export const ERRORS = {
   NOT_FOUND: { status: 404, message: "not found" },
   METHOD_NOT_ALLOWED: { status: 405, message: "method not allowed" },
   /** Unknown id, malformed id and another identity's job: one answer for all three. */
   JOB_NOT_FOUND: { status: 404, message: "job not found" },
-  /** The same, for the endpoints whose contract says "404, empty body" (status, output). */
-  JOB_NOT_FOUND_EMPTY: { status: 404, message: "job not found", emptyBody: true },
   INVALID_JSON: { status: 400, message: "the request body is not valid JSON" },
   EMPTY_BODY: { status: 400, message: "the request body is empty: send a JSON object" },
   INVALID_REQUEST: { status: 400, message: "the request is not valid" },
@@ -20,6 +23,8 @@ export const ERRORS = {
   INVALID_ARGUMENT: { status: 400, message: "an argument is not valid" },
   /** A limit above the operator's maximum (`serve --max-…`). */
   LIMIT_ABOVE_MAXIMUM: { status: 400, message: "a resource limit is above this server's maximum" },
+  /** `limits.cpus` above the host's CPU count (as `docker run --cpus` refuses it). */
+  LIMIT_ABOVE_HOST: { status: 400, message: "a resource limit is above what this host has" },
   /** A limit this host cannot enforce (no cgroup access, no such controller): never ignored. */
   LIMIT_NOT_ENFORCEABLE: { status: 400, message: "this server cannot enforce that resource limit" },
   /** A job asked for isolation (`network: "none"`) this host cannot give: never ignored. */
@@ -33,11 +38,13 @@ export const ERRORS = {
   CLIENT_CERT_REQUIRED: { status: 403, message: "a valid client certificate is required" },
   BODY_TOO_LARGE: { status: 413, message: "the request body is too large" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "the request body must be JSON: send content-type: application/json" },
+  /** A body compressed (gzip…) or otherwise encoded: the server reads only plain JSON. */
+  UNSUPPORTED_CONTENT_ENCODING: { status: 415, message: "the request body must not be encoded: send it without content-encoding" },
   TOO_MANY_RUNNING_JOBS: { status: 429, message: "too many running jobs for this client" },
   INTERNAL: { status: 500, message: "internal server error" },
   SHUTTING_DOWN: { status: 503, message: "the server is shutting down" },
   STORAGE_FULL: { status: 507, message: "the server has no room left for job output" },
-} as const satisfies Record<string, { status: number; message: string; emptyBody?: boolean }>;
+} as const satisfies Record<ErrorCode, { status: number; message: string }>;
 
-/** A code of {@link ERRORS}. */
-export type HttpErrorCode = keyof typeof ERRORS;
+/** A code of {@link ERRORS}: the protocol's {@link ErrorCode}. */
+export type HttpErrorCode = ErrorCode;

@@ -1,13 +1,6 @@
 import { EngineError } from "../engine/index.js";
 import { HttpError } from "./http-error.js";
-
-/** One Ajv error, as fastify attaches them to `err.validation`. */
-interface ValidationIssue {
-  keyword: string;
-  instancePath: string;
-  message?: string;
-  params: Record<string, unknown>;
-}
+import { describeValidation, type ValidationIssue } from "./validation-message.js";
 
 /**
  * Maps anything a request can throw to an {@link HttpError} of the central table.
@@ -26,8 +19,6 @@ export function toHttpError(err: unknown): HttpError {
         return new HttpError("INVALID_ARGUMENT", err.message);
       case "POOL_CLOSED":
         return new HttpError("SHUTTING_DOWN");
-      case "JOB_LIMIT_REACHED":
-        return new HttpError("TOO_MANY_RUNNING_JOBS", err.message);
       case "STORAGE_FULL":
         return new HttpError("STORAGE_FULL");
       case "LIMIT_ABOVE_MAXIMUM":
@@ -64,41 +55,4 @@ export function toHttpError(err: unknown): HttpError {
     return new HttpError("INVALID_REQUEST");
   }
   return new HttpError("INTERNAL");
-}
-
-/**
- * Turns Ajv's first complaint into a sentence about the request's own field names,
- * e.g. `args[1] must be a string`, `unknown field "foo"`, `missing field "cmd"`.
- */
-export function describeValidation(issues: readonly ValidationIssue[], context: string): string {
-  const issue = issues[0];
-  if (!issue) return `the request ${context} is not valid`;
-  const where = fieldPath(issue.instancePath);
-  const subject = where || (context === "body" ? "the request body" : context);
-  const inside = where ? ` in ${where}` : context === "body" ? "" : ` in the ${context}`;
-  switch (issue.keyword) {
-    case "additionalProperties":
-      return `unknown field ${JSON.stringify(String(issue.params.additionalProperty))}${inside}`;
-    case "required":
-      return `missing field ${JSON.stringify(String(issue.params.missingProperty))}${inside}`;
-    case "type": {
-      const type = String(issue.params.type);
-      const article = type === "array" || type === "object" || type === "integer" ? "an" : "a";
-      return `${subject} must be ${article} ${type}`;
-    }
-    case "propertyNames":
-      return `${subject} has a name that is not valid`;
-    default:
-      return `${subject} ${issue.message ?? "is not valid"}`;
-  }
-}
-
-/** "/args/1" → "args[1]", "/env/HOME" → "env.HOME". */
-function fieldPath(instancePath: string): string {
-  if (!instancePath) return "";
-  return instancePath
-    .split("/")
-    .slice(1)
-    .map((part) => part.replaceAll("~1", "/").replaceAll("~0", "~"))
-    .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), "");
 }

@@ -189,7 +189,9 @@ function buildApp({ pool, material, options, log, maxRunningPerClient, openSocke
     exposeHeadRoutes: false,
     // Follow streams would otherwise keep close() waiting until their jobs end.
     forceCloseConnections: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    // verbose: each complaint carries its schema, whose description completes the refusal's
+    // sentence (src/server/validation-message.ts).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false, verbose: true } },
     // Requests Node's parser refuses (raw non-ASCII in the URL, huge headers, a timeout).
     clientErrorHandler: clientErrorHandler(() => audit),
     // Refusals fastify makes before routing (a malformed URL): same shape, and audited too.

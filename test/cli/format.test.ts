@@ -66,8 +66,9 @@ describe("client CLI helpers", () => {
   it("maps a finished job to run's exit code", () => {
     assert.equal(exitCodeOf({ status: "completed", exit_code: 3 }), 3);
     assert.equal(exitCodeOf({ status: "completed", exit_code: 130 }), 130);
-    assert.equal(exitCodeOf({ status: "error", error_msg: "command not found: x" }), 127);
-    assert.equal(exitCodeOf({ status: "error", error_msg: "permission denied: ./x" }), 126);
-    assert.equal(exitCodeOf({ status: "error", error_msg: "working directory not found: /x" }), 1);
+    assert.equal(exitCodeOf({ status: "error", error_code: "COMMAND_NOT_FOUND" }), 127);
+    assert.equal(exitCodeOf({ status: "error", error_code: "PERMISSION_DENIED" }), 126);
+    assert.equal(exitCodeOf({ status: "error", error_code: "NOT_EXECUTABLE" }), 126);
+    assert.equal(exitCodeOf({ status: "error", error_code: "CWD_NOT_FOUND" }), 1);
   });
 });

@@ -165,7 +165,7 @@ test("resource control: serve says what it can enforce, and applies its maxima",
   try {
     assert.match(s.stderr(), /^jobworker: cgroups: every job gets its own cgroup, .*limits enforced: memory/m);
     const refused = await curlDefault(s.port, "/jobs", ["-X", "PUT", "-H", "content-type: application/json", "-d", '{"cmd":"true","limits":{"memory_bytes":2147483648}}']);
-    assert.deepEqual(JSON.parse(refused), { error: "memory limit 2147483648 bytes is above this server's maximum of 1073741824 bytes" });
+    assert.deepEqual(JSON.parse(refused), { error: "memory limit 2147483648 bytes is above this server's maximum of 1073741824 bytes", code: "LIMIT_ABOVE_MAXIMUM" });
     const created = JSON.parse(await curlDefault(s.port, "/jobs", ["-X", "PUT", "-H", "content-type: application/json", "-d", '{"cmd":"true"}']));
     await curlDefault(s.port, `/jobs/${created.id}/stdout?follow=true`);
     const record = JSON.parse(await curlDefault(s.port, `/jobs/${created.id}`));

@@ -83,7 +83,7 @@ describe("JobworkerClient", () => {
     await rejectsWith(alice.status(id), "JOB_NOT_FOUND", /no such job/);
 
     const bad = await alice.create({ cmd: "no-such-command-xyz" });
-    assert.deepEqual(await alice.status(bad), { status: "error", error_msg: "command not found: no-such-command-xyz" });
+    assert.deepEqual(await alice.status(bad), { status: "error", error_msg: "command not found: no-such-command-xyz", error_code: "COMMAND_NOT_FOUND" });
   });
 
   it("another identity's job is JOB_NOT_FOUND everywhere", async () => {

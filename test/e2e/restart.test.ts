@@ -73,7 +73,7 @@ describe("restarting the worker", () => {
       assert.equal(isAlive(main!), false, "main process gone after restart");
       assert.equal(isAlive(grandchild!), false, "grandchild gone after restart");
       const status = JSON.parse((await cli(["status", "--json", id], second.env)).stdout.toString());
-      assert.deepEqual(status, { status: "error", error_msg: INTERRUPTED_MESSAGE });
+      assert.deepEqual(status, { status: "error", error_msg: INTERRUPTED_MESSAGE, error_code: "INTERRUPTED" });
       assert.equal((await cli(["output", id], second.env)).stdout.toString(), `partial\n${grandchild}\n${main}\n`);
     } finally {
       second.child.kill("SIGTERM");

@@ -371,7 +371,7 @@ describe("run as an unprivileged user", { skip: process.getuid?.() !== 0 ? "need
       // Under run-as, the reason does not tell "missing" from "not executable by the job's
       // user": the server must not reveal paths that user cannot see.
       const missing = other.create({ cmd: "no-such-command-jobworker" });
-      assert.deepEqual(other.status(missing), { state: "error", errorMsg: "command not found or not executable: no-such-command-jobworker" });
+      assert.deepEqual(other.status(missing), { state: "error", errorMsg: "command not found or not executable: no-such-command-jobworker", errorCode: "COMMAND_NOT_FOUND" });
       // The client's environment reaches the job, never setpriv, which runs as root: a
       // loader variable such as LD_PRELOAD must not act there.
       const traced = other.create({ cmd: "sh", args: ["-c", 'echo "$GREETING"'], env: { GREETING: "hello", LD_DEBUG: "libs" } });

@@ -53,7 +53,7 @@ describe("durability", () => {
       const { stdout, stderr } = await second.output(done);
       assert.equal(stdout.toString(), "kept\n");
       assert.equal(stderr.toString(), "err\n");
-      assert.deepEqual(second.status(running), { state: "error", errorMsg: "stopped: the worker shut down while the job was running" });
+      assert.deepEqual(second.status(running), { state: "error", errorMsg: "stopped: the worker shut down while the job was running", errorCode: "SHUTDOWN" });
       assert.equal((await collect(second.stream(running, "stdout", { follow: true }))).toString(), "before\n");
       assert.deepEqual(second.list({ owner: "alice" }).map((job) => job.id), [running, done]);
     } finally {
@@ -108,7 +108,7 @@ describe("durability", () => {
     try {
       assert.equal(isAlive(pid), false, "main process killed at restart");
       assert.equal(isAlive(grandchild), false, "grandchild killed at restart");
-      assert.deepEqual(pool.status(id), { state: "error", errorMsg: INTERRUPTED_MESSAGE });
+      assert.deepEqual(pool.status(id), { state: "error", errorMsg: INTERRUPTED_MESSAGE, errorCode: "INTERRUPTED" });
       assert.equal((await pool.output(id)).stdout.toString(), `partial\n${grandchild}\n`);
       assert.ok(pool.get(id).endedAt !== undefined);
     } finally {
@@ -152,7 +152,7 @@ describe("durability", () => {
     const pool = await JobPool.open({ isolation: false, dataDir });
     try {
       assert.equal(isAlive(bystander.pid!), true, "the process with the reused PID lives");
-      assert.deepEqual(pool.status(stale.id), { state: "error", errorMsg: INTERRUPTED_MESSAGE });
+      assert.deepEqual(pool.status(stale.id), { state: "error", errorMsg: INTERRUPTED_MESSAGE, errorCode: "INTERRUPTED" });
     } finally {
       bystander.kill("SIGKILL");
       await pool.close();
@@ -167,6 +167,7 @@ describe("durability", () => {
       const status = await pool.wait(id);
       assert.equal(status.state, "error");
       assert.match(status.errorMsg!, /output limit reached/);
+      assert.equal(status.errorCode, "OUTPUT_LIMIT");
       assert.equal(pool.get(id).truncated, true);
       assert.equal(pool.get(id).stdoutBytes, 10_000);
       assert.equal((await pool.output(id)).stdout.length, 10_000);

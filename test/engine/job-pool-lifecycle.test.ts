@@ -47,12 +47,12 @@ describe("JobPool lifecycle", () => {
 
   it("reports a missing command as error at once, never as running", () => {
     const id = pool.create({ cmd: "jobworker-no-such-command" });
-    assert.deepEqual(pool.status(id), { state: "error", errorMsg: "command not found: jobworker-no-such-command" });
+    assert.deepEqual(pool.status(id), { state: "error", errorMsg: "command not found: jobworker-no-such-command", errorCode: "COMMAND_NOT_FOUND" });
   });
 
   it("reports a missing path as command not found", () => {
     const id = pool.create({ cmd: "./no/such/file" });
-    assert.deepEqual(pool.status(id), { state: "error", errorMsg: "command not found: ./no/such/file" });
+    assert.deepEqual(pool.status(id), { state: "error", errorMsg: "command not found: ./no/such/file", errorCode: "COMMAND_NOT_FOUND" });
   });
 
   it("reports a file without execute permission as permission denied", async () => {
@@ -60,7 +60,7 @@ describe("JobPool lifecycle", () => {
     writeFileSync(script, "#!/bin/sh\necho hi\n");
     chmodSync(script, 0o644);
     const id = pool.create({ cmd: "./script.sh", cwd: dir.path });
-    assert.deepEqual(pool.status(id), { state: "error", errorMsg: "permission denied: ./script.sh" });
+    assert.deepEqual(pool.status(id), { state: "error", errorMsg: "permission denied: ./script.sh", errorCode: "PERMISSION_DENIED" });
     // A job that failed to start has empty output and is already over.
     assert.deepEqual(await pool.wait(id), pool.status(id));
     const { stdout, stderr } = await pool.output(id);
@@ -69,12 +69,12 @@ describe("JobPool lifecycle", () => {
 
   it("reports a directory as permission denied", () => {
     const id = pool.create({ cmd: "/tmp" });
-    assert.deepEqual(pool.status(id), { state: "error", errorMsg: "permission denied: /tmp" });
+    assert.deepEqual(pool.status(id), { state: "error", errorMsg: "permission denied: /tmp", errorCode: "PERMISSION_DENIED" });
   });
 
   it("reports a missing working directory", () => {
     const id = pool.create({ cmd: "true", cwd: "/no/such/dir" });
-    assert.deepEqual(pool.status(id), { state: "error", errorMsg: "working directory not found: /no/such/dir" });
+    assert.deepEqual(pool.status(id), { state: "error", errorMsg: "working directory not found: /no/such/dir", errorCode: "CWD_NOT_FOUND" });
   });
 
   it("reports a job killed by a signal with its name and 128+n", async () => {

@@ -112,7 +112,7 @@ describe("JobPool stop and delete", () => {
     const finals = ids.map((id) => own.wait(id));
     await own.close();
     for (const status of await Promise.all(finals)) {
-      assert.deepEqual(status, { state: "error", errorMsg: "stopped: the worker shut down while the job was running" });
+      assert.deepEqual(status, { state: "error", errorMsg: "stopped: the worker shut down while the job was running", errorCode: "SHUTDOWN" });
     }
     for (const pid of pids) assert.equal(isAlive(pid), false);
     assert.throws(() => own.create({ cmd: "true" }), { code: "POOL_CLOSED" });

@@ -97,7 +97,7 @@ describe("endpoints", () => {
     assert.equal((await call(alice, `${base}/jobs/${id}/status`)).status, 404);
     const again = await call(alice, `${base}/jobs/${id}`, "DELETE");
     assert.equal(again.status, 404);
-    assert.deepEqual(again.json, { error: "job not found" });
+    assert.deepEqual(again.json, { error: "job not found", code: "JOB_NOT_FOUND" });
   });
 
   test("stdout and stderr give exact bytes, from an offset", async () => {
@@ -136,7 +136,7 @@ describe("identities", () => {
     // The contract: status and output 404 with an empty body, the others with {"error"}.
     assert.equal((await call(bob, `${base}/jobs/${id}/status`)).text, "");
     assert.equal((await call(bob, `${base}/jobs/${id}/output`)).text, "");
-    assert.deepEqual((await call(bob, `${base}/jobs/${id}`, "DELETE")).json, { error: "job not found" });
+    assert.deepEqual((await call(bob, `${base}/jobs/${id}`, "DELETE")).json, { error: "job not found", code: "JOB_NOT_FOUND" });
     // And alice's job was neither stopped nor deleted by bob.
     assert.equal((await call(alice, `${base}/jobs/${id}/status`)).json.status, "running");
     assert.ok(!(await call(bob, `${base}/jobs`)).json.jobs.some((j: { id: string }) => j.id === id));
@@ -151,7 +151,7 @@ describe("identities", () => {
       assert.equal(status.text, "");
       const record = await call(alice, `${base}/jobs/${id}`);
       assert.equal(record.status, 404);
-      assert.deepEqual(record.json, { error: "job not found" });
+      assert.deepEqual(record.json, { error: "job not found", code: "JOB_NOT_FOUND" });
     }
   });
 });
@@ -173,7 +173,7 @@ describe("strict input", () => {
     ["NUL byte in cmd", '{"cmd":"l\\u0000s"}', { "content-type": "application/json" }, 400, /NUL/],
     ["NUL byte in an arg", '{"cmd":"ls","args":["a\\u0000"]}', { "content-type": "application/json" }, 400, /NUL/],
     ["__proto__ key", '{"cmd":"ls","__proto__":{"x":1}}', { "content-type": "application/json" }, 400, /./],
-    ["limits below the floor", '{"cmd":"ls","limits":{"pids":1}}', { "content-type": "application/json" }, 400, /limits.pids must be >= 2/],
+    ["limits below the floor", '{"cmd":"ls","limits":{"pids":1}}', { "content-type": "application/json" }, 400, /^limits\.pids must be an integer from 2 to 4194304 \(processes\)$/],
     ["limits of the wrong type", '{"cmd":"ls","limits":{"cpus":"0.5"}}', { "content-type": "application/json" }, 400, /limits.cpus must be a number/],
     ["unknown limit", '{"cmd":"ls","limits":{"gpus":4}}', { "content-type": "application/json" }, 400, /unknown field "gpus" in limits/],
     ["no content type", '{"cmd":"ls"}', {}, 415, /content-type: application\/json/],
@@ -186,7 +186,7 @@ describe("strict input", () => {
     test(`PUT /jobs with ${name} → ${status}`, async () => {
       const answer = await call(alice, `${base}/jobs`, "PUT", body, headers);
       assert.equal(answer.status, status, answer.text);
-      assert.deepEqual(Object.keys(answer.json ?? {}), ["error"], answer.text);
+      assert.deepEqual(Object.keys(answer.json ?? {}), ["error", "code"], answer.text);
       assert.match(answer.json.error, message);
       assert.doesNotMatch(answer.text, /at .*\.(js|ts):\d+/, "no stack trace");
     });
@@ -205,10 +205,10 @@ describe("strict input", () => {
   test("unknown routes and wrong methods answer with {error}", async () => {
     const unknown = await call(alice, `${base}/nope`);
     assert.equal(unknown.status, 404);
-    assert.deepEqual(unknown.json, { error: "not found" });
+    assert.deepEqual(unknown.json, { error: "not found", code: "NOT_FOUND" });
     const wrong = await call(alice, `${base}/jobs`, "POST", { cmd: "ls" });
     assert.equal(wrong.status, 405);
-    assert.deepEqual(wrong.json, { error: "method not allowed" });
+    assert.deepEqual(wrong.json, { error: "method not allowed", code: "METHOD_NOT_ALLOWED" });
     assert.equal(wrong.headers.allow, "GET, PUT");
     assert.equal((await call(alice, `${base}/jobs/x/status`, "DELETE")).status, 405);
   });

@@ -38,12 +38,12 @@ test("curl: start, follow, status, output, list, stop, delete", async () => {
   assert.deepEqual(await curl(`/jobs/${id}`, ["-X", "DELETE"]), { status: 200, body: "" });
   assert.deepEqual(await curl(`/jobs/${id}/status`), { status: 404, body: "" });
   assert.deepEqual(await curl(`/jobs/${id}/output`), { status: 404, body: "" });
-  assert.deepEqual(await curl(`/jobs/${id}`, ["-X", "DELETE"]), { status: 404, body: '{"error":"job not found"}' });
+  assert.deepEqual(await curl(`/jobs/${id}`, ["-X", "DELETE"]), { status: 404, body: '{"error":"job not found","code":"JOB_NOT_FOUND"}' });
 });
 
 test("curl: refusals come as {error}", async () => {
   const bad = await curl("/jobs", ["-X", "PUT", "-H", "content-type: application/json", "-d", '{"cmd":"ls","args":"-la"}']);
-  assert.deepEqual(bad, { status: 400, body: '{"error":"args must be an array"}' });
+  assert.deepEqual(bad, { status: 400, body: '{"error":"args must be an array","code":"INVALID_REQUEST"}' });
   const form = await curl("/jobs", ["-X", "PUT", "-d", '{"cmd":"ls"}']); // curl -d sends a form content type
   assert.equal(form.status, 415);
   assert.match(JSON.parse(form.body).error, /content-type: application\/json/);

@@ -36,7 +36,7 @@ describe("limits on a server with cgroups", { skip: !root && "needs root (cgroup
   test("a limit above the maximum is refused with a clear 400", async () => {
     const answer = await call(alice, `${base}/jobs`, "PUT", { cmd: "true", limits: { cpus: 2 } });
     assert.equal(answer.status, 400);
-    assert.deepEqual(answer.json, { error: "cpus limit 2 CPUs is above this server's maximum of 1 CPUs" });
+    assert.deepEqual(answer.json, { error: "cpus limit 2 CPUs is above this server's maximum of 1 CPUs", code: "LIMIT_ABOVE_MAXIMUM" });
   });
 
   test("a job killed for exceeding its memory limit says so: oom_killed", async () => {

@@ -5,7 +5,6 @@ import type { Command } from "commander";
 // Only light modules at load time; the certificate code (x509, webcrypto) is imported by
 // the action that needs it, so other commands start fast.
 import { CA_VALIDITY_DAYS, DEFAULT_CLIENT_NAME, DEFAULT_SERVER_HOSTS, LEAF_VALIDITY_DAYS } from "../../pki/defaults.js";
-import { PkiError, type PkiErrorCode } from "../../pki/errors.js";
 import { defaultPkiDir, pkiPaths } from "../../pki/paths.js";
 import { printRows } from "../format/print.js";
 import { integerParser } from "../options/numbers.js";
@@ -20,9 +19,6 @@ interface DirOptions {
   dir?: string;
   home?: string;
 }
-
-/** PkiError codes that are the caller's mistake in the arguments: usage errors, exit 2. */
-const USAGE_CODES: ReadonlySet<PkiErrorCode> = new Set(["PKI_INVALID_NAME", "PKI_INVALID_HOST", "PKI_INVALID_VALIDITY"]);
 
 /** Registers `jobworker certs init|issue|server|revoke`. */
 export function registerCertsCommands(program: Command): void {
@@ -41,7 +37,7 @@ export function registerCertsCommands(program: Command): void {
       .option("--days <n>", `validity of the server and client certificates (default: ${LEAF_VALIDITY_DAYS})`, parseDays)
       .option("--force", "replace existing keys and certificates (creates a new CA)"),
   ).action(
-    run(async (opts: DirOptions & { host?: string[]; client?: string[]; days?: number; force?: boolean }) => {
+    async (opts: DirOptions & { host?: string[]; client?: string[]; days?: number; force?: boolean }) => {
       const dir = pkiDir(opts);
       const paths = pkiPaths(dir);
       const result = await (await loadPki()).initPki({ dir, hosts: opts.host, clients: opts.client, days: opts.days, force: opts.force });
@@ -56,7 +52,7 @@ export function registerCertsCommands(program: Command): void {
         ]),
         ["revocation list", paths.crl],
       ]);
-    }),
+    },
   );
 
   withDirOptions(
@@ -67,13 +63,13 @@ export function registerCertsCommands(program: Command): void {
       .option("--days <n>", `validity in days (default: ${LEAF_VALIDITY_DAYS})`, parseDays)
       .option("--force", "replace an existing certificate and key of that name"),
   ).action(
-    run(async (name: string, opts: DirOptions & { days?: number; force?: boolean }) => {
+    async (name: string, opts: DirOptions & { days?: number; force?: boolean }) => {
       const result = await (await loadPki()).issueClientCert({ dir: pkiDir(opts), name, days: opts.days, force: opts.force });
       printRows([
         [`client ${result.name}`, `${result.certPath}  (until ${day(result.notAfter)})`],
         [`client ${result.name} key`, result.keyPath],
       ]);
-    }),
+    },
   );
 
   withDirOptions(
@@ -84,13 +80,13 @@ export function registerCertsCommands(program: Command): void {
       .option("--days <n>", `validity in days (default: ${LEAF_VALIDITY_DAYS})`, parseDays)
       .option("--force", "replace the existing server certificate and key"),
   ).action(
-    run(async (opts: DirOptions & { host?: string[]; days?: number; force?: boolean }) => {
+    async (opts: DirOptions & { host?: string[]; days?: number; force?: boolean }) => {
       const result = await (await loadPki()).issueServerCert({ dir: pkiDir(opts), hosts: opts.host, days: opts.days, force: opts.force });
       printRows([
         ["server certificate", `${result.certPath}  (${result.hosts.join(", ")}; until ${day(result.notAfter)})`],
         ["server key", result.keyPath],
       ]);
-    }),
+    },
   );
 
   withDirOptions(
@@ -100,7 +96,7 @@ export function registerCertsCommands(program: Command): void {
       .argument("<name>", "client name")
       .option("--cert <file>", "revoke this certificate file (CN must be NAME) instead of clients/NAME.pem"),
   ).action(
-    run(async (name: string, opts: DirOptions & { cert?: string }) => {
+    async (name: string, opts: DirOptions & { cert?: string }) => {
       const result = await (await loadPki()).revokeClientCert({
         dir: pkiDir(opts),
         name,
@@ -114,7 +110,7 @@ export function registerCertsCommands(program: Command): void {
           : `revoked ${result.name} (serial ${result.serial}); ${result.crlPath} now lists ${listed}\n` +
               "a running server enforces it after SIGHUP (which also closes that client's open connections) or a restart\n",
       );
-    }),
+    },
   );
 }
 
@@ -128,21 +124,6 @@ function withDirOptions(command: Command): Command {
 function pkiDir(opts: DirOptions): string {
   if (opts.dir) return resolve(opts.dir);
   return opts.home ? defaultPkiDir(resolve(opts.home)) : defaultPkiDir();
-}
-
-/**
- * Wraps an action so that PkiErrors carry the exit code main.ts uses: 2 for mistakes
- * in the arguments (usage errors), 1 for the rest. main.ts prints the one line.
- */
-function run<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await action(...args);
-    } catch (err) {
-      if (err instanceof PkiError) Object.assign(err, { exitCode: USAGE_CODES.has(err.code) ? 2 : 1 });
-      throw err;
-    }
-  };
 }
 
 function day(date: Date): string {

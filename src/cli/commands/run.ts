@@ -44,13 +44,15 @@ ${CLIENT_ENV_HELP}`,
   });
 }
 
-/** The exit code for a job that ended: its own, or 126/127 the way a shell reports exec failures. */
-export function exitCodeOf(record: Pick<JobRecord, "status" | "exit_code" | "error_msg">): number {
+/**
+ * The exit code for a job that ended: its own, or 126/127 the way a shell reports exec
+ * failures, read from the record's `error_code` (never from the wording of `error_msg`).
+ */
+export function exitCodeOf(record: Pick<JobRecord, "status" | "exit_code" | "error_code">): number {
   if (record.status === "completed") return record.exit_code ?? 1;
   if (record.status === "error") {
-    const msg = record.error_msg ?? "";
-    if (/^command not found/i.test(msg)) return 127;
-    if (/^(permission denied|cannot execute)/i.test(msg)) return 126;
+    if (record.error_code === "COMMAND_NOT_FOUND") return 127;
+    if (record.error_code === "PERMISSION_DENIED" || record.error_code === "NOT_EXECUTABLE") return 126;
     return 1;
   }
   return 1;

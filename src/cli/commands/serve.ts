@@ -59,20 +59,8 @@ export function registerServeCommand(program: Command): void {
     .option("--stop-grace-ms <n>", "time between SIGTERM and SIGKILL when stopping a job (default 5000)", parseNonNegativeInt)
     .option("--max-output-bytes <size>", "most output kept per stream of a job, e.g. 100M; a job writing more is stopped and marked truncated (default 1G)", parseBytes)
     .option("--retain <age|count>", "remove finished jobs older than an age (7d, 12h) or beyond the newest count (1000), or both: 7d,1000 (default: keep all)", parseRetention);
-  addLimitOptions(serveCommand, "max", {
-    memory: "most memory a job may ask for, e.g. 1G (also applies to jobs that ask for none)",
-    cpus: "most CPUs a job may ask for, e.g. 2",
-    pids: "most processes a job may ask for",
-    ioRead: "most disk read bandwidth per second a job may ask for, e.g. 50M",
-    ioWrite: "most disk write bandwidth per second a job may ask for, e.g. 50M",
-  });
-  addLimitOptions(serveCommand, "default", {
-    memory: "memory limit of jobs that ask for none, e.g. 256M",
-    cpus: "CPU limit of jobs that ask for none, e.g. 0.5",
-    pids: "process limit of jobs that ask for none",
-    ioRead: "read bandwidth limit of jobs that ask for none",
-    ioWrite: "write bandwidth limit of jobs that ask for none",
-  });
+  addLimitOptions(serveCommand, "max");
+  addLimitOptions(serveCommand, "default");
   serveCommand
     .option("--run-as <user>", "run jobs as this unprivileged user (the server keeps root to manage cgroups)")
     .option("--no-cgroups", "do not use cgroups: jobs are killed by process group only, and every limit is refused")
@@ -96,7 +84,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     try {
       runAs = resolveUser(flags.runAs);
     } catch (err) {
-      throw Object.assign(new ServerConfigError(`--run-as: ${(err as Error).message}`, "name an existing unprivileged user, e.g. nobody"), { exitCode: 2 });
+      throw new ServerConfigError(`--run-as: ${(err as Error).message}`, "name an existing unprivileged user, e.g. nobody", { exitCode: 2 });
     }
   }
   const maxima = engineLimitsOf(limitFlagsOf(flags, "max"));
@@ -122,9 +110,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     auditStream?.destroy();
     // A limit the host cannot enforce, a default above its maximum…: one line, exit 2.
     // Another server owns the data directory: one line naming it, and nothing touched.
-    if (err instanceof DataDirLockedError) throw Object.assign(new ServerConfigError(err.message, "stop that server first, or give this one its own --data-dir"), { exitCode: 1 });
-    if (err instanceof EngineError && err.code === "ISOLATION_NOT_AVAILABLE") throw Object.assign(new ServerConfigError(err.message, "run serve as root with the namespace helper built (npm run build), or drop --network none"), { exitCode: 2 });
-    if (err instanceof EngineError) throw Object.assign(new ServerConfigError(err.message, "change the limit flags, or run where cgroups are available"), { exitCode: 2 });
+    if (err instanceof DataDirLockedError) throw new ServerConfigError(err.message, "stop that server first, or give this one its own --data-dir");
+    if (err instanceof EngineError && err.code === "ISOLATION_NOT_AVAILABLE") throw new ServerConfigError(err.message, "run serve as root with the namespace helper built (npm run build), or drop --network none", { exitCode: 2 });
+    if (err instanceof EngineError) throw new ServerConfigError(err.message, "change the limit flags, or run where cgroups are available", { exitCode: 2 });
     throw err;
   });
   const control = server.pool.resourceControl();
@@ -197,7 +185,7 @@ async function tlsFiles(flags: ServeFlags, home: string): Promise<Pick<ServerOpt
   const crl = flags.crl !== undefined ? { crlFile: resolve(flags.crl) } : undefined;
   if (given === 3) return { caFile: resolve(flags.ca!), certFile: resolve(flags.cert!), keyFile: resolve(flags.key!), ...crl };
   if (given > 0) {
-    throw Object.assign(new ServerConfigError("--ca, --cert and --key go together", "give all three, or none to use <home>/pki"), { exitCode: 2 });
+    throw new ServerConfigError("--ca, --cert and --key go together", "give all three, or none to use <home>/pki", { exitCode: 2 });
   }
   const dir = defaultPkiDir(home);
   const { ensureDevPki } = await import("../../pki/index.js");

@@ -25,13 +25,7 @@ export function addJobArguments(cmd: Command): Command {
     .option("-e, --env <NAME=VALUE>", "set an environment variable for the job (repeatable)", collectEnv)
     .option("-C, --cwd <dir>", "working directory of the job on the server")
     .option("--network <mode>", '"none": the job gets only loopback, in a network namespace of its own (default: the host\'s network)', parseNetwork);
-  return addLimitOptions(cmd, "", {
-    memory: 'memory limit, e.g. 256M or 1G (the job is killed, "out of memory", beyond it)',
-    cpus: "CPU limit as a fraction of cores, e.g. 0.5",
-    pids: "most processes the job may have at once",
-    ioRead: "disk read bandwidth limit per second on the server's data disk, e.g. 10M",
-    ioWrite: "disk write bandwidth limit per second on the server's data disk, e.g. 10M",
-  }).passThroughOptions();
+  return addLimitOptions(cmd, "").passThroughOptions();
 }
 
 /** The `PUT /jobs` body for a command line and its options. */

@@ -1,10 +1,11 @@
 // Parsing of resource-limit values on the command line, shared by `serve` (defaults and
 // maxima) and `start`/`run` (a job's own limits): `256M`, `1.5G`, `0.5` CPUs, `64` pids.
 import { InvalidArgumentError, type Command } from "commander";
-// The engine's table of limits (the server checks requests against the same one), so
-// that the CLI refuses exactly what the server would, as a usage error (exit 2), before
-// sending anything. A small module: the engine itself is not loaded.
-import { LIMIT_RULES, type LimitName } from "../../engine/cgroups/limits.js";
+// The protocol's limits table (the engine and the server check requests against the same
+// one), so that the CLI refuses exactly what the server would, as a usage error (exit 2),
+// before sending anything, and so that each row of the table is a flag. A leaf module of
+// constants: bundled into the CLI, nothing else is loaded.
+import { LIMITS, type ApiLimits, type EngineLimits, type LimitRow } from "../../protocol/limits.js";
 import { parsePositiveInt } from "./numbers.js";
 
 const UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
@@ -25,68 +26,66 @@ export function parseCpus(value: string): number {
 }
 
 
-/** The five limits as flags give them. */
-export interface LimitFlags {
-  memory?: number;
-  cpus?: number;
-  pids?: number;
-  ioRead?: number;
-  ioWrite?: number;
+/** "io-read" → "ioRead", as commander names an option's value. */
+type Camel<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<Camel<Tail>>}` : S;
+
+/** The limits as flags give them: `memory`, `cpus`, `pids`, `ioRead`, `ioWrite` (one per row of the table). */
+export type LimitFlags = { [R in LimitRow as Camel<R["flag"]>]?: number };
+
+/** The {@link LimitFlags} key of a row. */
+function keyOf(row: LimitRow): keyof LimitFlags {
+  return row.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof LimitFlags;
 }
 
 /** Engine-named limits (memoryBytes, cpus, pids, ioReadBps, ioWriteBps) from flags; undefined for none. */
-export function engineLimitsOf(flags: LimitFlags): Partial<Record<LimitName, number>> | undefined {
+export function engineLimitsOf(flags: LimitFlags): EngineLimits | undefined {
   return renamedLimits(flags, "engine");
 }
 
 /** API-named limits (memory_bytes, cpus, pids, io_read_bps, io_write_bps), for `PUT /jobs`; undefined for none. */
-export function apiLimitsOf(flags: LimitFlags): Partial<Record<ApiLimitName, number>> | undefined {
+export function apiLimitsOf(flags: LimitFlags): ApiLimits | undefined {
   return renamedLimits(flags, "api");
 }
 
-function renamedLimits<K extends "engine" | "api">(flags: LimitFlags, naming: K): Partial<Record<(typeof LIMIT_OPTIONS)[number][K], number>> | undefined {
-  const limits: Partial<Record<string, number>> = {};
-  for (const option of LIMIT_OPTIONS) {
-    const value = flags[option.key];
-    if (value !== undefined) limits[option[naming]] = value;
+function renamedLimits(flags: LimitFlags, naming: "engine" | "api"): Record<string, number> | undefined {
+  const limits: Record<string, number> = {};
+  for (const row of LIMITS) {
+    const value = flags[keyOf(row)];
+    if (value !== undefined) limits[row[naming]] = value;
   }
   return Object.keys(limits).length > 0 ? limits : undefined;
 }
 
-/** `parse`, then the engine's lower bound for `limit`, said in the units people type. */
-function atLeastEngineMinimum(parse: (value: string) => number, limit: LimitName): (value: string) => number {
-  const { min, unit } = LIMIT_RULES[limit];
+const PARSERS: Record<LimitRow["parse"], [parse: (value: string) => number, placeholder: string]> = {
+  bytes: [parseBytes, "<size>"],
+  fraction: [parseCpus, "<n>"],
+  count: [parsePositiveInt, "<n>"],
+};
+
+/** The row's value parser, then its lower bound, said in the units people type. */
+function atLeastMinimum(row: LimitRow): (value: string) => number {
+  const { min, unit } = row;
+  const parse = PARSERS[row.parse][0];
   const mib = 1024 * 1024;
   const shown = unit.startsWith("bytes") && min >= mib && min % mib === 0 ? `${min / mib}M (${min} ${unit})` : `${min} ${unit}`;
   return (value: string) => {
     const n = parse(value);
     if (n < min) throw new InvalidArgumentError(`expected at least ${shown}`);
+    if (n > row.max) throw new InvalidArgumentError(`expected at most ${row.max} ${unit}`);
     return n;
   };
 }
-
-/** The five limit options: their flag stem, their LimitFlags key, their engine and API names, and their value parser. */
-const LIMIT_OPTIONS = [
-  { stem: "memory", key: "memory", engine: "memoryBytes", api: "memory_bytes", value: "<size>", parse: atLeastEngineMinimum(parseBytes, "memoryBytes") },
-  { stem: "cpus", key: "cpus", engine: "cpus", api: "cpus", value: "<n>", parse: atLeastEngineMinimum(parseCpus, "cpus") },
-  { stem: "pids", key: "pids", engine: "pids", api: "pids", value: "<n>", parse: atLeastEngineMinimum(parsePositiveInt, "pids") },
-  { stem: "io-read", key: "ioRead", engine: "ioReadBps", api: "io_read_bps", value: "<size>", parse: atLeastEngineMinimum(parseBytes, "ioReadBps") },
-  { stem: "io-write", key: "ioWrite", engine: "ioWriteBps", api: "io_write_bps", value: "<size>", parse: atLeastEngineMinimum(parseBytes, "ioWriteBps") },
-] as const;
-
-type ApiLimitName = (typeof LIMIT_OPTIONS)[number]["api"];
 
 /** "" for a job's own limits (`--memory`), "max" or "default" for serve's (`--max-memory`). */
 export type LimitPrefix = "" | "max" | "default";
 
 /**
- * Adds the five limit options to a command, as `--[PREFIX-]memory`, `--[PREFIX-]cpus`,
- * `--[PREFIX-]pids`, `--[PREFIX-]io-read` and `--[PREFIX-]io-write`, each with its
- * description from `describe`.
+ * Adds one option per limit of the table to a command, as `--[PREFIX-]memory`,
+ * `--[PREFIX-]cpus`… with the table's help for that prefix.
  */
-export function addLimitOptions(cmd: Command, prefix: LimitPrefix, describe: Record<keyof LimitFlags, string>): Command {
-  for (const option of LIMIT_OPTIONS) {
-    cmd.option(`--${prefix ? `${prefix}-` : ""}${option.stem} ${option.value}`, describe[option.key], option.parse);
+export function addLimitOptions(cmd: Command, prefix: LimitPrefix): Command {
+  for (const row of LIMITS) {
+    cmd.option(`--${prefix ? `${prefix}-` : ""}${row.flag} ${PARSERS[row.parse][1]}`, row.help[prefix || "job"], atLeastMinimum(row));
   }
   return cmd;
 }
@@ -95,7 +94,8 @@ export function addLimitOptions(cmd: Command, prefix: LimitPrefix, describe: Rec
 export function limitFlagsOf(flags: object, prefix: LimitPrefix): LimitFlags {
   const values = flags as Record<string, number | undefined>;
   const limits: LimitFlags = {};
-  for (const { key } of LIMIT_OPTIONS) {
+  for (const row of LIMITS) {
+    const key = keyOf(row);
     const value = values[prefix ? `${prefix}${key[0]!.toUpperCase()}${key.slice(1)}` : key];
     if (value !== undefined) limits[key] = value;
   }

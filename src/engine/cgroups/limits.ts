@@ -1,32 +1,13 @@
 import { InvalidArgumentError, InvalidJobSpecError, LimitAboveMaximumError } from "../errors.js";
 import type { JobLimits } from "../types.js";
 
-/** The limits a job can ask for, in a fixed order (records, messages, start-up report). */
-export const LIMIT_NAMES = ["memoryBytes", "cpus", "pids", "ioReadBps", "ioWriteBps"] as const;
-export type LimitName = (typeof LIMIT_NAMES)[number];
+// The names, labels, units and bounds of the limits are the protocol's limits table (a
+// leaf module): one row per limit for the engine, the API and the CLI alike.
+import { LIMIT_BY_ENGINE_NAME, LIMIT_NAMES, type LimitName } from "../../protocol/limits.js";
 
-interface LimitRule {
-  /** How people call it, in messages. */
-  label: string;
-  unit: string;
-  integer: boolean;
-  /** The smallest value the engine accepts, and why (see docs/design.md, "Resource control"). */
-  min: number;
-}
-
-const MIB = 1024 * 1024;
-
-export const LIMIT_RULES: Record<LimitName, LimitRule> = {
-  // The server's own thread is inside the job's memory cgroup for the few microseconds of
-  // spawn(): a tiny limit would let the kernel's OOM killer pick the server.
-  memoryBytes: { label: "memory", unit: "bytes", integer: true, min: 4 * MIB },
-  // cfs_quota_us has a floor of 1 ms per 100 ms period.
-  cpus: { label: "cpus", unit: "CPUs", integer: false, min: 0.01 },
-  // The server's thread that forks the job counts while the job is born (see design.md).
-  pids: { label: "pids", unit: "processes", integer: true, min: 2 },
-  ioReadBps: { label: "io read", unit: "bytes/s", integer: true, min: 1 },
-  ioWriteBps: { label: "io write", unit: "bytes/s", integer: true, min: 1 },
-};
+export { LIMIT_NAMES, type LimitName };
+/** The limits table by engine name (label, unit, integer, min, max). */
+export const LIMIT_RULES = LIMIT_BY_ENGINE_NAME;
 
 /** Validates a limits object without coercing anything; `what` names it in messages. */
 export function validateLimits(value: unknown, what: string, makeError: (message: string) => Error): JobLimits {
@@ -40,6 +21,7 @@ export function validateLimits(value: unknown, what: string, makeError: (message
       throw makeError(`${what}.${key} must be ${rule.integer ? "an integer" : "a number"}`);
     }
     if (v < rule.min) throw makeError(`${what}.${key} must be at least ${rule.min} (${rule.unit})`);
+    if (v > rule.max) throw makeError(`${what}.${key} must be at most ${rule.max} (${rule.unit})`);
     limits[key as LimitName] = v;
   }
   return limits;

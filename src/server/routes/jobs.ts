@@ -1,10 +1,15 @@
+import { availableParallelism } from "node:os";
 import type { Readable } from "node:stream";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { JobPool, JobRecord, OutputName } from "../../engine/index.js";
+import type { CreatedJob } from "../../protocol/job-request.js";
+import { EmptyQuery, JobParams, JobSpec, ListQuery, OutputStreamQuery } from "../../protocol/job-request.js";
+import type { JobPage } from "../../protocol/job-record.js";
+import { engineLimitsOf, type ApiLimits } from "../../protocol/limits.js";
 import { HttpError } from "../http-error.js";
-import { engineLimits, jobJson, statusJson } from "../job-json.js";
+import { jobJson, statusJson } from "../job-json.js";
 import { jsonOutputStream } from "../json-output-stream.js";
-import { createJobBody, emptyQuery, jobParams, listQuery, outputStreamQuery, type CreateJobBody } from "../schemas.js";
 
 /** Options of {@link registerJobRoutes}. */
 export interface JobRoutesOptions {
@@ -13,42 +18,53 @@ export interface JobRoutesOptions {
   maxRunningPerClient: number;
 }
 
-type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+/** What {@link registerJobRoutes}' `ownJob` needs of a request. */
+type IdRequest = Pick<FastifyRequest, "identity" | "jobId"> & { params: JobParams };
 
 /** Ids are random UUIDs as `randomUUID` writes them. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"] as const;
 
-/** The API of docs/api.md, on `app`. */
-export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerClient }: JobRoutesOptions): void {
+/** The API of docs/api.md, on `app`; the shapes are the protocol's (src/protocol/). */
+export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPerClient }: JobRoutesOptions): void {
+  // One TypeBox schema per shape: Ajv validates with it and the handlers get its type.
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  // The server decodes no content-encoding: a gzip body must not be read as plain JSON.
+  app.addHook("onRequest", async (request) => {
+    const encoding = request.headers["content-encoding"];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== "identity") throw new HttpError("UNSUPPORTED_CONTENT_ENCODING");
+  });
+
   /**
    * The caller's job, or the one 404 answer for unknown ids, malformed ids and other
    * identities' jobs alike: nothing tells them apart.
    */
-  function ownJob(request: IdRequest, notFound: "JOB_NOT_FOUND" | "JOB_NOT_FOUND_EMPTY" = "JOB_NOT_FOUND"): JobRecord {
+  function ownJob(request: IdRequest, body: "json" | "empty" = "json"): JobRecord {
     const { id } = request.params;
-    if (!UUID.test(id)) throw new HttpError(notFound);
+    const notFound = () => new HttpError("JOB_NOT_FOUND", undefined, { emptyBody: body === "empty" });
+    if (!UUID.test(id)) throw notFound();
     let record: JobRecord;
     try {
       record = pool.get(id);
     } catch (err) {
-      if ((err as { code?: unknown }).code === "JOB_NOT_FOUND") throw new HttpError(notFound);
+      if ((err as { code?: unknown }).code === "JOB_NOT_FOUND") throw notFound();
       throw err;
     }
-    if (record.owner !== request.identity) throw new HttpError(notFound);
+    if (record.owner !== request.identity) throw notFound();
     request.jobId = id;
     return record;
   }
 
   app.put("/jobs", {
-    schema: { body: createJobBody, querystring: emptyQuery },
+    schema: { body: JobSpec, querystring: EmptyQuery },
     // Before the body is read: a wrong content type is refused without parsing it.
     onRequest: async (request) => {
       if (!isJson(request.headers["content-type"])) throw new HttpError("UNSUPPORTED_MEDIA_TYPE");
     },
-    handler: async (request: FastifyRequest<{ Body: CreateJobBody }>) => {
+    handler: async (request): Promise<CreatedJob> => {
       const { cmd, args, env, cwd, limits, network } = request.body;
+      if (limits !== undefined) refuseAboveHost(limits);
       // Check and create run in one synchronous step: no other request can slip in between.
       if (pool.runningCount(request.identity) >= maxRunningPerClient) {
         throw new HttpError(
@@ -63,7 +79,7 @@ export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerCli
         owner: request.identity,
         ...(cwd !== undefined ? { cwd } : {}),
         ...(network !== undefined ? { network } : {}),
-        ...(limits !== undefined ? { limits: engineLimits(limits) } : {}),
+        ...(limits !== undefined ? { limits: engineLimitsOf(limits) } : {}),
       });
       request.jobId = id;
       // The id is acknowledged only once its record is on disk (a shared, off-thread fsync).
@@ -74,8 +90,8 @@ export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerCli
 
   app.get(
     "/jobs",
-    { schema: { querystring: listQuery } },
-    async (request: FastifyRequest<{ Querystring: { limit?: string; cursor?: string } }>) => {
+    { schema: { querystring: ListQuery } },
+    async (request): Promise<JobPage> => {
       const { limit, cursor } = request.query;
       const page = pool.listPage({
         owner: request.identity,
@@ -86,22 +102,22 @@ export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerCli
     },
   );
 
-  app.get("/jobs/:id", { schema: { params: jobParams, querystring: emptyQuery } }, async (request: IdRequest) => jobJson(ownJob(request)));
+  app.get("/jobs/:id", { schema: { params: JobParams, querystring: EmptyQuery } }, async (request) => jobJson(ownJob(request)));
 
-  app.get("/jobs/:id/status", { schema: { params: jobParams, querystring: emptyQuery } }, async (request: IdRequest) =>
-    statusJson(ownJob(request, "JOB_NOT_FOUND_EMPTY")),
+  app.get("/jobs/:id/status", { schema: { params: JobParams, querystring: EmptyQuery } }, async (request) =>
+    statusJson(ownJob(request, "empty")),
   );
 
-  app.get("/jobs/:id/output", { schema: { params: jobParams, querystring: emptyQuery } }, async (request: IdRequest, reply) => {
-    const { id } = ownJob(request, "JOB_NOT_FOUND_EMPTY");
+  app.get("/jobs/:id/output", { schema: { params: JobParams, querystring: EmptyQuery } }, async (request, reply) => {
+    const { id } = ownJob(request, "empty");
     return sendStream(reply, "application/json; charset=utf-8", jsonOutputStream(pool, id));
   });
 
   for (const which of ["stdout", "stderr"] as const satisfies readonly OutputName[]) {
     app.get(
       `/jobs/:id/${which}`,
-      { schema: { params: jobParams, querystring: outputStreamQuery } },
-      async (request: FastifyRequest<{ Params: { id: string }; Querystring: { follow?: string; offset?: string } }>, reply: FastifyReply) => {
+      { schema: { params: JobParams, querystring: OutputStreamQuery } },
+      async (request, reply) => {
         const { id } = ownJob(request);
         const follow = request.query.follow === "true" || request.query.follow === "1";
         const offset = request.query.offset === undefined ? 0 : Number(request.query.offset);
@@ -111,13 +127,13 @@ export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerCli
     );
   }
 
-  app.post("/jobs/:id/stop", { schema: { params: jobParams, querystring: emptyQuery } }, async (request: IdRequest, reply) => {
+  app.post("/jobs/:id/stop", { schema: { params: JobParams, querystring: EmptyQuery } }, async (request, reply) => {
     const { id } = ownJob(request);
     await pool.stop(id);
     return reply.code(200).send();
   });
 
-  app.delete("/jobs/:id", { schema: { params: jobParams, querystring: emptyQuery } }, async (request: IdRequest, reply) => {
+  app.delete("/jobs/:id", { schema: { params: JobParams, querystring: EmptyQuery } }, async (request, reply) => {
     const { id } = ownJob(request);
     await pool.delete(id);
     return reply.code(200).send();
@@ -142,6 +158,16 @@ export function registerJobRoutes(app: FastifyInstance, { pool, maxRunningPerCli
         throw new HttpError("METHOD_NOT_ALLOWED");
       },
     });
+  }
+}
+
+/** The host's CPUs, as `docker run --cpus` counts them (those this process may run on). */
+const HOST_CPUS = availableParallelism();
+
+/** A request for more CPUs than the host has could never be met: refused, naming the count. */
+function refuseAboveHost(limits: ApiLimits): void {
+  if (limits.cpus !== undefined && limits.cpus > HOST_CPUS) {
+    throw new HttpError("LIMIT_ABOVE_HOST", `limits.cpus must be at most ${HOST_CPUS}: this host has ${HOST_CPUS} CPU${HOST_CPUS === 1 ? "" : "s"}`);
   }
 }
 

@@ -1,0 +1,73 @@
+import { Type, type Static } from "@sinclair/typebox";
+import { JOB_ERROR_CODES } from "./error-codes.js";
+import { Limits } from "./job-request.js";
+
+/**
+ * What the server answers about jobs: `GET /jobs/<id>/status`, `GET /jobs/<id>`, a page
+ * of `GET /jobs`, `GET /jobs/<id>/output`. Field names are the API's (snake_case), and
+ * optional fields are left out rather than null. A new field of a record goes in
+ * {@link JobStatusJson} or {@link JobRecordJson}, and in src/server/job-json.ts, which
+ * builds it from the engine's record.
+ */
+
+/** The three states a job can be in. */
+export const JobState = Type.Union([Type.Literal("running"), Type.Literal("error"), Type.Literal("completed")]);
+export type JobState = Static<typeof JobState>;
+
+/** `GET /jobs/<id>/status`. */
+export const JobStatusJson = Type.Object({
+  status: JobState,
+  /** Why the job could not run (state `error`), for people. */
+  error_msg: Type.Optional(Type.String()),
+  /** The same, for programs (state `error`): see `JOB_ERROR_CODES`. */
+  error_code: Type.Optional(Type.Union(JOB_ERROR_CODES.map((code) => Type.Literal(code)))),
+  /** Set once completed; 128 + n when killed by signal n. */
+  exit_code: Type.Optional(Type.Integer()),
+  /** The signal that killed the job, e.g. "SIGKILL". */
+  signal: Type.Optional(Type.String()),
+  /** Present (true) when the kernel killed the job for exceeding its memory limit. */
+  oom_killed: Type.Optional(Type.Literal(true)),
+});
+export type JobStatusJson = Static<typeof JobStatusJson>;
+
+/** One job as `GET /jobs` and `GET /jobs/<id>` show it. */
+export const JobRecordJson = Type.Composite([
+  Type.Object({
+    id: Type.String(),
+    cmd: Type.String(),
+    args: Type.Array(Type.String()),
+  }),
+  JobStatusJson,
+  Type.Object({
+    /** ISO 8601. */
+    created_at: Type.String(),
+    /** ISO 8601, once the job has ended. */
+    ended_at: Type.Optional(Type.String()),
+    /** Bytes of output kept so far. */
+    stdout_bytes: Type.Integer(),
+    stderr_bytes: Type.Integer(),
+    /** Present (true) when output was cut short: the output cap was reached, or the disk was full. */
+    truncated: Type.Optional(Type.Literal(true)),
+    /** The resource limits that applied, when any did. */
+    limits: Type.Optional(Limits),
+    /** The namespaces the job ran in, when the server isolated it. */
+    isolation: Type.Optional(
+      Type.Object({
+        namespaces: Type.Array(Type.String()),
+        network: Type.Union([Type.Literal("host"), Type.Literal("none")]),
+      }),
+    ),
+  }),
+]);
+export type JobRecordJson = Static<typeof JobRecordJson>;
+
+/** One page of `GET /jobs`, newest first; `next_cursor` asks for the next page. */
+export const JobPage = Type.Object({
+  jobs: Type.Array(JobRecordJson),
+  next_cursor: Type.Optional(Type.String()),
+});
+export type JobPage = Static<typeof JobPage>;
+
+/** `GET /jobs/<id>/output`: UTF-8 text, invalid bytes as U+FFFD. */
+export const JobOutput = Type.Object({ stdout: Type.String(), stderr: Type.String() });
+export type JobOutput = Static<typeof JobOutput>;

@@ -1,0 +1,77 @@
+import { Type, type Static, type TInteger, type TNumber, type TObject, type TOptional } from "@sinclair/typebox";
+import { describeLimitRange, LIMITS, type ApiLimitName } from "./limits.js";
+
+/**
+ * What clients send: the body of `PUT /jobs` and the path and query parameters of the
+ * job endpoints. A new field of a job request goes in {@link JobSpec} (and in the engine);
+ * the server validates with these schemas (Ajv: unknown fields and wrong types are
+ * refused, nothing is coerced) and the client's types are theirs.
+ *
+ * `description` on a leaf schema completes "must be …" in refusals (src/server/validation-message.ts),
+ * so a refusal never shows a regular expression.
+ */
+
+/** The `limits` object, one optional field per row of the limits table. */
+export const Limits = Type.Object(
+  Object.fromEntries(
+    LIMITS.map((l) => [
+      l.api,
+      Type.Optional(
+        (l.integer ? Type.Integer : Type.Number)({ minimum: l.min, maximum: l.max, description: `${describeLimitRange(l)} (${l.unit})` }),
+      ),
+    ]),
+  ) as Record<ApiLimitName, TOptional<TInteger | TNumber>>,
+  { additionalProperties: false },
+) satisfies TObject;
+export type Limits = Static<typeof Limits>;
+
+/** Body of `PUT /jobs`. Deeper checks (NUL bytes, env names) are the engine's. */
+export const JobSpec = Type.Object(
+  {
+    cmd: Type.String({ minLength: 1 }),
+    args: Type.Optional(Type.Array(Type.String())),
+    // Not Type.Record: its patternProperties would call a name with a newline unknown.
+    env: Type.Optional(Type.Unsafe<Record<string, string>>({ type: "object", additionalProperties: { type: "string" } })),
+    cwd: Type.Optional(Type.String({ minLength: 1 })),
+    /** "none": only loopback, in a network namespace of its own (needs a server that isolates jobs); default "host". */
+    network: Type.Optional(Type.Unsafe<"host" | "none">({ type: "string", enum: ["host", "none"] })),
+    limits: Type.Optional(Limits),
+  },
+  { additionalProperties: false },
+);
+export type JobSpec = Static<typeof JobSpec>;
+
+/** `PUT /jobs` answers the new job's id. */
+export const CreatedJob = Type.Object({ id: Type.String() }, { additionalProperties: false });
+export type CreatedJob = Static<typeof CreatedJob>;
+
+/**
+ * `:id`. Any string is accepted here on purpose: a malformed id must get the very same
+ * 404 as an unknown one, which the route gives.
+ */
+export const JobParams = Type.Object({ id: Type.String() }, { additionalProperties: false });
+export type JobParams = Static<typeof JobParams>;
+
+/** Query of the `stdout`/`stderr` endpoints; strings, since nothing is coerced. */
+export const OutputStreamQuery = Type.Object(
+  {
+    // An enum, not a union of literals: Ajv then says "must be one of …" in one complaint.
+    follow: Type.Optional(Type.Unsafe<"true" | "false" | "1" | "0">({ type: "string", enum: ["true", "false", "1", "0"] })),
+    offset: Type.Optional(Type.String({ pattern: "^(0|[1-9][0-9]{0,15})$", description: "a whole number of bytes" })),
+  },
+  { additionalProperties: false },
+);
+export type OutputStreamQuery = Static<typeof OutputStreamQuery>;
+
+/** Query of `GET /jobs`: a page size (1–1000, default 100) and the previous page's `next_cursor`. */
+export const ListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.String({ pattern: "^([1-9][0-9]{0,2}|1000)$", description: "an integer from 1 to 1000" })),
+    cursor: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,15}$", description: "the next_cursor of a previous page" })),
+  },
+  { additionalProperties: false },
+);
+export type ListQuery = Static<typeof ListQuery>;
+
+/** Endpoints without a query string refuse one rather than ignore it. */
+export const EmptyQuery = Type.Object({}, { additionalProperties: false });
