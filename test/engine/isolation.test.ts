@@ -141,11 +141,12 @@ describe("isolated jobs", { skip: asRoot ? false : "needs root" }, () => {
     assert.deepEqual((await runJob(pool, { cmd: "sh", args: ["-c", "kill -KILL $$"] })).status, { state: "completed", exitCode: 137, signal: "SIGKILL" });
     assert.deepEqual((await runJob(pool, { cmd: "sh", args: ["-c", "exit 42"] })).status, { state: "completed", exitCode: 42 });
     const missing = pool.create({ cmd: "no-such-command-xyz" });
-    assert.deepEqual(pool.status(missing), { state: "error", errorMsg: "command not found: no-such-command-xyz" });
+    assert.deepEqual(pool.status(missing), { state: "error", errorMsg: "command not found: no-such-command-xyz", errorCode: "COMMAND_NOT_FOUND" });
     // Found by the pre-check but not executable by exec: reported by the helper, still an error.
     const notExec = await runJob(pool, { cmd: "/proc/self/status" });
     assert.equal(notExec.status.state, "error");
     assert.match(notExec.status.errorMsg!, /permission denied/);
+    assert.equal(notExec.status.errorCode, "PERMISSION_DENIED");
   });
 
   it("output stays byte-exact", async () => {
