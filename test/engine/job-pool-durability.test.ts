@@ -131,7 +131,7 @@ describe("durability", () => {
     try {
       assert.equal(isAlive(pid), false, "the job's helper killed at restart");
       assert.equal(escapee(), false, "the escaped grandchild killed at restart");
-      assert.deepEqual(pool.status(id), { state: "error", errorMsg: INTERRUPTED_MESSAGE });
+      assert.deepEqual(pool.status(id), { state: "error", errorMsg: INTERRUPTED_MESSAGE, errorCode: "INTERRUPTED" });
       assert.match((await pool.output(id)).stdout.toString(), /^partial\n/);
     } finally {
       await pool.close();

@@ -54,6 +54,7 @@ describe("a server without isolation", () => {
     const put = await call(alice, `${h.server.url}/jobs`, "PUT", { cmd: "true", network: "none" });
     assert.equal(put.status, 400);
     assert.match(put.json.error, /network "none" needs isolation/);
+    assert.equal(put.json.code, "ISOLATION_NOT_AVAILABLE");
     assert.deepEqual((await call(alice, `${h.server.url}/jobs`)).json.jobs, []);
   });
 
