@@ -1,4 +1,4 @@
-/** Public shapes of the job engine (docs/design.md). */
+/** Public shapes of the job engine (README.md, "The library"). */
 import type { JobErrorCode } from "../protocol/error-codes.js";
 import type { EngineLimits } from "../protocol/limits.js";
 import type { IsolationOptions, JobIsolation } from "./isolation/host.js";
