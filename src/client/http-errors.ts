@@ -35,6 +35,7 @@ export const CODE_MAPPINGS: Record<ErrorCode, CodeMapping> = {
   INVALID_REQUEST: { code: "BAD_REQUEST", message: refused },
   INVALID_JOB_SPEC: { code: "BAD_REQUEST", message: refused },
   INVALID_ARGUMENT: { code: "BAD_REQUEST", message: refused },
+  TIMEOUT_ABOVE_MAXIMUM: { code: "BAD_REQUEST", message: refused, hint: "ask for a shorter --timeout; the server's operator sets the maximum (serve --max-timeout)" },
   LIMIT_ABOVE_MAXIMUM: { code: "BAD_REQUEST", message: refused, hint: "ask for less; the server's operator sets the maxima (serve --max-…)" },
   LIMIT_ABOVE_HOST: { code: "BAD_REQUEST", message: refused, hint: "ask for at most what the server's host has" },
   LIMIT_NOT_ENFORCEABLE: { code: "BAD_REQUEST", message: refused, hint: "run the job without that limit, or on a server where cgroups are available" },

@@ -89,9 +89,13 @@ export class JobworkerClient {
     return res.id;
   }
 
-  /** `GET /jobs/<id>/status`. */
-  status(id: string): Promise<JobStatus> {
-    return this.#json<JobStatus>("GET", `/jobs/${enc(id)}/status`, { jobId: id });
+  /**
+   * `GET /jobs/<id>/status`. With `waitSeconds`, a long poll: the answer comes once the
+   * job has ended, or after that many seconds (at most 300) with the job still running.
+   */
+  status(id: string, options: { waitSeconds?: number } = {}): Promise<JobStatus> {
+    const query = options.waitSeconds ? `?wait=${Math.min(300, Math.max(0, Math.ceil(options.waitSeconds)))}` : "";
+    return this.#json<JobStatus>("GET", `/jobs/${enc(id)}/status${query}`, { jobId: id });
   }
 
   /** `GET /jobs/<id>`: the job's full record. */

@@ -13,7 +13,8 @@ export type EngineErrorCode =
   | "LIMIT_ABOVE_MAXIMUM"
   | "LIMIT_NOT_ENFORCEABLE"
   | "DATA_DIR_LOCKED"
-  | "ISOLATION_NOT_AVAILABLE";
+  | "ISOLATION_NOT_AVAILABLE"
+  | "TIMEOUT_ABOVE_MAXIMUM";
 
 /** Base class of every error the engine throws. */
 export class EngineError extends Error {
@@ -65,6 +66,13 @@ export class DataDirLockedError extends EngineError {
     super("DATA_DIR_LOCKED", `${owner} is using the data directory ${dataDir}`);
     this.dataDir = dataDir;
     this.ownerPid = ownerPid;
+  }
+}
+
+/** A job asked for a timeout longer than the operator allows (`PoolOptions.timeouts.maxMs`). */
+export class TimeoutAboveMaximumError extends EngineError {
+  constructor(requestedMs: number, maximumMs: number) {
+    super("TIMEOUT_ABOVE_MAXIMUM", `timeout ${requestedMs} ms is above this server's maximum of ${maximumMs} ms`);
   }
 }
 

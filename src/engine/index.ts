@@ -4,6 +4,7 @@ export {
   EngineError,
   InvalidArgumentError,
   IsolationNotAvailableError,
+  TimeoutAboveMaximumError,
   InvalidJobSpecError,
   JobNotFoundError,
   LimitAboveMaximumError,

@@ -10,7 +10,7 @@ import { checkPoolOptions } from "./pool-options.js";
 import { detectIsolation, INIT_HELPER, type IsolationOptions, type IsolationReport } from "./isolation/host.js";
 import type { JobCgroup } from "./cgroups/job-cgroup.js";
 import { effectiveLimits } from "./cgroups/limits.js";
-import { InvalidArgumentError, IsolationNotAvailableError, JobNotFoundError, PoolClosedError, StorageFullError } from "./errors.js";
+import { InvalidArgumentError, IsolationNotAvailableError, TimeoutAboveMaximumError, JobNotFoundError, PoolClosedError, StorageFullError } from "./errors.js";
 import { Job } from "./job.js";
 import { defaultJobEnv, jobEnv } from "./job-env.js";
 import { validateJobSpec } from "./job-spec.js";
@@ -78,6 +78,7 @@ export class JobPool {
   /** What the host lets the pool isolate (set by `open`). */
   private isolationReport: IsolationReport = { enabled: false, summary: "isolation: off" };
   private readonly isolationOptions: IsolationOptions;
+  private readonly timeouts: { defaultMs?: number; maxMs?: number };
   private readonly defaultLimits: JobLimits;
   private readonly maxLimits: JobLimits;
   private readonly runAs: RunAsUser | undefined;
@@ -96,6 +97,7 @@ export class JobPool {
     this.defaultCwd = options.defaultCwd ?? tmpdir();
     this.runAs = options.runAs;
     this.isolationOptions = options.isolation === false ? {} : (options.isolation ?? {});
+    this.timeouts = options.timeouts ?? {};
     this.setpriv = options.runAs?.groups?.length ? findSetpriv() : undefined;
     this.baseEnv = options.baseEnv ?? { ...defaultJobEnv(), ...(options.runAs && { HOME: options.runAs.home }) };
     this.defaultLimits = limits.defaults;
@@ -169,6 +171,7 @@ export class JobPool {
     if (isDiskFull(this.dataDir)) throw new StorageFullError();
     // Space is back (or never went): ends kept in memory go to disk first.
     this.store.saveUnsavedEnds();
+    const timeoutMs = this.effectiveTimeout(valid.timeoutMs);
     const id = randomUUID();
     let cgroup: JobCgroup | undefined;
     let setupError: string | undefined;
@@ -191,6 +194,7 @@ export class JobPool {
       recordEnd: (record) => this.store.finish(record),
       diskFull: () => isDiskFull(this.dataDir),
       limits,
+      ...(timeoutMs !== undefined && { deadlineAt: Date.now() + timeoutMs }),
       ...(cgroup && { cgroup }),
       ...(setupError !== undefined && { setupError }),
       ...(this.runAs && { runAs: this.runAs }),
@@ -204,6 +208,7 @@ export class JobPool {
       }),
     });
     job.start();
+    if (timeoutMs !== undefined && job.isRunning) this.stopAtDeadline(job, timeoutMs);
     try {
       this.store.insert(job.toRecord());
     } catch (err) {
@@ -417,6 +422,19 @@ export class JobPool {
   }
 
   /** A job's end, persisted before it is visible; kept in memory if the disk is full. */
+  /** The timeout a job gets: its own (within the maximum), else the default, else the maximum. */
+  private effectiveTimeout(requested: number | undefined): number | undefined {
+    const { defaultMs, maxMs } = this.timeouts;
+    if (requested !== undefined && maxMs !== undefined && requested > maxMs) throw new TimeoutAboveMaximumError(requested, maxMs);
+    return requested ?? defaultMs ?? maxMs;
+  }
+
+  /** One timer per job with a timeout, cleared when it ends; then it is stopped as `stop` does. */
+  private stopAtDeadline(job: Job, timeoutMs: number): void {
+    const timer = setTimeout(() => void job.terminate(this.stopGraceMs, "timeout"), timeoutMs).unref();
+    void job.whenEnded().then(() => clearTimeout(timer));
+  }
+
   /** Output files without a record (a crash during a deletion); runs in the background. */
   private async removeOrphanedOutput(): Promise<void> {
     try {
@@ -441,6 +459,7 @@ function statusOf(record: JobRecord): JobStatus {
     ...(record.exitCode !== undefined && { exitCode: record.exitCode }),
     ...(record.signal !== undefined && { signal: record.signal }),
     ...(record.oomKilled && { oomKilled: true as const }),
+    ...(record.timedOut && { timedOut: true as const }),
   };
 }
 

@@ -1,3 +1,4 @@
+import { MAX_TIMEOUT_MS } from "../protocol/limits.js";
 import { InvalidJobSpecError } from "./errors.js";
 import { validateJobLimits } from "./cgroups/limits.js";
 import type { JobLimits, JobSpec } from "./types.js";
@@ -12,6 +13,14 @@ export interface ValidJobSpec {
   /** What the job asked for (before the pool's defaults and maxima). */
   limits: JobLimits;
   network: "host" | "none";
+  timeoutMs: number | undefined;
+}
+
+export { MAX_TIMEOUT_MS };
+
+/** Whether `value` is a valid timeout in milliseconds. */
+export function isTimeout(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_TIMEOUT_MS;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -34,7 +43,7 @@ export function validateJobSpec(spec: unknown): ValidJobSpec {
   if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
     throw new InvalidJobSpecError("job spec must be an object");
   }
-  const { cmd, args = [], owner = DEFAULT_OWNER, env = {}, cwd, limits, network = "host" } = spec as JobSpec;
+  const { cmd, args = [], owner = DEFAULT_OWNER, env = {}, cwd, limits, network = "host", timeoutMs } = spec as JobSpec;
   checkString(cmd, "cmd", { allowEmpty: false });
   if (!Array.isArray(args)) throw new InvalidJobSpecError("args must be an array of strings");
   args.forEach((arg, i) => checkString(arg, `args[${i}]`, { allowEmpty: true }));
@@ -51,5 +60,6 @@ export function validateJobSpec(spec: unknown): ValidJobSpec {
     if (!cwd.startsWith("/")) throw new InvalidJobSpecError("cwd must be an absolute path");
   }
   if (network !== "host" && network !== "none") throw new InvalidJobSpecError('network must be "host" or "none"');
-  return { cmd, args: [...args], owner, env: { ...env }, cwd, limits: limits === undefined ? {} : validateJobLimits(limits), network };
+  if (timeoutMs !== undefined && !isTimeout(timeoutMs)) throw new InvalidJobSpecError(`timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS}`);
+  return { cmd, args: [...args], owner, env: { ...env }, cwd, limits: limits === undefined ? {} : validateJobLimits(limits), network, timeoutMs };
 }

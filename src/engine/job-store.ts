@@ -37,6 +37,8 @@ interface Row {
   signal: string | null;
   error_msg: string | null;
   error_code: string | null;
+  timed_out: number;
+  deadline_at: number | null;
   pid: number | null;
   pid_start: string | null;
   boot_id: string | null;
@@ -87,6 +89,8 @@ function toRecord(row: Row): StoredJob {
     state: row.state,
     ...(row.error_msg !== null && { errorMsg: row.error_msg }),
     ...(row.error_code !== null && { errorCode: row.error_code as JobErrorCode }),
+    ...(row.timed_out !== 0 && { timedOut: true as const }),
+    ...(row.deadline_at !== null && { deadlineAt: row.deadline_at }),
     ...(row.exit_code !== null && { exitCode: row.exit_code }),
     ...(row.signal !== null && { signal: row.signal }),
     ...(row.state === "running" && row.pid !== null && { pid: row.pid }),
@@ -112,6 +116,8 @@ const ADDED_COLUMNS: [name: string, definition: string][] = [
   // Why a job is in state error, for programs (JobErrorCode); NULL in older records, whose
   // error_msg alone tells.
   ["error_code", "TEXT"],
+  ["timed_out", "INTEGER NOT NULL DEFAULT 0"],
+  ["deadline_at", "INTEGER"], // when a job with a timeout is to be stopped (ms since the epoch)
 ];
 
 function addMissingColumns(db: Database.Database): void {
@@ -155,12 +161,12 @@ export class JobStore {
     this.walSync = new WalSync(join(dataDir, "jobs.db-wal"));
     this.statements = {
       insert: this.db.prepare(
-        `INSERT INTO jobs (id, owner, cmd, args, cwd, env_names, created_at, ended_at, state, exit_code, signal, error_msg, error_code, pid, pid_start, boot_id, limits, isolation)
-         VALUES (@id, @owner, @cmd, @args, @cwd, @envNames, @createdAt, @endedAt, @state, @exitCode, @signal, @errorMsg, @errorCode, @pid, @pidStart, @bootId, @limits, @isolation)`,
+        `INSERT INTO jobs (id, owner, cmd, args, cwd, env_names, created_at, ended_at, state, exit_code, signal, error_msg, error_code, pid, pid_start, boot_id, limits, isolation, deadline_at)
+         VALUES (@id, @owner, @cmd, @args, @cwd, @envNames, @createdAt, @endedAt, @state, @exitCode, @signal, @errorMsg, @errorCode, @pid, @pidStart, @bootId, @limits, @isolation, @deadlineAt)`,
       ),
       finish: this.db.prepare(
         `UPDATE jobs SET state = @state, exit_code = @exitCode, signal = @signal, error_msg = @errorMsg, error_code = @errorCode, ended_at = @endedAt,
-           stdout_bytes = @stdoutBytes, stderr_bytes = @stderrBytes, truncated = @truncated, oom_killed = @oomKilled WHERE id = @id`,
+           stdout_bytes = @stdoutBytes, stderr_bytes = @stderrBytes, truncated = @truncated, oom_killed = @oomKilled, timed_out = @timedOut WHERE id = @id`,
       ),
       get: this.db.prepare("SELECT * FROM jobs WHERE id = ?"),
       remove: this.db.prepare("DELETE FROM jobs WHERE id = ?"),
@@ -196,6 +202,7 @@ export class JobStore {
       bootId: job.bootId ?? null,
       limits: job.limits && Object.keys(job.limits).length > 0 ? JSON.stringify(job.limits) : null,
       isolation: job.isolation ? JSON.stringify(job.isolation) : null,
+      deadlineAt: job.deadlineAt ?? null,
     });
   }
 
@@ -244,6 +251,7 @@ export class JobStore {
       stderrBytes: job.stderrBytes,
       truncated: job.truncated ? 1 : 0,
       oomKilled: job.oomKilled ? 1 : 0,
+      timedOut: job.timedOut ? 1 : 0,
     });
   }
 

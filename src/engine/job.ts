@@ -36,18 +36,22 @@ export interface JobLaunch {
   runAs?: RunAsUser;
   /** `setpriv`, when the run-as user has supplementary groups and it is installed. */
   setpriv?: string;
+  /** When the pool will stop the job for its timeout (ms since the epoch), if it has one. */
+  deadlineAt?: number;
   /** Run in namespaces of its own, through the init helper (see docs/design.md, "Isolation"). */
   isolation?: { network: "host" | "none"; tmpSizeBytes: number; helper: string };
 }
 
 /** Why the job was asked to stop, when it was not its owner's request. */
-export type StopReason = "output-limit" | "shutdown";
+export type StopReason = "output-limit" | "shutdown" | "timeout";
 
-const REASON_MESSAGES: Record<StopReason, (job: Job) => string> = {
+/** The stop reasons that turn the job into an error (a timeout does not: see `onExit`). */
+type ErrorStopReason = Exclude<StopReason, "timeout">;
+const REASON_MESSAGES: Record<ErrorStopReason, (job: Job) => string> = {
   "output-limit": (job) => `output limit reached: the job wrote more than ${job.maxOutputBytes} bytes and was stopped`,
   shutdown: () => "stopped: the worker shut down while the job was running",
 };
-const REASON_CODES = { "output-limit": "OUTPUT_LIMIT", shutdown: "SHUTDOWN" } as const satisfies Record<StopReason, JobErrorCode>;
+const REASON_CODES = { "output-limit": "OUTPUT_LIMIT", shutdown: "SHUTDOWN" } as const satisfies Record<ErrorStopReason, JobErrorCode>;
 
 /**
  * One running (or just failed) job: its record, and the supervision of its process group.
@@ -237,7 +241,9 @@ export class Job {
       : signal
         ? { state: "completed", exitCode: exitCodeForSignal(signal), signal, ...(oomKilled && { oomKilled: true as const }) }
         : { state: "completed", exitCode: code ?? 0 };
-    if (this.stopReason) status = { state: "error", errorMsg: REASON_MESSAGES[this.stopReason](this), errorCode: REASON_CODES[this.stopReason] };
+    // A timed-out job ends as its command did (a trap may choose its exit code), marked.
+    if (this.stopReason === "timeout") status = { ...status, timedOut: true };
+    else if (this.stopReason) status = { state: "error", errorMsg: REASON_MESSAGES[this.stopReason](this), errorCode: REASON_CODES[this.stopReason] };
     if (this.stopReason === "output-limit") {
       this.files.truncateTo(this.maxOutputBytes);
       this.truncated = true;
@@ -293,6 +299,7 @@ export class Job {
       stderrBytes: Math.min(sizes.stderr, this.maxOutputBytes),
       ...(this.truncated && { truncated: true }),
       ...(Object.keys(this.limits).length > 0 && { limits: { ...this.limits } }),
+      ...(this.launch.deadlineAt !== undefined && { deadlineAt: this.launch.deadlineAt }),
       ...(this.launch.isolation && {
         isolation: {
           namespaces: [...JOB_NAMESPACES, ...(this.launch.isolation.network === "none" ? ["net"] : [])],

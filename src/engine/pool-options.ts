@@ -1,5 +1,6 @@
 import { LIMIT_NAMES, validatePoolLimits } from "./cgroups/limits.js";
 import { describeAboveMaximum, InvalidArgumentError } from "./errors.js";
+import { isTimeout, MAX_TIMEOUT_MS } from "./job-spec.js";
 import type { JobLimits, PoolOptions } from "./types.js";
 
 /** What `JobPool.open` needs of its options once they are known to be sound. */
@@ -27,6 +28,10 @@ export function checkPoolOptions(options: PoolOptions): CheckedPoolOptions {
     if (process.getuid?.() !== 0) throw new InvalidArgumentError("runAs needs the server to run as root (to switch to the job's user)");
     if (options.runAs.uid === 0) throw new InvalidArgumentError("runAs must name an unprivileged user");
   }
+  const { defaultMs, maxMs } = options.timeouts ?? {};
+  if (defaultMs !== undefined && !isTimeout(defaultMs)) throw new InvalidArgumentError(`timeouts.defaultMs must be an integer from 1 to ${MAX_TIMEOUT_MS}`);
+  if (maxMs !== undefined && !isTimeout(maxMs)) throw new InvalidArgumentError(`timeouts.maxMs must be an integer from 1 to ${MAX_TIMEOUT_MS}`);
+  if (defaultMs !== undefined && maxMs !== undefined && defaultMs > maxMs) throw new InvalidArgumentError(`the default timeout (${defaultMs} ms) is above the maximum (${maxMs} ms)`);
   return { defaults, maxima };
 }
 

@@ -32,6 +32,8 @@ export async function recoverInterruptedJobs(store: JobStore, filesOf: (id: stri
       state: "error",
       errorMsg: INTERRUPTED_MESSAGE,
       errorCode: "INTERRUPTED",
+      // Its deadline passed while no server watched it: it would have been stopped.
+      ...(record.deadlineAt !== undefined && record.deadlineAt <= Date.now() && { timedOut: true as const }),
       endedAt: Date.now(),
       stdoutBytes: files.size("stdout"),
       stderrBytes: files.size("stderr"),

@@ -25,6 +25,8 @@ export interface JobSpec {
   limits?: JobLimits;
   /** "none": a network namespace with only loopback (needs isolation); default "host". */
   network?: "host" | "none";
+  /** Stop the job (as `stop` does) once it has run this long, in milliseconds. */
+  timeoutMs?: number;
 }
 
 /**
@@ -49,6 +51,8 @@ export interface JobStatus {
   signal?: string;
   /** Set when the kernel killed the job for exceeding its memory limit (then `signal` is "SIGKILL"). */
   oomKilled?: true;
+  /** Set when the job was stopped because it reached its timeout. */
+  timedOut?: true;
 }
 
 /** The full record of a job, as `get` and `list` return it. */
@@ -74,6 +78,8 @@ export interface JobRecord extends JobStatus {
   limits?: JobLimits;
   /** The namespaces the job ran in; absent when it was not isolated. */
   isolation?: JobIsolation;
+  /** When a job with a timeout is (or was) to be stopped, in milliseconds since the epoch. */
+  deadlineAt?: number;
 }
 
 /** Options of `stream`. */
@@ -119,6 +125,11 @@ export interface PoolOptions {
    * See `JobPool.isolation()` for what applies.
    */
   isolation?: false | IsolationOptions;
+  /**
+   * Job timeouts: `defaultMs` applies to jobs that ask for none, `maxMs` bounds every job
+   * (a job that asks for none gets the default, else the maximum), as for limits.
+   */
+  timeouts?: { defaultMs?: number; maxMs?: number };
 }
 
 /** An unprivileged user jobs run as. */

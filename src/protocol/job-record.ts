@@ -27,6 +27,8 @@ export const JobStatusJson = Type.Object({
   signal: Type.Optional(Type.String()),
   /** Present (true) when the kernel killed the job for exceeding its memory limit. */
   oom_killed: Type.Optional(Type.Literal(true)),
+  /** Present (true) when the job was stopped because it reached its `timeout_ms`. */
+  timed_out: Type.Optional(Type.Literal(true)),
 });
 export type JobStatusJson = Static<typeof JobStatusJson>;
 

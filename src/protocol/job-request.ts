@@ -1,5 +1,5 @@
 import { Type, type Static, type TInteger, type TNumber, type TObject, type TOptional } from "@sinclair/typebox";
-import { describeLimitRange, LIMITS, type ApiLimitName } from "./limits.js";
+import { describeLimitRange, LIMITS, MAX_TIMEOUT_MS, type ApiLimitName } from "./limits.js";
 
 /**
  * What clients send: the body of `PUT /jobs` and the path and query parameters of the
@@ -36,10 +36,24 @@ export const JobSpec = Type.Object(
     /** "none": only loopback, in a network namespace of its own (needs a server that isolates jobs); default "host". */
     network: Type.Optional(Type.Unsafe<"host" | "none">({ type: "string", enum: ["host", "none"] })),
     limits: Type.Optional(Limits),
+    /** Stop the job (SIGTERM, the grace period, SIGKILL) once it has run this long; the record then says `timed_out`. */
+    timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMEOUT_MS, description: `a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}` })),
   },
   { additionalProperties: false },
 );
 export type JobSpec = Static<typeof JobSpec>;
+
+/** The longest `?wait=` of a status long poll, in seconds. */
+export const MAX_STATUS_WAIT_SECONDS = 300;
+
+/** Query of `GET /jobs/<id>/status`: `wait=30` (seconds, at most 300) answers once the job has ended or the wait is over. */
+export const StatusQuery = Type.Object(
+  {
+    wait: Type.Optional(Type.String({ pattern: "^(0|[1-9][0-9]{0,2})$", description: `a whole number of seconds from 0 to ${MAX_STATUS_WAIT_SECONDS}` })),
+  },
+  { additionalProperties: false },
+);
+export type StatusQuery = Static<typeof StatusQuery>;
 
 /** `PUT /jobs` answers the new job's id. */
 export const CreatedJob = Type.Object({ id: Type.String() }, { additionalProperties: false });

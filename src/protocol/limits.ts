@@ -93,3 +93,6 @@ export function apiLimitsOf(engine: EngineLimits): ApiLimits {
   for (const { engine: name, api } of LIMITS) if (engine[name] !== undefined) limits[api] = engine[name];
   return limits;
 }
+
+/** The longest job timeout (`timeout_ms`): what one Node timer can wait, about 24.8 days. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;

@@ -23,6 +23,8 @@ export const ERRORS = {
   INVALID_ARGUMENT: { status: 400, message: "an argument is not valid" },
   /** A limit above the operator's maximum (`serve --max-…`). */
   LIMIT_ABOVE_MAXIMUM: { status: 400, message: "a resource limit is above this server's maximum" },
+  /** A `timeout_ms` above the operator's maximum (`serve --max-timeout`). */
+  TIMEOUT_ABOVE_MAXIMUM: { status: 400, message: "the timeout is above this server's maximum" },
   /** `limits.cpus` above the host's CPU count (as `docker run --cpus` refuses it). */
   LIMIT_ABOVE_HOST: { status: 400, message: "a resource limit is above what this host has" },
   /** A limit this host cannot enforce (no cgroup access, no such controller): never ignored. */

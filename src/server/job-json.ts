@@ -10,6 +10,7 @@ export function statusJson(status: JobStatus): JobStatusJson {
   if (status.exitCode !== undefined) json.exit_code = status.exitCode;
   if (status.signal !== undefined) json.signal = status.signal;
   if (status.oomKilled) json.oom_killed = true;
+  if (status.timedOut) json.timed_out = true;
   return json;
 }
 

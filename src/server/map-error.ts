@@ -23,6 +23,8 @@ export function toHttpError(err: unknown): HttpError {
         return new HttpError("STORAGE_FULL");
       case "LIMIT_ABOVE_MAXIMUM":
         return new HttpError("LIMIT_ABOVE_MAXIMUM", err.message);
+      case "TIMEOUT_ABOVE_MAXIMUM":
+        return new HttpError("TIMEOUT_ABOVE_MAXIMUM", err.message);
       case "LIMIT_NOT_ENFORCEABLE":
         return new HttpError("LIMIT_NOT_ENFORCEABLE", err.message);
       case "ISOLATION_NOT_AVAILABLE":

@@ -60,6 +60,8 @@ export interface ServerOptions {
   cgroups?: PoolOptions["cgroups"];
   /** Namespaces for every job (default: where the host allows); `false` turns them off. */
   isolation?: PoolOptions["isolation"];
+  /** Job timeouts: the default and the maximum (`serve --default-timeout --max-timeout`). */
+  timeouts?: PoolOptions["timeouts"];
   runAs?: PoolOptions["runAs"];
   /** Most running jobs per identity; more get 429. Default 64. */
   maxRunningPerClient?: number;
@@ -120,6 +122,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.limits !== undefined ? { limits: options.limits } : {}),
       ...(options.cgroups !== undefined ? { cgroups: options.cgroups } : {}),
       ...(options.isolation !== undefined ? { isolation: options.isolation } : {}),
+      ...(options.timeouts !== undefined ? { timeouts: options.timeouts } : {}),
       ...(options.runAs !== undefined ? { runAs: options.runAs } : {}),
     });
   }

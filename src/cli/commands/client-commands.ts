@@ -7,6 +7,7 @@ import { registerOutputCommand } from "./output.js";
 import { registerStopCommand } from "./stop.js";
 import { registerDeleteCommand } from "./delete.js";
 import { registerListCommand } from "./list.js";
+import { registerWaitCommand } from "./wait.js";
 
 /** The client commands, by name: each talks to a server over mutual TLS. */
 export const CLIENT_COMMANDS: Readonly<Record<string, (program: Command) => void>> = {
@@ -17,6 +18,7 @@ export const CLIENT_COMMANDS: Readonly<Record<string, (program: Command) => void
   stop: registerStopCommand,
   delete: registerDeleteCommand,
   list: registerListCommand,
+  wait: registerWaitCommand,
 };
 
 /**
@@ -28,11 +30,12 @@ export function registerClientCommands(program: Command): void {
   program.addHelpText(
     "after",
     `
-Client commands (start, run, status, output, stop, delete, list) accept
+Client commands (start, run, status, output, stop, delete, list, wait) accept
   --server URL --ca FILE --cert FILE --key FILE --home DIR --json
 ${CLIENT_ENV_HELP}
 
-Exit codes: 0 ok, 1 failure, 2 usage; \`run\` exits with the job's exit code.
+Exit codes: 0 ok, 1 failure, 2 usage; \`run\` exits with the job's exit code (124 if
+it timed out); \`wait\` exits 0 if every job exited 0, 124 on a timeout, else 1.
 Errors are one line on stderr naming the likely fix.`,
   );
 }

@@ -31,6 +31,7 @@ printed: the job's record (GET /jobs/ID) plus its "stdout" and "stderr" as text.
 
 Exit codes:
   the job's exit code   when it completed (128+n when killed by signal n)
+  124                   the job reached its --timeout and was stopped
   127                   the command was not found on the server
   126                   the command could not be executed (permission denied, …)
   130                   interrupted by Ctrl-C (the job was stopped)
@@ -48,7 +49,9 @@ ${CLIENT_ENV_HELP}`,
  * The exit code for a job that ended: its own, or 126/127 the way a shell reports exec
  * failures, read from the record's `error_code` (never from the wording of `error_msg`).
  */
-export function exitCodeOf(record: Pick<JobRecord, "status" | "exit_code" | "error_code">): number {
+export function exitCodeOf(record: Pick<JobRecord, "status" | "exit_code" | "error_code" | "timed_out">): number {
+  // As timeout(1) does: whatever the job's own exit code was.
+  if (record.timed_out) return 124;
   if (record.status === "completed") return record.exit_code ?? 1;
   if (record.status === "error") {
     if (record.error_code === "COMMAND_NOT_FOUND") return 127;

@@ -16,6 +16,7 @@ import { DEFAULT_LISTEN, parseListen, type ListenAddress } from "../options/list
 import { parseNonNegativeInt, parsePositiveInt } from "../options/numbers.js";
 import { parseRetention } from "../options/retention.js";
 import { parseNetwork, type NetworkMode } from "../options/network.js";
+import { parseDuration } from "../options/duration.js";
 
 /** The flags of `jobworker serve`, as commander parses them. */
 interface ServeFlags {
@@ -35,6 +36,8 @@ interface ServeFlags {
   runAs?: string;
   /** commander's `--no-cgroups`: false when given. */
   cgroups: boolean;
+  maxTimeout?: number;
+  defaultTimeout?: number;
   /** commander's `--no-isolation`: false when given. */
   isolation: boolean;
   network?: NetworkMode;
@@ -64,6 +67,8 @@ export function registerServeCommand(program: Command): void {
   serveCommand
     .option("--run-as <user>", "run jobs as this unprivileged user (the server keeps root to manage cgroups)")
     .option("--no-cgroups", "do not use cgroups: jobs are killed by process group only, and every limit is refused")
+    .option("--max-timeout <duration>", "longest --timeout a job may ask for, e.g. 1h; a job that asks for none gets the default, else this", parseDuration)
+    .option("--default-timeout <duration>", "timeout of jobs that ask for none, e.g. 30m", parseDuration)
     .option("--no-isolation", "do not give jobs namespaces of their own (PID, mount with a private /tmp, IPC, UTS)")
     .option("--network <mode>", '"none": every job gets only loopback, whatever it asks for (default: jobs choose; host)', parseNetwork)
     .option("--tmp-size <size>", "size of each job's private /tmp and /var/tmp, e.g. 256M (default: the job's memory limit, else 64M)", parseBytes)
@@ -104,6 +109,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     ...(flags.ciphers !== undefined ? { ciphers: flags.ciphers } : {}),
     ...((maxima || defaults) && { limits: { ...(defaults && { defaults }), ...(maxima && { maxima }) } }),
     ...(!flags.cgroups && { cgroups: false as const }),
+    ...((flags.maxTimeout !== undefined || flags.defaultTimeout !== undefined) && {
+      timeouts: { ...(flags.maxTimeout !== undefined && { maxMs: flags.maxTimeout }), ...(flags.defaultTimeout !== undefined && { defaultMs: flags.defaultTimeout }) },
+    }),
     isolation: flags.isolation ? { ...(flags.network === "none" && { networkNone: true }), ...(flags.tmpSize !== undefined && { tmpSizeBytes: flags.tmpSize }) } : false,
     ...(runAs && { runAs }),
   }).catch(async (err: unknown) => {

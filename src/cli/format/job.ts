@@ -7,6 +7,7 @@ import type { JobRecord, JobStatus } from "../../client/index.js";
 export function summarizeStatus(status: JobStatus): string {
   if (status.status === "error") return `error: ${status.error_msg ?? "the job could not start"}`;
   if (status.status === "completed") {
+    if (status.timed_out) return `timed out (${status.signal ? `killed by ${status.signal}, ` : ""}exit ${status.exit_code ?? "?"})`;
     if (status.oom_killed) return `completed (out of memory: killed by ${status.signal ?? "SIGKILL"}, exit ${status.exit_code ?? "?"})`;
     if (status.signal) return `completed (killed by ${status.signal}, exit ${status.exit_code ?? "?"})`;
     return `completed (exit ${status.exit_code ?? "?"})`;

@@ -1,10 +1,11 @@
+import type { IncomingMessage } from "node:http";
 import { availableParallelism } from "node:os";
 import type { Readable } from "node:stream";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { JobPool, JobRecord, OutputName } from "../../engine/index.js";
 import type { CreatedJob } from "../../protocol/job-request.js";
-import { EmptyQuery, JobParams, JobSpec, ListQuery, OutputStreamQuery } from "../../protocol/job-request.js";
+import { EmptyQuery, JobParams, JobSpec, ListQuery, OutputStreamQuery, StatusQuery } from "../../protocol/job-request.js";
 import type { JobPage } from "../../protocol/job-record.js";
 import { engineLimitsOf, type ApiLimits } from "../../protocol/limits.js";
 import { HttpError } from "../http-error.js";
@@ -63,7 +64,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
       if (!isJson(request.headers["content-type"])) throw new HttpError("UNSUPPORTED_MEDIA_TYPE");
     },
     handler: async (request): Promise<CreatedJob> => {
-      const { cmd, args, env, cwd, limits, network } = request.body;
+      const { cmd, args, env, cwd, limits, network, timeout_ms: timeoutMs } = request.body;
       if (limits !== undefined) refuseAboveHost(limits);
       // Check and create run in one synchronous step: no other request can slip in between.
       if (pool.runningCount(request.identity) >= maxRunningPerClient) {
@@ -79,6 +80,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
         owner: request.identity,
         ...(cwd !== undefined ? { cwd } : {}),
         ...(network !== undefined ? { network } : {}),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
         ...(limits !== undefined ? { limits: engineLimitsOf(limits) } : {}),
       });
       request.jobId = id;
@@ -104,9 +106,14 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
 
   app.get("/jobs/:id", { schema: { params: JobParams, querystring: EmptyQuery } }, async (request) => jobJson(ownJob(request)));
 
-  app.get("/jobs/:id/status", { schema: { params: JobParams, querystring: EmptyQuery } }, async (request) =>
-    statusJson(ownJob(request, "empty")),
-  );
+  app.get("/jobs/:id/status", { schema: { params: JobParams, querystring: StatusQuery } }, async (request) => {
+    const { id } = ownJob(request, "empty");
+    const waitSeconds = Number((request.query as StatusQuery).wait ?? 0);
+    // A long poll: answers when the job ends (the engine's own event), the wait is over,
+    // or the client leaves, whichever comes first.
+    if (waitSeconds > 0 && pool.status(id).state === "running") await endOrTimeout(pool.wait(id), waitSeconds * 1000, request.raw);
+    return statusJson(ownJob(request, "empty"));
+  });
 
   app.get("/jobs/:id/output", { schema: { params: JobParams, querystring: EmptyQuery } }, async (request, reply) => {
     const { id } = ownJob(request, "empty");
@@ -188,4 +195,18 @@ function isJson(contentType: string | undefined): boolean {
   const [type, ...params] = contentType.split(";").map((part) => part.trim().toLowerCase());
   if (type !== "application/json") return false;
   return params.every((p) => p === "" || p === "charset=utf-8" || p === 'charset="utf-8"');
+}
+
+/** Resolves when `ended` does, after `ms`, or when the request's connection closes. */
+function endOrTimeout(ended: Promise<unknown>, ms: number, request: IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      request.off("close", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    request.once("close", done);
+    ended.then(done, done);
+  });
 }
