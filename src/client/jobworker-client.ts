@@ -33,6 +33,8 @@ interface SendOptions {
   /** Long-lived response (follow): no idle timeout. */
   longLived?: boolean;
   signal?: AbortSignal;
+  /** A streamed request body (application/octet-stream, chunked). */
+  stream?: Readable;
 }
 
 type Method = "GET" | "PUT" | "POST" | "DELETE";
@@ -136,6 +138,15 @@ export class JobworkerClient {
   /** `POST /jobs/<id>/stop`: terminates the job's process tree; resolves once it has ended. */
   async stop(id: string): Promise<void> {
     await this.#text("POST", `/jobs/${enc(id)}/stop`, { jobId: id });
+  }
+
+  /**
+   * `PUT /jobs/<id>/stdin`: streams `input` into the stdin of a job started with
+   * `stdin: true`; its end closes the job's stdin. Backpressure reaches `input`: a job
+   * that does not read holds it. Resolves once the server has written everything.
+   */
+  async sendStdin(id: string, input: Readable): Promise<void> {
+    await this.#text("PUT", `/jobs/${enc(id)}/stdin`, { jobId: id, stream: input, longLived: true });
   }
 
   /** `DELETE /jobs/<id>`: stops the job if running and removes its record and output. */
@@ -251,7 +262,11 @@ export class JobworkerClient {
         agent: this.#agent,
         secureContext,
         ...(this.#options.servername ? { servername: this.#options.servername } : {}),
-        headers: body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+        headers: options.stream
+          ? { "content-type": "application/octet-stream" }
+          : body === undefined
+            ? {}
+            : { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
         ...(options.signal ? { signal: options.signal } : {}),
       };
       const req = httpsRequest(requestOptions);
@@ -277,7 +292,13 @@ export class JobworkerClient {
       req.setTimeout(options.longLived ? 0 : RESPONSE_IDLE_TIMEOUT_MS, () => {
         req.destroy(Object.assign(new Error("the server stopped answering"), { code: "ERR_RESPONSE_TIMEOUT" }));
       });
-      req.end(body);
+      if (options.stream) {
+        const input = options.stream;
+        input.once("error", (err) => req.destroy(err));
+        input.pipe(req);
+      } else {
+        req.end(body);
+      }
     });
   }
 

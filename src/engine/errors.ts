@@ -14,7 +14,8 @@ export type EngineErrorCode =
   | "LIMIT_NOT_ENFORCEABLE"
   | "DATA_DIR_LOCKED"
   | "ISOLATION_NOT_AVAILABLE"
-  | "TIMEOUT_ABOVE_MAXIMUM";
+  | "TIMEOUT_ABOVE_MAXIMUM"
+  | "STDIN_NOT_AVAILABLE";
 
 /** Base class of every error the engine throws. */
 export class EngineError extends Error {
@@ -73,6 +74,13 @@ export class DataDirLockedError extends EngineError {
 export class TimeoutAboveMaximumError extends EngineError {
   constructor(requestedMs: number, maximumMs: number) {
     super("TIMEOUT_ABOVE_MAXIMUM", `timeout ${requestedMs} ms is above this server's maximum of ${maximumMs} ms`);
+  }
+}
+
+/** A job's stdin cannot be written: started without one, ended, or already taken by a writer. */
+export class StdinNotAvailableError extends EngineError {
+  constructor(why: string) {
+    super("STDIN_NOT_AVAILABLE", `cannot write to the job's stdin: ${why}`);
   }
 }
 

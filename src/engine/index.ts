@@ -5,6 +5,7 @@ export {
   InvalidArgumentError,
   IsolationNotAvailableError,
   TimeoutAboveMaximumError,
+  StdinNotAvailableError,
   InvalidJobSpecError,
   JobNotFoundError,
   LimitAboveMaximumError,

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { chmod, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import { isDiskFull, isNoSpaceError } from "./disk-space.js";
 import { CgroupHost } from "./cgroups/cgroup-host.js";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.js";
@@ -10,7 +10,7 @@ import { checkPoolOptions } from "./pool-options.js";
 import { detectIsolation, INIT_HELPER, type IsolationOptions, type IsolationReport } from "./isolation/host.js";
 import type { JobCgroup } from "./cgroups/job-cgroup.js";
 import { effectiveLimits } from "./cgroups/limits.js";
-import { InvalidArgumentError, IsolationNotAvailableError, TimeoutAboveMaximumError, JobNotFoundError, PoolClosedError, StorageFullError } from "./errors.js";
+import { InvalidArgumentError, IsolationNotAvailableError, StdinNotAvailableError, TimeoutAboveMaximumError, JobNotFoundError, PoolClosedError, StorageFullError } from "./errors.js";
 import { Job } from "./job.js";
 import { defaultJobEnv, jobEnv } from "./job-env.js";
 import { validateJobSpec } from "./job-spec.js";
@@ -278,6 +278,20 @@ export class JobPool {
   }
 
   /** Terminates the job's whole process tree (SIGTERM, grace, SIGKILL); keeps its record and output. */
+  /**
+   * The write end of a running job's stdin (a job created with `stdin: true`), for one
+   * writer: pipe into it with backpressure (`stream.pipeline`); ending it closes the
+   * job's stdin. Throws `StdinNotAvailableError` when the job has no stdin, has ended, or
+   * its stdin was taken already; `JobNotFoundError` for unknown ids.
+   */
+  openStdin(id: string): Writable {
+    const { job } = this.find(id);
+    if (!job) throw new StdinNotAvailableError("the job has ended");
+    const stdin = job.takeStdin();
+    if (!stdin) throw new StdinNotAvailableError(job.stdinRefusal());
+    return stdin;
+  }
+
   async stop(id: string): Promise<void> {
     await this.find(id).job?.terminate(this.stopGraceMs);
   }

@@ -14,6 +14,7 @@ export interface ValidJobSpec {
   limits: JobLimits;
   network: "host" | "none";
   timeoutMs: number | undefined;
+  stdin: boolean;
 }
 
 export { MAX_TIMEOUT_MS };
@@ -43,7 +44,7 @@ export function validateJobSpec(spec: unknown): ValidJobSpec {
   if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
     throw new InvalidJobSpecError("job spec must be an object");
   }
-  const { cmd, args = [], owner = DEFAULT_OWNER, env = {}, cwd, limits, network = "host", timeoutMs } = spec as JobSpec;
+  const { cmd, args = [], owner = DEFAULT_OWNER, env = {}, cwd, limits, network = "host", timeoutMs, stdin = false } = spec as JobSpec;
   checkString(cmd, "cmd", { allowEmpty: false });
   if (!Array.isArray(args)) throw new InvalidJobSpecError("args must be an array of strings");
   args.forEach((arg, i) => checkString(arg, `args[${i}]`, { allowEmpty: true }));
@@ -60,6 +61,7 @@ export function validateJobSpec(spec: unknown): ValidJobSpec {
     if (!cwd.startsWith("/")) throw new InvalidJobSpecError("cwd must be an absolute path");
   }
   if (network !== "host" && network !== "none") throw new InvalidJobSpecError('network must be "host" or "none"');
+  if (typeof stdin !== "boolean") throw new InvalidJobSpecError("stdin must be true or false");
   if (timeoutMs !== undefined && !isTimeout(timeoutMs)) throw new InvalidJobSpecError(`timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS}`);
-  return { cmd, args: [...args], owner, env: { ...env }, cwd, limits: limits === undefined ? {} : validateJobLimits(limits), network, timeoutMs };
+  return { cmd, args: [...args], owner, env: { ...env }, cwd, limits: limits === undefined ? {} : validateJobLimits(limits), network, timeoutMs, stdin };
 }

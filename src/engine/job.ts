@@ -7,7 +7,7 @@ import { bootId, processStartTime } from "./process-identity.js";
 import { exitCodeForSignal, signalGroup, waitForGroupGone } from "./process-group.js";
 import type { JobCgroup } from "./cgroups/job-cgroup.js";
 import { helperArgv, JOB_NAMESPACES, parseHelperFailure } from "./isolation/host.js";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import type { StoredJob } from "./job-store.js";
 import type { ValidJobSpec } from "./job-spec.js";
 import type { JobLimits, JobRecord, JobStatus, RunAsUser } from "./types.js";
@@ -84,6 +84,7 @@ export class Job {
   /** Set the moment the main process is reaped (see `onExit`). */
   private reaped = false;
   private limitCheckPending = false;
+  private stdinTaken = false;
   /** With isolation: everything the helper wrote on fd 3 (empty when the command ran). */
   private helperReport: Promise<string> | undefined;
   private readonly launch: JobLaunch;
@@ -146,7 +147,7 @@ export class Job {
             cwd: this.cwd,
             env: spawnEnv,
             // fd 3: the isolation helper's report of a failure before the command ran.
-            stdio: isolation ? ["ignore", fds.stdout, fds.stderr, "pipe"] : ["ignore", fds.stdout, fds.stderr],
+            stdio: [this.spec.stdin ? "pipe" : "ignore", fds.stdout, fds.stderr, ...(isolation ? (["pipe"] as const) : [])],
             detached: true,
             // The helper drops privileges itself, inside, after making the namespaces.
             ...(runAs && !setpriv && !isolation && { uid: runAs.uid, gid: runAs.gid }),
@@ -178,6 +179,9 @@ export class Job {
       return this.failedToStart(failure);
     }
     this.child = child;
+    // A job that stops reading, or ends, while a writer still sends: EPIPE goes to that
+    // writer (see `takeStdin`), never to the process.
+    child.stdin?.on("error", () => {});
     if (isolation) this.helperReport = readAll(child.stdio[3] as Readable);
     this.pidStart = processStartTime(child.pid);
     child.once("exit", (code, signal) => void this.onExit(code, signal));
@@ -339,6 +343,25 @@ export class Job {
       await this.exited;
     })();
     return this.termination;
+  }
+
+  /**
+   * The write end of the job's stdin pipe, for its one writer; undefined when the job
+   * has none (started without `stdin`, ended, or already written). Ending it closes the
+   * job's stdin (EOF).
+   */
+  takeStdin(): Writable | undefined {
+    const stdin = this.child?.stdin;
+    if (!stdin || this.stdinTaken || this.reaped || stdin.destroyed || stdin.writableEnded) return undefined;
+    this.stdinTaken = true;
+    return stdin;
+  }
+
+  /** Why `takeStdin` gives nothing, in the words of a 409. */
+  stdinRefusal(): string {
+    if (!this.spec.stdin) return "the job was started without stdin (\"stdin\": true)";
+    if (!this.isRunning || this.reaped) return "the job has ended";
+    return "the job's stdin is taken: one writer at a time, and its end closes the stdin";
   }
 
   /** Resolves when the job has ended (immediately for a job that never started). */

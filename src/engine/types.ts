@@ -27,6 +27,8 @@ export interface JobSpec {
   network?: "host" | "none";
   /** Stop the job (as `stop` does) once it has run this long, in milliseconds. */
   timeoutMs?: number;
+  /** Give the job a stdin pipe for `JobPool.openStdin` (default: /dev/null). */
+  stdin?: boolean;
 }
 
 /**

@@ -36,6 +36,8 @@ export const JobSpec = Type.Object(
     /** "none": only loopback, in a network namespace of its own (needs a server that isolates jobs); default "host". */
     network: Type.Optional(Type.Unsafe<"host" | "none">({ type: "string", enum: ["host", "none"] })),
     limits: Type.Optional(Limits),
+    /** Give the job a stdin pipe, written with `PUT /jobs/<id>/stdin`; default /dev/null. */
+    stdin: Type.Optional(Type.Boolean()),
     /** Stop the job (SIGTERM, the grace period, SIGKILL) once it has run this long; the record then says `timed_out`. */
     timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMEOUT_MS, description: `a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}` })),
   },

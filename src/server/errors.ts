@@ -23,6 +23,8 @@ export const ERRORS = {
   INVALID_ARGUMENT: { status: 400, message: "an argument is not valid" },
   /** A limit above the operator's maximum (`serve --max-…`). */
   LIMIT_ABOVE_MAXIMUM: { status: 400, message: "a resource limit is above this server's maximum" },
+  /** The job's stdin cannot be written: no `"stdin": true`, ended, or another writer has it. */
+  STDIN_NOT_AVAILABLE: { status: 409, message: "the job's stdin cannot be written" },
   /** A `timeout_ms` above the operator's maximum (`serve --max-timeout`). */
   TIMEOUT_ABOVE_MAXIMUM: { status: 400, message: "the timeout is above this server's maximum" },
   /** `limits.cpus` above the host's CPU count (as `docker run --cpus` refuses it). */

@@ -23,6 +23,8 @@ export function toHttpError(err: unknown): HttpError {
         return new HttpError("STORAGE_FULL");
       case "LIMIT_ABOVE_MAXIMUM":
         return new HttpError("LIMIT_ABOVE_MAXIMUM", err.message);
+      case "STDIN_NOT_AVAILABLE":
+        return new HttpError("STDIN_NOT_AVAILABLE", err.message);
       case "TIMEOUT_ABOVE_MAXIMUM":
         return new HttpError("TIMEOUT_ABOVE_MAXIMUM", err.message);
       case "LIMIT_NOT_ENFORCEABLE":

@@ -80,6 +80,9 @@ async function runJob(client: JobworkerClient, command: string, args: string[], 
   try {
     id = await client.create(jobSpecOf(command, args, flags));
     if (interrupted) stopJob();
+    // -i: our stdin is forwarded live, alongside the output. A job that stops reading
+    // (or ends) refuses the rest; that is its business, not an error of ours.
+    if (flags.stdin) void client.sendStdin(id, process.stdin).catch(() => process.stdin.destroy());
     if (flags.json) {
       await drain(await client.stream(id, "stdout", { follow: true }));
     } else {

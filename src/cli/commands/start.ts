@@ -28,6 +28,8 @@ ${CLIENT_ENV_HELP}`,
   cmd.action(async (command: string, args: string[], flags: ClientFlags & JobSpecFlags) => {
     await withClient(flags, async (client) => {
       const id = await client.create(jobSpecOf(command, args, flags));
+      // -i: our stdin goes up first; the id is printed once the server has it all.
+      if (flags.stdin) await client.sendStdin(id, process.stdin);
       if (flags.json) printJson({ id });
       else process.stdout.write(`${id}\n`);
     });

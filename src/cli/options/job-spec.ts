@@ -11,6 +11,7 @@ export interface JobSpecFlags extends LimitFlags {
   cwd?: string;
   network?: NetworkMode;
   timeout?: number;
+  stdin?: boolean;
 }
 
 /**
@@ -27,6 +28,7 @@ export function addJobArguments(cmd: Command): Command {
     .option("-e, --env <NAME=VALUE>", "set an environment variable for the job (repeatable)", collectEnv)
     .option("-C, --cwd <dir>", "working directory of the job on the server")
     .option("--network <mode>", '"none": the job gets only loopback, in a network namespace of its own (default: the host\'s network)', parseNetwork)
+    .option("-i, --stdin", "forward this command's stdin to the job's stdin (the job otherwise reads /dev/null)")
     .option("--timeout <duration>", "stop the job once it has run this long, e.g. 30s, 5m, 1h (SIGTERM, then SIGKILL after the grace period)", parseDuration);
   return addLimitOptions(cmd, "").passThroughOptions();
 }
@@ -38,6 +40,7 @@ export function jobSpecOf(command: string, args: string[], flags: JobSpecFlags):
   if (flags.cwd !== undefined) spec.cwd = flags.cwd;
   if (flags.network !== undefined) spec.network = flags.network;
   if (flags.timeout !== undefined) spec.timeout_ms = flags.timeout;
+  if (flags.stdin) spec.stdin = true;
   const limits = apiLimitsOf(flags);
   if (limits) spec.limits = limits;
   return spec;

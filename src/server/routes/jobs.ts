@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { availableParallelism } from "node:os";
 import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { JobPool, JobRecord, OutputName } from "../../engine/index.js";
@@ -64,7 +65,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
       if (!isJson(request.headers["content-type"])) throw new HttpError("UNSUPPORTED_MEDIA_TYPE");
     },
     handler: async (request): Promise<CreatedJob> => {
-      const { cmd, args, env, cwd, limits, network, timeout_ms: timeoutMs } = request.body;
+      const { cmd, args, env, cwd, limits, network, timeout_ms: timeoutMs, stdin } = request.body;
       if (limits !== undefined) refuseAboveHost(limits);
       // Check and create run in one synchronous step: no other request can slip in between.
       if (pool.runningCount(request.identity) >= maxRunningPerClient) {
@@ -81,6 +82,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
         ...(cwd !== undefined ? { cwd } : {}),
         ...(network !== undefined ? { network } : {}),
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        ...(stdin !== undefined ? { stdin } : {}),
         ...(limits !== undefined ? { limits: engineLimitsOf(limits) } : {}),
       });
       request.jobId = id;
@@ -155,7 +157,32 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
     "/jobs/:id/stdout": ["GET"],
     "/jobs/:id/stderr": ["GET"],
     "/jobs/:id/stop": ["POST"],
+    "/jobs/:id/stdin": ["PUT"],
   };
+  // The body of PUT /jobs/<id>/stdin is the job's stdin, streamed: its own content-type
+  // parser hands the request stream on unread (no body limit, no buffering), and only in
+  // this encapsulated context, so that every other route still takes JSON alone.
+  void app.register(async (stdinScope) => {
+    stdinScope.removeAllContentTypeParsers();
+    stdinScope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
+    stdinScope.put("/jobs/:id/stdin", { schema: { params: JobParams, querystring: EmptyQuery } }, async (request, reply) => {
+      const { id } = ownJob(request as unknown as IdRequest);
+      const stdin = pool.openStdin(id);
+      const body = request.body as Readable | undefined;
+      try {
+        // pipeline applies backpressure both ways: a job that stops reading holds the
+        // sender, and nothing is buffered beyond the streams' own high-water marks.
+        if (body) await pipeline(body, stdin);
+        else stdin.end();
+      } catch {
+        stdin.destroy();
+        // The job ended (EPIPE) or the sender went away mid-body.
+        throw new HttpError("STDIN_NOT_AVAILABLE", "the job's stdin closed before the whole body was written");
+      }
+      return reply.code(200).send();
+    });
+  });
+
   for (const [url, methods] of Object.entries(allowed)) {
     app.route({
       method: METHODS.filter((m) => !methods.includes(m)),
