@@ -97,7 +97,8 @@ export class JobworkerClient {
    */
   status(id: string, options: { waitSeconds?: number } = {}): Promise<JobStatus> {
     const query = options.waitSeconds ? `?wait=${Math.min(300, Math.max(0, Math.ceil(options.waitSeconds)))}` : "";
-    return this.#json<JobStatus>("GET", `/jobs/${enc(id)}/status${query}`, { jobId: id });
+    // A long poll may be silent for its whole wait: no idle deadline then.
+    return this.#json<JobStatus>("GET", `/jobs/${enc(id)}/status${query}`, { jobId: id, longLived: query !== "" });
   }
 
   /** `GET /jobs/<id>`: the job's full record. */
