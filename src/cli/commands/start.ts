@@ -29,7 +29,15 @@ ${CLIENT_ENV_HELP}`,
     await withClient(flags, async (client) => {
       const id = await client.create(jobSpecOf(command, args, flags));
       // -i: our stdin goes up first; the id is printed once the server has it all.
-      if (flags.stdin) await client.sendStdin(id, process.stdin);
+      if (flags.stdin) {
+        try {
+          await client.sendStdin(id, process.stdin);
+        } catch (err) {
+          // The job exists whatever became of the upload: say which one it is.
+          process.stderr.write(`jobworker: job ${id} was started, but its stdin was not fully sent\n`);
+          throw err;
+        }
+      }
       if (flags.json) printJson({ id });
       else process.stdout.write(`${id}\n`);
     });
