@@ -11,7 +11,9 @@
  *     code, or the same signal raised on itself), so the engine sees what it would see
  *     without isolation.
  *   init (pid 1 inside): mounts /proc, a private tmpfs on /tmp and /var/tmp, sets the
- *     hostname, brings lo up, forks the command, forwards signals to its process group,
+ *     hostname, brings lo up, forks the command (which stays in the job's process group,
+ *     so the engine's signals reach it directly), forwards to it the signals sent to
+ *     PID 1 from inside the namespace,
  *     reaps every orphan, and when the command ends kills whatever is left in the
  *     namespace.
  *   the command: resets signal dispositions, drops privileges, execs.
@@ -64,9 +66,15 @@ static void die(const char *step) {
   _exit(127);
 }
 
-static void forward(int sig) {
+/*
+ * A signal from outside the namespace (si_pid 0 here) was sent to the job's process
+ * group, which the command is in: it has it already, and a second copy would run its
+ * trap twice. One sent to PID 1 from inside is passed on, as an init does.
+ */
+static void forward(int sig, siginfo_t *info, void *context) {
+  (void)context;
   pid_t pid = command_pid;
-  if (pid > 0 && kill(-pid, sig) == -1) kill(pid, sig);
+  if (pid > 0 && info->si_pid != 0) kill(pid, sig);
 }
 
 static void ignore_in_outer(int sig) { (void)sig; }
@@ -176,7 +184,7 @@ int main(int argc, char **argv) {
 
   int exec_error[2];
   if (pipe2(exec_error, O_CLOEXEC) < 0) die("pipe");
-  struct sigaction fwd = {.sa_handler = forward};
+  struct sigaction fwd = {.sa_sigaction = forward, .sa_flags = SA_SIGINFO};
   sigemptyset(&fwd.sa_mask);
   sigset_t all, old;
   sigfillset(&all);
@@ -189,7 +197,6 @@ int main(int argc, char **argv) {
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL);
     sigprocmask(SIG_SETMASK, &old, NULL);
-    setpgid(0, 0);
     int err = 0;
     if (drop) {
       if (setgroups((size_t)ngroups, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0) err = errno;
@@ -202,7 +209,6 @@ int main(int argc, char **argv) {
     _exit(127);
   }
   command_pid = child;
-  setpgid(child, child); /* also here: no race with a signal forwarded to its group */
   for (size_t s = 0; s < sizeof FORWARDED / sizeof *FORWARDED; s++) sigaction(FORWARDED[s], &fwd, NULL);
   sigprocmask(SIG_SETMASK, &old, NULL);
 

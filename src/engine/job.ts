@@ -326,7 +326,7 @@ export class Job {
       const cgroup = this.launch.cgroup;
       signalGroup(pgid, graceMs === 0 ? "SIGKILL" : "SIGTERM");
       // Processes that left the group are in the cgroup: they are told too.
-      if (graceMs > 0) cgroup?.signalAll("SIGTERM");
+      if (graceMs > 0) cgroup?.signalAll("SIGTERM", pgid);
       else void cgroup?.killAll();
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<"grace-over">((resolve) => {

@@ -162,8 +162,11 @@ export class JobCgroup {
   }
 
   /** Sends a signal to every process of the job; PIDs are read from the cgroup just before. */
-  signalAll(signal: NodeJS.Signals): void {
+  signalAll(signal: NodeJS.Signals, exceptGroup?: number): void {
     for (const pid of this.members()) {
+      // Members of the job's process group were signalled with it: a second copy could
+      // run a trap twice.
+      if (exceptGroup !== undefined && processGroupOf(pid) === exceptGroup) continue;
       try {
         process.kill(pid, signal);
       } catch {
@@ -323,4 +326,12 @@ function waitUnpopulatedV2(dir: string, limitMs: number): Promise<boolean> {
     if (!populatedV2(dir)) return finish(true);
     timer = setTimeout(() => finish(!populatedV2(dir)), limitMs);
   });
+}
+
+/** The process group of `pid`, from /proc (undefined once it is gone). */
+function processGroupOf(pid: number): number | undefined {
+  const stat = readOr(`/proc/${pid}/stat`);
+  // Fields after the parenthesised command name: state ppid pgrp …
+  const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+  return Number.isInteger(pgrp) ? pgrp : undefined;
 }
