@@ -64,7 +64,6 @@ export class JobPool {
   private readonly deleting = new Map<string, Promise<void>>();
   /** Open readers per job, so a deletion can end them. */
   private readonly readers = new Map<string, Set<Readable>>();
-  /** Ends that could not be written (disk full); served from here and written later. */
   private readonly dataDir: string;
   private readonly jobsDir: string;
   private readonly stopGraceMs: number;
@@ -167,11 +166,9 @@ export class JobPool {
     if (network === "none" && !this.isolationReport.enabled) {
       throw new IsolationNotAvailableError(`network "none" needs isolation, and this server has none (${this.isolationReport.summary.replace(/^isolation: /, "")})`);
     }
+    const timeoutMs = this.effectiveTimeout(valid.timeoutMs);
     this.cgroups.checkEnforceable(limits);
     if (isDiskFull(this.dataDir)) throw new StorageFullError();
-    // Space is back (or never went): ends kept in memory go to disk first.
-    this.store.saveUnsavedEnds();
-    const timeoutMs = this.effectiveTimeout(valid.timeoutMs);
     const id = randomUUID();
     let cgroup: JobCgroup | undefined;
     let setupError: string | undefined;
@@ -277,7 +274,6 @@ export class JobPool {
     return reader;
   }
 
-  /** Terminates the job's whole process tree (SIGTERM, grace, SIGKILL); keeps its record and output. */
   /**
    * The write end of a running job's stdin (a job created with `stdin: true`), for one
    * writer: pipe into it with backpressure (`stream.pipeline`); ending it closes the
@@ -292,6 +288,7 @@ export class JobPool {
     return stdin;
   }
 
+  /** Terminates the job's whole process tree (SIGTERM, grace, SIGKILL); keeps its record and output. */
   async stop(id: string): Promise<void> {
     await this.find(id).job?.terminate(this.stopGraceMs);
   }
@@ -376,7 +373,6 @@ export class JobPool {
     return { ...this.isolationReport };
   }
 
-
   /** The limits a job that asks for none gets, and the most any job may ask for. */
   limitPolicy(): { defaults: JobLimits; maxima: JobLimits } {
     return { defaults: { ...this.defaultLimits }, maxima: { ...this.maxLimits } };
@@ -435,7 +431,6 @@ export class JobPool {
     if (this.closing) throw new PoolClosedError();
   }
 
-  /** A job's end, persisted before it is visible; kept in memory if the disk is full. */
   /** The timeout a job gets: its own (within the maximum), else the default, else the maximum. */
   private effectiveTimeout(requested: number | undefined): number | undefined {
     const { defaultMs, maxMs } = this.timeouts;

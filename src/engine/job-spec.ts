@@ -17,7 +17,6 @@ export interface ValidJobSpec {
   stdin: boolean;
 }
 
-export { MAX_TIMEOUT_MS };
 
 /** Whether `value` is a valid timeout in milliseconds. */
 export function isTimeout(value: unknown): value is number {

@@ -141,7 +141,7 @@ export class JobStore {
   private readonly recentlyEnded = new Map<string, StoredJob>();
   /**
    * Job ends SQLite could not write (a full disk): served from here, as if written, and
-   * written at the next write or at close. A crash loses them, and recovery then marks
+   * written first at the next write (insert or finish) or at close. A crash loses them, and recovery then marks
    * those jobs interrupted, which is what they look like from the disk.
    */
   private readonly unsavedEnds = new Map<string, StoredJob>();
@@ -183,6 +183,7 @@ export class JobStore {
 
   /** Records a new job (running, or failed to start). */
   insert(job: StoredJob): void {
+    this.saveUnsavedEnds();
     this.statements.insert.run({
       id: job.id,
       owner: job.owner,
@@ -226,7 +227,7 @@ export class JobStore {
   }
 
   /** Writes the ends that could not be written before, in order, until one still fails. */
-  saveUnsavedEnds(): void {
+  private saveUnsavedEnds(): void {
     for (const [id, record] of this.unsavedEnds) {
       try {
         this.writeEnd(record);

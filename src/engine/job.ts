@@ -10,7 +10,7 @@ import { helperArgv, JOB_NAMESPACES, parseHelperFailure } from "./isolation/host
 import type { Readable, Writable } from "node:stream";
 import type { StoredJob } from "./job-store.js";
 import type { ValidJobSpec } from "./job-spec.js";
-import type { JobLimits, JobRecord, JobStatus, RunAsUser } from "./types.js";
+import type { JobIsolation, JobLimits, JobRecord, JobStatus, RunAsUser } from "./types.js";
 import type { JobErrorCode } from "../protocol/error-codes.js";
 
 /** What a job needs from its pool. */
@@ -85,6 +85,8 @@ export class Job {
   private reaped = false;
   private limitCheckPending = false;
   private stdinTaken = false;
+  /** The namespaces the job runs in, as its record shows them (fixed at launch). */
+  private readonly isolation: JobIsolation | undefined;
   /** With isolation: everything the helper wrote on fd 3 (empty when the command ran). */
   private helperReport: Promise<string> | undefined;
   private readonly launch: JobLaunch;
@@ -99,6 +101,8 @@ export class Job {
     this.limits = launch.limits;
     this.notifier = new OutputNotifier(() => this.scheduleLimitCheck());
     this.exited = new Promise((resolve) => (this.markExited = resolve));
+    const network = launch.isolation?.network;
+    this.isolation = network && { namespaces: [...JOB_NAMESPACES, ...(network === "none" ? ["net"] : [])], network };
   }
 
   /**
@@ -212,13 +216,13 @@ export class Job {
   }
 
   /** The job never ran: its end is now. */
-  private failedToStart({ message, code }: StartFailure): JobStatus {
+  private failedToStart(failure: StartFailure): JobStatus {
     this.endedAt = Date.now();
     this.finalSizes = { stdout: 0, stderr: 0 };
     this.notifier.end();
     this.markExited();
     void this.launch.cgroup?.remove();
-    return { state: "error", errorMsg: message, errorCode: code };
+    return { state: "error", ...errorOf(failure) };
   }
 
   private async onExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
@@ -304,12 +308,7 @@ export class Job {
       ...(this.truncated && { truncated: true }),
       ...(Object.keys(this.limits).length > 0 && { limits: { ...this.limits } }),
       ...(this.launch.deadlineAt !== undefined && { deadlineAt: this.launch.deadlineAt }),
-      ...(this.launch.isolation && {
-        isolation: {
-          namespaces: [...JOB_NAMESPACES, ...(this.launch.isolation.network === "none" ? ["net"] : [])],
-          network: this.launch.isolation.network,
-        },
-      }),
+      ...(this.isolation && { isolation: this.isolation }),
     };
   }
 

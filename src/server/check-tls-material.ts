@@ -10,12 +10,12 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
  * then fail its handshake with a message about *its* side.
  */
 export function checkTlsMaterial(material: TlsMaterial, files: TlsFiles): void {
-  const leaf = parseFirst(material.cert, `server certificate (--cert) ${files.certFile}`);
-  const cas = (material.ca.toString("utf8").match(PEM_CERTIFICATE) ?? []).map((pem) => parse(pem, `CA certificate (--ca) ${files.caFile}`));
-  if (cas.length === 0) throw new ServerConfigError(`the CA certificate (--ca) ${files.caFile} holds no PEM certificate`, "give the CA's ca.pem");
-  // The leaf, or the last certificate of a chain in the same file, must be issued by one of the CAs.
-  const chain = (material.cert.toString("utf8").match(PEM_CERTIFICATE) ?? []).map((pem) => parse(pem, `server certificate (--cert) ${files.certFile}`));
-  const top = chain[chain.length - 1] ?? leaf;
+  const chain = parseAll(material.cert, `server certificate (--cert) ${files.certFile}`);
+  const cas = parseAll(material.ca, `CA certificate (--ca) ${files.caFile}`, "give the CA's ca.pem");
+  // The leaf is first; it, or the last certificate of a chain in the same file, must be
+  // issued by one of the CAs.
+  const leaf = chain[0]!;
+  const top = chain[chain.length - 1]!;
   if (!cas.some((ca) => top.checkIssued(ca) && top.verify(ca.publicKey))) {
     throw new ServerConfigError(
       `the server certificate ${files.certFile} is not signed by the CA ${files.caFile}`,
@@ -33,10 +33,11 @@ export function checkTlsMaterial(material: TlsMaterial, files: TlsFiles): void {
   }
 }
 
-function parseFirst(pem: Buffer, what: string): X509Certificate {
-  const first = pem.toString("utf8").match(PEM_CERTIFICATE)?.[0];
-  if (!first) throw new ServerConfigError(`the ${what} holds no PEM certificate`);
-  return parse(first, what);
+/** Every PEM certificate of a file, parsed; refuses a file that holds none. */
+function parseAll(pem: Buffer, what: string, hint?: string): X509Certificate[] {
+  const blocks = pem.toString("utf8").match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) throw new ServerConfigError(`the ${what} holds no PEM certificate`, hint);
+  return blocks.map((block) => parse(block, what));
 }
 
 function parse(pem: string, what: string): X509Certificate {

@@ -1,6 +1,17 @@
-import { EngineError } from "../engine/index.js";
+import { EngineError, type EngineErrorCode } from "../engine/index.js";
+import { isErrorCode } from "../protocol/error-codes.js";
 import { HttpError } from "./http-error.js";
 import { describeValidation, type ValidationIssue } from "./validation-message.js";
+
+/** Engine errors whose answer is not their own code and message. */
+const ENGINE_ANSWERS: Partial<Record<EngineErrorCode, () => HttpError>> = {
+  // The table's fixed sentence: the message would echo the id.
+  JOB_NOT_FOUND: () => new HttpError("JOB_NOT_FOUND"),
+  POOL_CLOSED: () => new HttpError("SHUTTING_DOWN"),
+  STORAGE_FULL: () => new HttpError("STORAGE_FULL"),
+  // Only at open, never during a request: if it ever were, it is ours, not the client's.
+  DATA_DIR_LOCKED: () => new HttpError("INTERNAL"),
+};
 
 /**
  * Maps anything a request can throw to an {@link HttpError} of the central table.
@@ -10,30 +21,10 @@ import { describeValidation, type ValidationIssue } from "./validation-message.j
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof EngineError) {
-    switch (err.code) {
-      case "JOB_NOT_FOUND":
-        return new HttpError("JOB_NOT_FOUND");
-      case "INVALID_JOB_SPEC":
-        return new HttpError("INVALID_JOB_SPEC", err.message);
-      case "INVALID_ARGUMENT":
-        return new HttpError("INVALID_ARGUMENT", err.message);
-      case "POOL_CLOSED":
-        return new HttpError("SHUTTING_DOWN");
-      case "STORAGE_FULL":
-        return new HttpError("STORAGE_FULL");
-      case "LIMIT_ABOVE_MAXIMUM":
-        return new HttpError("LIMIT_ABOVE_MAXIMUM", err.message);
-      case "STDIN_NOT_AVAILABLE":
-        return new HttpError("STDIN_NOT_AVAILABLE", err.message);
-      case "TIMEOUT_ABOVE_MAXIMUM":
-        return new HttpError("TIMEOUT_ABOVE_MAXIMUM", err.message);
-      case "LIMIT_NOT_ENFORCEABLE":
-        return new HttpError("LIMIT_NOT_ENFORCEABLE", err.message);
-      case "ISOLATION_NOT_AVAILABLE":
-        return new HttpError("ISOLATION_NOT_AVAILABLE", err.message);
-      case "DATA_DIR_LOCKED":
-        return new HttpError("INTERNAL");
-    }
+    const special = ENGINE_ANSWERS[err.code];
+    if (special) return special();
+    // Every other engine code is a wire code of the same name, and its message is for the client.
+    if (isErrorCode(err.code)) return new HttpError(err.code, err.message);
   }
   const e = err as { code?: unknown; statusCode?: unknown; validation?: unknown; validationContext?: unknown };
   if (Array.isArray(e?.validation)) {
