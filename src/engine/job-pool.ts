@@ -12,6 +12,7 @@ import type { JobCgroup } from "./cgroups/job-cgroup.js";
 import { effectiveLimits } from "./cgroups/limits.js";
 import { InvalidArgumentError, IsolationNotAvailableError, StdinNotAvailableError, TimeoutAboveMaximumError, JobNotFoundError, PoolClosedError, StorageFullError } from "./errors.js";
 import { Job } from "./job.js";
+import { Launcher, launcherBuilt } from "./start/launcher.js";
 import { defaultJobEnv, jobEnv } from "./job-env.js";
 import { validateJobSpec } from "./job-spec.js";
 import { findSetpriv } from "./run-as.js";
@@ -82,6 +83,12 @@ export class JobPool {
   private readonly maxLimits: JobLimits;
   private readonly runAs: RunAsUser | undefined;
   private readonly setpriv: string | undefined;
+  private readonly launcherWanted: boolean;
+  /** Forks jobs off this thread, where it was built (see `startPath`). */
+  private launcher: Launcher | undefined;
+  /** Why the launcher is not in use, when it is not. */
+  private launcherProblem: string | undefined;
+  private launcherRestart: Promise<void> | undefined;
   private retention: RetentionSweeper | undefined;
   private outputWatcher: OutputWatcher | undefined;
   private closing: Promise<void> | undefined;
@@ -101,6 +108,7 @@ export class JobPool {
     this.baseEnv = options.baseEnv ?? { ...defaultJobEnv(), ...(options.runAs && { HOME: options.runAs.home }) };
     this.defaultLimits = limits.defaults;
     this.maxLimits = limits.maxima;
+    this.launcherWanted = options.launcher !== false && launcherBuilt();
   }
 
   /**
@@ -141,6 +149,7 @@ export class JobPool {
     const pool = new JobPool(dataDir, store, cgroups, options, { defaults, maxima });
     pool.lock = lock;
     pool.isolationReport = isolation;
+    if (pool.launcherWanted) await pool.startLauncher();
     await recoverInterruptedJobs(store, (id) => new OutputFiles(pool.jobsDir, id));
     pool.outputWatcher = new OutputWatcher(
       pool.jobsDir,
@@ -169,6 +178,10 @@ export class JobPool {
     const timeoutMs = this.effectiveTimeout(valid.timeoutMs);
     this.cgroups.checkEnforceable(limits);
     if (isDiskFull(this.dataDir)) throw new StorageFullError();
+    if (this.launcher && !this.launcher.usable && !this.launcherRestart) {
+      this.launcher = undefined;
+      void this.startLauncher();
+    }
     const id = randomUUID();
     let cgroup: JobCgroup | undefined;
     let setupError: string | undefined;
@@ -195,6 +208,7 @@ export class JobPool {
       ...(cgroup && { cgroup }),
       ...(setupError !== undefined && { setupError }),
       ...(this.runAs && { runAs: this.runAs }),
+      ...(this.launcher && { launcher: this.launcher }),
       ...(this.setpriv && { setpriv: this.setpriv }),
       ...(this.isolationReport.enabled && {
         isolation: {
@@ -373,6 +387,35 @@ export class JobPool {
     return { ...this.isolationReport };
   }
 
+  /** How jobs are started here: one line for the operator (`serve` prints it). */
+  startPath(): { launcher: boolean; summary: string } {
+    return this.launcher
+      ? { launcher: true, summary: "start path: jobs are forked by the launcher, off the server's thread (jobs with stdin: by the server's thread)" }
+      : { launcher: false, summary: `start path: jobs are spawned by the server's thread (${this.launcherOff()})` };
+  }
+
+  private launcherOff(): string {
+    if (this.launcherProblem) return this.launcherProblem;
+    return this.launcherWanted ? "the launcher is restarting" : "launcher off, or not built: `npm run build` needs a C compiler";
+  }
+
+  /** (Re)starts the launcher; until it runs, jobs are spawned by this thread. */
+  private startLauncher(): Promise<void> {
+    this.launcherRestart ??= Launcher.start(this.dataDir).then(
+      (launcher) => {
+        this.launcher = launcher;
+        this.launcherProblem = undefined;
+        this.launcherRestart = undefined;
+        if (this.closing) void launcher.close();
+      },
+      (err: Error) => {
+        this.launcherProblem = `the launcher could not start: ${err.message}`;
+        this.launcherRestart = undefined;
+      },
+    );
+    return this.launcherRestart;
+  }
+
   /** The limits a job that asks for none gets, and the most any job may ask for. */
   limitPolicy(): { defaults: JobLimits; maxima: JobLimits } {
     return { defaults: { ...this.defaultLimits }, maxima: { ...this.maxLimits } };
@@ -408,6 +451,7 @@ export class JobPool {
       this.outputWatcher?.close();
       await Promise.all([...this.live.values()].map((job) => job.terminate(this.stopGraceMs, "shutdown")));
       await Promise.allSettled([...this.deleting.values()]);
+      await this.launcher?.close();
       await this.store.close();
       this.cgroups.close();
       // Last: the directory is free only once nothing of ours runs or writes in it.

@@ -1,13 +1,15 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { commandResolves, explainSpawnFailure, type StartFailure } from "./explain-spawn-failure.js";
 import { privilegeDropArgv, SETPRIV_ENV } from "./run-as.js";
-import { closeQuietly, OutputFiles } from "./output-files.js";
+import type { OutputFiles } from "./output-files.js";
 import { OutputNotifier } from "./output-notifier.js";
-import { bootId, processStartTime } from "./process-identity.js";
-import { exitCodeForSignal, signalGroup, waitForGroupGone } from "./process-group.js";
+import { bootId } from "./process-identity.js";
+import { exitCodeForSignal, waitForGroupGone } from "./process-group.js";
 import type { JobCgroup } from "./cgroups/job-cgroup.js";
-import { helperArgv, JOB_NAMESPACES, parseHelperFailure } from "./isolation/host.js";
-import type { Readable, Writable } from "node:stream";
+import { helperArgv, JOB_NAMESPACES, jobHostname } from "./isolation/host.js";
+import type { Writable } from "node:stream";
+import type { Launcher } from "./start/launcher.js";
+import { startDirect } from "./start/direct-start.js";
+import type { JobProcess, ProcessExit, StartStepFailure } from "./start/job-process.js";
 import type { StoredJob } from "./job-store.js";
 import type { ValidJobSpec } from "./job-spec.js";
 import type { JobIsolation, JobLimits, JobRecord, JobStatus, RunAsUser } from "./types.js";
@@ -38,6 +40,8 @@ export interface JobLaunch {
   setpriv?: string;
   /** When the pool will stop the job for its timeout (ms since the epoch), if it has one. */
   deadlineAt?: number;
+  /** Forks the job's process instead of this thread (docs/design.md, "The start path"); not for jobs with stdin. */
+  launcher?: Launcher;
   /** Run in namespaces of its own, through the init helper (see docs/design.md, "Isolation"). */
   isolation?: { network: "host" | "none"; tmpSizeBytes: number; helper: string };
 }
@@ -74,8 +78,8 @@ export class Job {
   private status!: JobStatus;
   private endedAt: number | undefined;
   private truncated = false;
-  private child: ChildProcess | undefined;
-  private pidStart: string | undefined;
+  /** The job's main process, from its start until its end is recorded. */
+  private process: JobProcess | undefined;
   private finalSizes: { stdout: number; stderr: number } | undefined;
   private readonly exited: Promise<void>;
   private markExited!: () => void;
@@ -87,8 +91,6 @@ export class Job {
   private stdinTaken = false;
   /** The namespaces the job runs in, as its record shows them (fixed at launch). */
   private readonly isolation: JobIsolation | undefined;
-  /** With isolation: everything the helper wrote on fd 3 (empty when the command ran). */
-  private helperReport: Promise<string> | undefined;
   private readonly launch: JobLaunch;
 
   constructor(launch: JobLaunch) {
@@ -115,81 +117,63 @@ export class Job {
   }
 
   private spawnProcess(env: Record<string, string>): JobStatus {
-    const { cmd, args } = this.spec;
-    const { cgroup, runAs } = this.launch;
     if (this.launch.setupError !== undefined) return this.failedToStart({ code: "CGROUP_FAILED", message: this.launch.setupError });
-    const isolation = this.launch.isolation;
-    // The helper's failure to exec would only be known after the job was reported
-    // running, as would setpriv's (an exit code 127): the command is looked up first, as
-    // execvp will, so that "command not found" stays an error state.
+    const launcher = this.launch.launcher?.usable && !this.spec.stdin ? this.launch.launcher : undefined;
+    const { runAs, isolation } = this.launch;
     const setpriv = !isolation && runAs?.groups?.length ? this.launch.setpriv : undefined;
-    if ((setpriv || isolation) && !commandResolves(cmd, this.cwd, env.PATH)) return this.failedToStart(this.explainFailure(env));
+    // The launcher (and the isolation helper, and setpriv) report a failed exec only after
+    // the job was reported running: the command is looked up first, as execvp will, so
+    // that "command not found" stays an error state from the start.
+    if ((launcher || setpriv || isolation) && !commandResolves(this.spec.cmd, this.cwd, env.PATH)) return this.failedToStart(this.explainFailure(env));
+    const started = (launcher && this.startThrough(launcher, env)) || this.startFromThisThread(env, setpriv);
+    if ("failure" in started) return this.failedToStart(this.explainStepFailure(started.failure));
+    this.process = started.process;
+    void this.process.exited.then((exit) => this.onExit(exit));
+    return { state: "running" };
+  }
+
+  /** Through the launcher; undefined when it is gone (the job then starts from this thread). */
+  private startThrough(launcher: Launcher, env: Record<string, string>): ReturnType<Launcher["launch"]> | undefined {
+    const { cgroup, runAs, isolation } = this.launch;
+    try {
+      return launcher.launch({
+        cwd: this.cwd,
+        stdoutPath: this.files.path("stdout"),
+        stderrPath: this.files.path("stderr"),
+        cgroupProcsFiles: cgroup?.procsFiles() ?? [],
+        env,
+        argv: [this.spec.cmd, ...this.spec.args],
+        ...(isolation && { isolation: { network: isolation.network, tmpSizeBytes: isolation.tmpSizeBytes, hostname: jobHostname(this.id) } }),
+        ...(runAs && { runAs }),
+      });
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Spawned by this thread: jobs with stdin, and hosts without the launcher. */
+  private startFromThisThread(env: Record<string, string>, setpriv: string | undefined): ReturnType<typeof startDirect> {
+    const { cmd, args } = this.spec;
+    const { cgroup, runAs, isolation } = this.launch;
     // `env -i NAME=VALUE… CMD` would take a CMD containing "=" for one more variable.
-    if (setpriv && cmd.includes("=")) return this.failedToStart({ code: "START_FAILED", message: `cannot start ${cmd}: a command name with "=" cannot run as another user` });
+    if (setpriv && cmd.includes("=")) return { failure: { step: "setpriv", code: "EINVAL" } };
     const [file, argv, spawnEnv] = isolation
       ? [isolation.helper, [...helperArgv({ id: this.id, ...isolation, ...(runAs && { runAs }) }), "--", cmd, ...args], env]
       : setpriv
         ? [setpriv, privilegeDropArgv(runAs!, env, cmd, args), SETPRIV_ENV]
         : [cmd, args, env];
-    let fds: { stdout: number; stderr: number } | undefined;
-    let child: ChildProcess | undefined;
-    let errCode: string | undefined;
-    let cgroupError: string | undefined;
-    try {
-      fds = this.files.openForChild();
-      // The child is born inside the job's cgroup: this thread enters it, forks (spawn is
-      // synchronous up to the fork and exec) and leaves. See docs/design.md.
-      try {
-        cgroup?.enter();
-      } catch (err) {
-        // Only the error code: the message holds the server's cgroup paths.
-        cgroupError = (err as NodeJS.ErrnoException).code ?? "failed";
-      }
-      if (cgroupError === undefined) {
-        try {
-          child = spawn(file, argv, {
-            cwd: this.cwd,
-            env: spawnEnv,
-            // fd 3: the isolation helper's report of a failure before the command ran.
-            stdio: [this.spec.stdin ? "pipe" : "ignore", fds.stdout, fds.stderr, ...(isolation ? (["pipe"] as const) : [])],
-            detached: true,
-            // The helper drops privileges itself, inside, after making the namespaces.
-            ...(runAs && !setpriv && !isolation && { uid: runAs.uid, gid: runAs.gid }),
-          });
-        } finally {
-          cgroup?.leave();
-        }
-      }
-    } catch (err) {
-      errCode = (err as NodeJS.ErrnoException).code;
-    } finally {
-      // The child has its own copies of the descriptors; ours would only leak.
-      if (fds) {
-        closeQuietly(fds.stdout);
-        closeQuietly(fds.stderr);
-      }
-    }
-    // Spawn errors such as ENOENT arrive as an 'error' event on the next tick, but a
-    // missing pid tells us at once that nothing runs; the listener keeps the event from
-    // being thrown.
-    child?.on("error", () => {});
-    if (!child || child.pid === undefined) {
-      const failure: StartFailure =
-        cgroupError !== undefined
-          ? { code: "CGROUP_FAILED", message: `cannot start: the job could not be placed in its cgroup (${cgroupError})` }
-          : errCode === "ENOSPC"
-            ? { code: "STORAGE_FULL", message: "cannot start: the disk is full" }
-            : this.explainFailure(env, errCode);
-      return this.failedToStart(failure);
-    }
-    this.child = child;
-    // A job that stops reading, or ends, while a writer still sends: EPIPE goes to that
-    // writer (see `takeStdin`), never to the process.
-    child.stdin?.on("error", () => {});
-    if (isolation) this.helperReport = readAll(child.stdio[3] as Readable);
-    this.pidStart = processStartTime(child.pid);
-    child.once("exit", (code, signal) => void this.onExit(code, signal));
-    return { state: "running" };
+    return startDirect({
+      file,
+      argv,
+      env: spawnEnv,
+      cwd: this.cwd,
+      files: this.files,
+      stdin: this.spec.stdin === true,
+      statusPipe: isolation !== undefined,
+      ...(cgroup && { cgroup }),
+      // The helper drops privileges itself, inside, after making the namespaces.
+      ...(runAs && !setpriv && !isolation && { user: { uid: runAs.uid, gid: runAs.gid } }),
+    });
   }
 
   /**
@@ -209,10 +193,28 @@ export class Job {
     return failure;
   }
 
-  /** A failure of the isolation helper, or of the exec it made: never the job's own exit code. */
-  private explainHelperFailure({ step, code }: { step: string; code: string }): StartFailure {
-    if (step === "exec") return this.explainFailure(this.launch.env, code);
-    return { code: "ISOLATION_FAILED", message: `cannot start: the job's isolation failed (${step}: ${code})` };
+  /** A step of the start that failed before the command ran: never the job's own exit code. */
+  private explainStepFailure({ step, code }: StartStepFailure): StartFailure {
+    switch (step) {
+      case "exec":
+      case "chdir":
+      case "fork":
+        return this.explainFailure(this.launch.env, code);
+      case "spawn":
+        if (code === "ENOSPC") return { code: "STORAGE_FULL", message: "cannot start: the disk is full" };
+        return this.explainFailure(this.launch.env, code);
+      case "output":
+        if (code === "ENOSPC") return { code: "STORAGE_FULL", message: "cannot start: the disk is full" };
+        return { code: "START_FAILED", message: `cannot start: its output files could not be opened (${code})` };
+      case "setpriv":
+        return { code: "START_FAILED", message: `cannot start ${this.spec.cmd}: a command name with "=" cannot run as another user` };
+      case "cgroup":
+        return { code: "CGROUP_FAILED", message: `cannot start: the job could not be placed in its cgroup (${code})` };
+      case "launcher":
+        return { code: "INTERRUPTED", message: "interrupted: the server's job launcher ended unexpectedly, and the job was killed" };
+      default:
+        return { code: "ISOLATION_FAILED", message: `cannot start: the job's isolation failed (${step}: ${code})` };
+    }
   }
 
   /** The job never ran: its end is now. */
@@ -225,16 +227,14 @@ export class Job {
     return { state: "error", ...errorOf(failure) };
   }
 
-  private async onExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    // From here on the leader is reaped: its group id is ours only until the group
-    // empties, so `terminate` must not signal it any more (this path kills what is left).
+  private async onExit({ code, signal, failure }: ProcessExit): Promise<void> {
+    // From here on the leader is reaped (and its group SIGKILLed by whoever reaped it):
+    // `terminate` must not signal it any more. The job is over only once none of its
+    // processes runs: with a cgroup, that includes those that left the group (setsid,
+    // double fork).
     this.reaped = true;
-    // Strays of the group go now, while the group id is still known to be ours; the job
-    // is over only once none of its processes runs. With a cgroup, that includes the
-    // processes that left the group (setsid, double fork).
-    const pgid = this.child!.pid!;
+    const pgid = this.process!.pid;
     const cgroup = this.launch.cgroup;
-    signalGroup(pgid, "SIGKILL");
     let oomKilled = false;
     if (cgroup) {
       await cgroup.killAll();
@@ -243,9 +243,8 @@ export class Job {
     } else {
       await waitForGroupGone(pgid);
     }
-    const helperFailure = this.helperReport && parseHelperFailure(await this.helperReport);
-    let status: JobStatus = helperFailure
-      ? { state: "error", ...errorOf(this.explainHelperFailure(helperFailure)) }
+    let status: JobStatus = failure
+      ? { state: "error", ...errorOf(this.explainStepFailure(failure)) }
       : signal
         ? { state: "completed", exitCode: exitCodeForSignal(signal), signal, ...(oomKilled && { oomKilled: true as const }) }
         : { state: "completed", exitCode: code ?? 0 };
@@ -259,7 +258,7 @@ export class Job {
     if (this.launch.diskFull()) this.truncated = true;
     this.endedAt = Date.now();
     this.finalSizes = { stdout: this.files.size("stdout"), stderr: this.files.size("stderr") };
-    this.child = undefined;
+    this.process = undefined;
     // Persist first: nobody may see an end that a crash could take back.
     this.launch.recordEnd({ ...this.toRecord(), ...status });
     this.status = status;
@@ -269,12 +268,12 @@ export class Job {
 
   /** Output grew: if it passed the cap, stop the job (once per burst of writes). */
   private scheduleLimitCheck(): void {
-    if (this.limitCheckPending || !Number.isFinite(this.maxOutputBytes) || !this.child) return;
+    if (this.limitCheckPending || !Number.isFinite(this.maxOutputBytes) || !this.process) return;
     this.limitCheckPending = true;
     setImmediate(() => {
       this.limitCheckPending = false;
       const over = this.files.size("stdout") > this.maxOutputBytes || this.files.size("stderr") > this.maxOutputBytes;
-      if (over && this.child) void this.terminate(0, "output-limit");
+      if (over && this.process) void this.terminate(0, "output-limit");
     });
   }
 
@@ -283,7 +282,7 @@ export class Job {
   }
 
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.process?.pid;
   }
 
   getStatus(): JobStatus {
@@ -301,7 +300,7 @@ export class Job {
       envNames: Object.keys(this.spec.env),
       createdAt: this.createdAt,
       ...(this.endedAt !== undefined && { endedAt: this.endedAt }),
-      ...(this.child?.pid !== undefined && { pid: this.child.pid, pidStart: this.pidStart, bootId: bootId() }),
+      ...(this.process?.pid !== undefined && { pid: this.process.pid, pidStart: this.process.pidStart, bootId: bootId() }),
       ...this.status,
       stdoutBytes: Math.min(sizes.stdout, this.maxOutputBytes),
       stderrBytes: Math.min(sizes.stderr, this.maxOutputBytes),
@@ -318,14 +317,15 @@ export class Job {
    * the first reason given is the one recorded.
    */
   terminate(graceMs: number, reason?: StopReason): Promise<void> {
-    if (!this.child || this.reaped) return this.exited;
+    const process = this.process;
+    if (!process || this.reaped) return this.exited;
     this.stopReason ??= reason;
     this.termination ??= (async () => {
-      const pgid = this.child!.pid!;
       const cgroup = this.launch.cgroup;
-      signalGroup(pgid, graceMs === 0 ? "SIGKILL" : "SIGTERM");
-      // Processes that left the group are in the cgroup: they are told too.
-      if (graceMs > 0) cgroup?.signalAll("SIGTERM", pgid);
+      process.signalGroup(graceMs === 0 ? "SIGKILL" : "SIGTERM");
+      // Processes that left the group are in the cgroup: they are told too (the group's
+      // members, signalled already, are skipped: a second SIGTERM would run a trap twice).
+      if (graceMs > 0) cgroup?.signalAll("SIGTERM", process.pid);
       else void cgroup?.killAll();
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<"grace-over">((resolve) => {
@@ -336,7 +336,7 @@ export class Job {
       // Still running after the grace period, its leader not reaped: the group id is still
       // ours, so SIGKILL cannot hit a reused one.
       if (outcome === "grace-over" && !this.reaped) {
-        signalGroup(pgid, "SIGKILL");
+        process.signalGroup("SIGKILL");
         void cgroup?.killAll();
       }
       await this.exited;
@@ -350,7 +350,7 @@ export class Job {
    * job's stdin (EOF).
    */
   takeStdin(): Writable | undefined {
-    const stdin = this.child?.stdin;
+    const stdin = this.process?.stdin;
     if (!stdin || this.stdinTaken || this.reaped || stdin.destroyed || stdin.writableEnded) return undefined;
     this.stdinTaken = true;
     return stdin;
@@ -369,18 +369,8 @@ export class Job {
   }
 }
 
-/** Everything a stream gives, as text, once it ends (or fails). */
-function readAll(stream: Readable): Promise<string> {
-  return new Promise((resolve) => {
-    let text = "";
-    stream.setEncoding("utf8");
-    stream.on("data", (chunk: string) => (text += chunk));
-    stream.once("error", () => resolve(text));
-    stream.once("close", () => resolve(text));
-  });
-}
-
 /** A start failure as the fields of an error status. */
 function errorOf({ message, code }: StartFailure): Pick<JobStatus, "errorMsg" | "errorCode"> {
   return { errorMsg: message, errorCode: code };
 }
+

@@ -128,6 +128,13 @@ export interface PoolOptions {
    */
   isolation?: false | IsolationOptions;
   /**
+   * Start jobs through the launcher, a small helper process that forks them so that this
+   * thread never does (docs/design.md, "The start path"); where it was built. `false`
+   * spawns every job from this thread. Jobs with a stdin pipe always are. See
+   * `JobPool.startPath()`.
+   */
+  launcher?: boolean;
+  /**
    * Job timeouts: `defaultMs` applies to jobs that ask for none, `maxMs` bounds every job
    * (a job that asks for none gets the default, else the maximum), as for limits.
    */

@@ -55,11 +55,12 @@ test("first run creates the development PKI, answers curl, reloads on SIGHUP and
   const s = await serve(["--audit-log", audit]);
   try {
     assert.match(s.stderr(), /created a development PKI in .*pki/);
-    // Two lines, besides the report of what resource control and isolation this host allows.
-    const lines = s.stderr().trim().split("\n").filter((l) => !/^jobworker: (cgroups|isolation|cannot|warning: jobs run as root)/.test(l));
+    // Two lines, besides the report of what resource control, isolation and start path this host allows.
+    const lines = s.stderr().trim().split("\n").filter((l) => !/^jobworker: (cgroups|isolation|start path|cannot|warning: jobs run as root)/.test(l));
     assert.equal(lines.length, 2, s.stderr());
     assert.match(s.stderr(), /^jobworker: cgroups: /m);
     assert.match(s.stderr(), /^jobworker: isolation: /m);
+    assert.match(s.stderr(), /^jobworker: start path: jobs are forked by the launcher/m);
     for (const f of ["ca.pem", "ca.key", "server.pem", "server.key", "clients/default.pem", "clients/default.key"]) {
       assert.ok(existsSync(join(home, "pki", f)), f);
     }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { INTERRUPTED_MESSAGE, JobPool, StorageFullError } from "../../src/index.js";
 import { JobStore, type StoredJob } from "../../src/engine/job-store.js";
+import { until } from "../../src/engine/back-off.js";
 import { isAlive } from "../helpers/processes.js";
 import { collect, readUntil } from "../helpers/streams.js";
 import { tempDir } from "../helpers/temp-dir.js";
@@ -95,9 +96,29 @@ describe("durability", () => {
     }
   });
 
-  it("after kill -9 of the server, kills the job's processes and keeps its partial output", async () => {
+  it("after kill -9 of the server, the launcher kills its jobs at once; the restart keeps their partial output", async () => {
     const dataDir = freshDataDir();
     const worker = spawn(process.execPath, ["--import", "tsx", "test/fixtures/crash-worker.ts", dataDir], { stdio: ["ignore", "pipe", "inherit"] });
+    const line = await readUntil(worker.stdout, (s) => s.includes("\n"));
+    const { id, pid, grandchild } = JSON.parse(line.toString()) as { id: string; pid: number; grandchild: number };
+    worker.kill("SIGKILL");
+    await new Promise((resolve) => worker.once("exit", resolve));
+    // No event tells us when a stranger's process is gone: poll, bounded.
+    const gone = await until(() => !isAlive(pid) && !isAlive(grandchild), 10_000);
+    assert.ok(gone, "the launcher killed the job and its grandchild when the server died");
+
+    const pool = await JobPool.open({ isolation: false, dataDir });
+    try {
+      assert.deepEqual(pool.status(id), { state: "error", errorMsg: INTERRUPTED_MESSAGE, errorCode: "INTERRUPTED" });
+      assert.equal((await pool.output(id)).stdout.toString(), `partial\n${grandchild}\n`);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("after kill -9 of a server that spawned its job itself, kills the job's processes and keeps its partial output", async () => {
+    const dataDir = freshDataDir();
+    const worker = spawn(process.execPath, ["--import", "tsx", "test/fixtures/crash-worker.ts", dataDir, "direct"], { stdio: ["ignore", "pipe", "inherit"] });
     const line = await readUntil(worker.stdout, (s) => s.includes("\n"));
     const { id, pid, grandchild } = JSON.parse(line.toString()) as { id: string; pid: number; grandchild: number };
     worker.kill("SIGKILL");
@@ -118,7 +139,7 @@ describe("durability", () => {
 
   it("after kill -9 of the server, kills every process of an isolated job, even one that left its group", { skip: process.getuid?.() !== 0 && "needs root (namespaces)" }, async () => {
     const dataDir = freshDataDir();
-    const worker = spawn(process.execPath, ["--import", "tsx", "test/fixtures/crash-worker.ts", dataDir, "isolated"], { stdio: ["ignore", "pipe", "inherit"] });
+    const worker = spawn(process.execPath, ["--import", "tsx", "test/fixtures/crash-worker.ts", dataDir, "isolated", "direct"], { stdio: ["ignore", "pipe", "inherit"] });
     const line = await readUntil(worker.stdout, (s) => s.includes("\n"));
     const { id, pid } = JSON.parse(line.toString()) as { id: string; pid: number };
     worker.kill("SIGKILL");

@@ -127,6 +127,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   log(control.summary);
   for (const problem of control.problems) log(`cannot: ${problem}`);
   log(server.pool.isolation().summary);
+  log(server.pool.startPath().summary);
   if (runAs) {
     const groups = runAs.groups ?? [];
     const detail = groups.length === 0 ? "" : findSetpriv() ? `, groups ${groups.join(",")}` : `; without its supplementary groups ${groups.join(",")}: setpriv is not installed`;

@@ -136,6 +136,14 @@ export class JobCgroup {
     }
   }
 
+  /**
+   * The membership file of each of the job's cgroups, for a child that places itself
+   * (the launcher's, writing "0" = itself, before it runs anything of the job's).
+   */
+  procsFiles(): string[] {
+    return this.plan.parts.map((part) => join(part.dir, "cgroup.procs"));
+  }
+
   /** Moves the server's thread back to its own cgroups. */
   leave(): void {
     this.leaveParts(this.plan.parts);

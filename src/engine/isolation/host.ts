@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
-import { constants as osConstants } from "node:os";
+import { errnoName } from "../start/errno-name.js";
 import { fileURLToPath } from "node:url";
 
 /** The namespaces every isolated job gets; "net" is added for `network: "none"`. */
@@ -65,6 +65,11 @@ function whyNotIsolated(helper: string): string | undefined {
   return `a trial job could not be isolated${reason ? ` (${reason})` : ""}`;
 }
 
+/** The UTS name of an isolated job: `job-` and the first 8 hex digits of its id. */
+export function jobHostname(id: string): string {
+  return `job-${id.replace(/-/g, "").slice(0, 8)}`;
+}
+
 /** The helper's arguments for one job, before `--` and the command. */
 export function helperArgv(options: {
   id: string;
@@ -72,7 +77,7 @@ export function helperArgv(options: {
   tmpSizeBytes: number;
   runAs?: { uid: number; gid: number; groups?: number[] };
 }): string[] {
-  const argv = ["--hostname", `job-${options.id.replace(/-/g, "").slice(0, 8)}`, "--tmp-size", String(options.tmpSizeBytes)];
+  const argv = ["--hostname", jobHostname(options.id), "--tmp-size", String(options.tmpSizeBytes)];
   if (options.network === "none") argv.push("--net-none");
   if (options.runAs) {
     argv.push("--uid", String(options.runAs.uid), "--gid", String(options.runAs.gid));
@@ -86,7 +91,5 @@ export function helperArgv(options: {
 export function parseHelperFailure(text: string): { step: string; code: string } | undefined {
   const match = /^(\S+) (\d+)$/m.exec(text);
   if (!match) return undefined;
-  const errno = Number(match[2]);
-  const code = Object.entries(osConstants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
-  return { step: match[1]!, code };
+  return { step: match[1]!, code: errnoName(Number(match[2])) };
 }

@@ -1,12 +1,13 @@
 // Durability benchmark (issue 6): start-up time with 100,000 finished jobs on record,
 // against the time to open the same SQLite file and do nothing else (the floor).
+// Plain node on the built dist/ (`npm run build` first).
 import Database from "better-sqlite3";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { JobPool } from "../src/index.js";
-import { JobStore, type StoredJob } from "../src/engine/job-store.js";
+import { JobPool } from "../dist/index.js";
+import { JobStore } from "../dist/engine/job-store.js";
 
 const work = mkdtempSync(join(tmpdir(), "jobworker-bench-"));
 const dataDir = join(work, "data");
@@ -17,7 +18,7 @@ const store = new JobStore(dataDir);
 const now = Date.now();
 for (let done = 0; done < total; done += 10_000) {
   store.insertMany(
-    Array.from({ length: 10_000 }, (_, i): StoredJob => ({
+    Array.from({ length: 10_000 }, (_, i) => ({
       id: randomUUID(),
       owner: `client-${(done + i) % 50}`,
       cmd: "make",

@@ -1,17 +1,22 @@
-// Server benchmarks (issue 4). Ratios against baselines measured in the same run:
+// Server benchmarks (issues 4 and 12), plain node on the built dist/ (`npm run build`
+// first). Ratios against baselines measured in the same run:
 //  1. jobs through the API (PUT /jobs, then GET stdout?follow=true until the job ended,
 //     over one keep-alive mTLS connection) vs the library itself (create + wait);
-//  2. GET /jobs/<id>/status req/s vs a bare fastify HTTPS route with the same TLS settings.
+//  2. GET /jobs/<id>/status req/s vs a bare fastify HTTPS route with the same TLS settings;
+//  3. a storm of PUT /jobs from 16 keep-alive clients: acknowledged jobs/s vs raw
+//     child_process.spawn("/bin/true") at concurrency 16, and the p99 latency of GET
+//     status meanwhile (target: ratio >= 0.6, p99 < 20 ms).
 // BENCH_JOBS (default 1000) and BENCH_REQUESTS (default 5000) size the runs.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Fastify from "fastify";
 import { Agent, request } from "undici";
-import { JobPool } from "../src/index.js";
-import { createCa, issueCert } from "../src/pki/index.js";
-import { startServer } from "../src/server/index.js";
-import { serverTlsOptions } from "../src/server/tls-options.js";
+import { spawn } from "node:child_process";
+import { JobPool } from "../dist/index.js";
+import { createCa, issueCert } from "../dist/pki/index.js";
+import { startServer } from "../dist/server/index.js";
+import { serverTlsOptions } from "../dist/server/tls-options.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 1000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 5000);
@@ -28,20 +33,20 @@ writeFileSync(files.keyFile, serverCert.keyPem);
 const tls = { ca: ca.certPem, cert: client.certPem, key: client.keyPem, servername: "localhost" };
 
 const pool = await JobPool.open({ dataDir: join(work, "data") });
-const server = await startServer({ ...files, pool, auditLog: false, maxRunningPerClient: 1000 });
+const server = await startServer({ ...files, pool, auditLog: false, maxRunningPerClient: 100_000 });
 const agent = new Agent({ connect: tls, connections: CONCURRENCY });
 
-async function timed(fn: () => Promise<void>): Promise<number> {
+async function timed(fn) {
   const start = performance.now();
   await fn();
   return performance.now() - start;
 }
 
-async function libraryJobs(n: number): Promise<void> {
+async function libraryJobs(n) {
   for (let i = 0; i < n; i++) await pool.wait(pool.create({ cmd: "/bin/true", owner: "bench" }));
 }
 
-async function apiJobs(n: number): Promise<void> {
+async function apiJobs(n) {
   for (let i = 0; i < n; i++) {
     const put = await request(`${server.url}/jobs`, {
       dispatcher: agent,
@@ -49,13 +54,13 @@ async function apiJobs(n: number): Promise<void> {
       headers: { "content-type": "application/json" },
       body: '{"cmd":"/bin/true"}',
     });
-    const { id } = (await put.body.json()) as { id: string };
+    const { id } = await put.body.json();
     const follow = await request(`${server.url}/jobs/${id}/stdout?follow=true`, { dispatcher: agent });
     await follow.body.dump();
   }
 }
 
-async function hammer(url: string, dispatcher: Agent, n: number): Promise<void> {
+async function hammer(url, dispatcher, n) {
   let next = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -66,6 +71,52 @@ async function hammer(url: string, dispatcher: Agent, n: number): Promise<void> 
       }
     }),
   );
+}
+
+const STORM_CLIENTS = 16;
+const STORM_JOBS = Number(process.env.BENCH_STORM_JOBS ?? 600);
+
+function rawSpawns(n) {
+  let next = 0;
+  return Promise.all(
+    Array.from({ length: STORM_CLIENTS }, async () => {
+      while (next++ < n) {
+        await new Promise((resolve, reject) => spawn("/bin/true", [], { stdio: "ignore", detached: true }).on("error", reject).on("exit", resolve));
+      }
+    }),
+  );
+}
+
+/** `n` PUT /jobs from 16 clients at once, while one more client times GET status back to back. */
+async function storm(n, statusUrl, stormAgent, watcher) {
+  const latencies = [];
+  let storming = true;
+  const watching = (async () => {
+    while (storming) {
+      const start = performance.now();
+      const res = await request(statusUrl, { dispatcher: watcher });
+      await res.body.dump();
+      latencies.push(performance.now() - start);
+    }
+  })();
+  let next = 0;
+  const ids = [];
+  const elapsed = await timed(() =>
+    Promise.all(
+      Array.from({ length: STORM_CLIENTS }, async () => {
+        while (next++ < n) {
+          const put = await request(`${server.url}/jobs`, { dispatcher: stormAgent, method: "PUT", headers: { "content-type": "application/json" }, body: '{"cmd":"/bin/true"}' });
+          if (put.statusCode !== 201 && put.statusCode !== 200) throw new Error(`PUT /jobs answered ${put.statusCode}: ${await put.body.text()}`);
+          ids.push((await put.body.json()).id);
+        }
+      }),
+    ),
+  );
+  storming = false;
+  await watching;
+  await Promise.all(ids.map((id) => pool.wait(id)));
+  latencies.sort((a, b) => a - b);
+  return { elapsed, p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0, samples: latencies.length };
 }
 
 try {
@@ -101,6 +152,28 @@ try {
   console.log(`GET status, ${CONCURRENCY} keep-alive connections: server ${(REQUESTS / (ours / 1000)).toFixed(0)} req/s, bare fastify ${(REQUESTS / (baseline / 1000)).toFixed(0)} req/s, ratio ${(baseline / ours).toFixed(2)}`);
   await bareAgent.close();
   await bare.close();
+
+  // 3. A PUT storm against raw spawn at the same concurrency, alternated.
+  const stormAgent = new Agent({ connect: tls, connections: STORM_CLIENTS });
+  const watcher = new Agent({ connect: tls, connections: 1 });
+  await storm(50, statusUrl, stormAgent, watcher);
+  await rawSpawns(50);
+  let raw = 0;
+  let put = 0;
+  let p99 = 0;
+  let samples = 0;
+  for (let round = 0; round < 2; round++) {
+    raw += await timed(() => rawSpawns(STORM_JOBS / 2));
+    const result = await storm(STORM_JOBS / 2, statusUrl, stormAgent, watcher);
+    put += result.elapsed;
+    p99 = Math.max(p99, result.p99);
+    samples += result.samples;
+  }
+  const ratio = raw / put;
+  console.log(`PUT /jobs storm, ${STORM_CLIENTS} keep-alive clients (${pool.startPath().launcher ? "launcher" : "no launcher"}, ${pool.isolation().enabled ? "isolated" : "not isolated"}): ${(STORM_JOBS / (put / 1000)).toFixed(0)} acknowledged/s, raw spawn at concurrency ${STORM_CLIENTS} ${(STORM_JOBS / (raw / 1000)).toFixed(0)}/s`);
+  console.log(`  ratio PUT/raw spawn = ${ratio.toFixed(2)} (target >= 0.6) ${ratio >= 0.6 ? "OK" : "BELOW TARGET"}; GET status p99 during the storm ${p99.toFixed(1)} ms over ${samples} requests (target < 20 ms) ${p99 < 20 ? "OK" : "ABOVE TARGET"}`);
+  await stormAgent.close();
+  await watcher.close();
 } finally {
   await agent.close();
   await server.close();

@@ -1,0 +1,448 @@
+/*
+ * jobworker-launcher: starts the engine's jobs for it, so that the server's thread never
+ * forks (docs/design.md, "The start path"). One long-lived process per job pool:
+ *
+ *   jobworker-launcher REQUEST-FIFO REPLY-FIFO
+ *
+ * It makes both FIFOs (0600), says "ready" on stdout, and opens them; the engine opens
+ * the other ends and removes the names. Requests come on REQUEST-FIFO, each a 4-byte
+ * little-endian length and that many bytes of NUL-terminated strings:
+ *     start HANDLE CWD STDOUT-PATH STDERR-PATH ISOLATE NET-NONE HOSTNAME TMP-SIZE
+ *           UID GID GROUPS NCGROUPS CGROUP-PROCS-FILE... NENV NAME=VALUE... NARGV ARG...
+ *       (UID empty: keep the launcher's user; ISOLATE and NET-NONE "0" or "1")
+ *       answered at once on REPLY-FIFO, the engine waiting for it (a fork of this small
+ *       process takes a fraction of a millisecond), with one line:
+ *         started HANDLE PID STARTTIME
+ *         exit HANDLE - - STEP ERRNO       (nothing was started: output, fork, …)
+ *     signal HANDLE SIGNO   (to the job's process group, while it is ours; no answer)
+ * Ends are told on stdout, whenever they happen, one line each:
+ *     exit HANDLE CODE|- SIGNO|- STEP|- ERRNO|-
+ *       (STEP: what failed before the command ran: cgroup, chdir, exec, a step of the
+ *        isolation…; then the job never ran)
+ *
+ * Why a separate process: a fork copies the forking process's page tables, and a Node
+ * server's are large (a spawn blocks its thread for milliseconds); this process is
+ * small, and its fork cheap. The output files are opened here, before the fork, so they
+ * exist once the engine has its answer. Each child places itself in the job's cgroups
+ * and changes directory before it runs anything of the job's, so the job is born inside
+ * its cgroups. Isolated jobs are cloned straight into new namespaces: the launcher's
+ * child is the job's init (PID 1), which forks the command.
+ *
+ * The launcher reaps its children. A job's process group is signalled only while its
+ * leader is unreaped (so a recycled process group id is never hit), and is SIGKILLed
+ * when the leader ends (nothing of a job outlives it). When the engine goes away (EOF on
+ * REQUEST-FIFO), every job still running is killed. Static, like jobworker-init.
+ */
+#define _GNU_SOURCE
+#include "job-init.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_FRAME (64u << 20)
+#define MAX_STRINGS 200000
+
+extern char **environ;
+
+/* A job the launcher started and has not reaped yet. */
+struct job {
+  char handle[24];
+  pid_t pid;
+  int report_fd; /* read end of the child's STATUS_FD */
+};
+
+static struct job *jobs;
+static int reply_fd = -1;
+/* The launcher's own command line, rewritten in an init child (see `name_init`). */
+static char *args_start, *args_end;
+static size_t njobs, jobs_cap;
+
+static void write_all(int fd, const char *data, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      _exit(1); /* the engine is gone */
+    }
+    data += n;
+    len -= (size_t)n;
+  }
+}
+
+static void emit(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void emit(int fd, const char *fmt, ...) {
+  char line[256];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (n > 0) write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+/* The request's fields, in order. */
+struct fields {
+  char **at;
+  size_t count, next;
+};
+
+static const char *field(struct fields *f) { return f->next < f->count ? f->at[f->next++] : NULL; }
+
+/* Moves `fd` onto `target` (closing the original when they differ). */
+static void move_fd(int fd, int target) {
+  if (fd == target) {
+    fcntl(fd, F_SETFD, 0);
+    return;
+  }
+  if (dup2(fd, target) < 0) die("fd");
+  close(fd);
+}
+
+/*
+ * An init cloned from the launcher would show the launcher's name and arguments (the
+ * data directory's paths) to the job in `ps` and /proc/1/cmdline: it calls itself
+ * jobworker-init instead, as the helper of jobs started by the engine is called.
+ */
+static void name_init(void) {
+  static const char name[] = "jobworker-init";
+  prctl(PR_SET_NAME, name);
+  if ((size_t)(args_end - args_start) < sizeof name) return;
+  memset(args_start, 0, (size_t)(args_end - args_start));
+  memcpy(args_start, name, sizeof name);
+  /* The kernel reads the command line up to the first NUL once the area's last byte is one. */
+  prctl(PR_SET_MM, PR_SET_MM_ARG_END, (unsigned long)(args_start + sizeof name), 0, 0);
+}
+
+/* In the new process: everything the job needs before its command runs. Never returns. */
+static void start_child(int isolate, int report_w, int o, int e, const char *cwd, char **cgroups, size_t ncgroups,
+                        char **envp, char **argv, const struct job_options *options) {
+  /* STATUS_FD first, so every later failure can be reported; close-on-exec, so that the
+   * command never holds it. (Out of its way first, should an output file sit there.) */
+  if (o == STATUS_FD) o = fcntl(o, F_DUPFD_CLOEXEC, STATUS_FD + 1);
+  if (e == STATUS_FD) e = fcntl(e, F_DUPFD_CLOEXEC, STATUS_FD + 1);
+  if (report_w != STATUS_FD) {
+    if (dup2(report_w, STATUS_FD) < 0) _exit(127);
+    close(report_w);
+  }
+  fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  setpgid(0, 0);
+  if (isolate) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    name_init();
+  }
+  /* Into the job's cgroups before anything of the job's runs: "0" is the writer itself. */
+  for (size_t i = 0; i < ncgroups; i++) {
+    int fd = open(cgroups[i], O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1) die("cgroup");
+    close(fd);
+  }
+  int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (in < 0) die("stdin");
+  /* In an order that never closes a descriptor still to be moved. */
+  int fds[3] = {in, o, e};
+  for (int target = 0; target < 3; target++) {
+    for (int later = target + 1; later < 3; later++) {
+      if (fds[later] == target) {
+        fds[later] = fcntl(target, F_DUPFD_CLOEXEC, 4);
+        if (fds[later] < 0) die("fd");
+        close(target);
+      }
+    }
+    move_fd(fds[target], target);
+  }
+  if (chdir(cwd) < 0) die("chdir");
+  environ = envp;
+  if (!isolate) exec_command(options, argv, -1);
+  struct result r = run_init(options, argv);
+  char line[64];
+  int n = snprintf(line, sizeof line, "result %d %d\n", r.kind, r.value);
+  (void)!write(STATUS_FD, line, (size_t)n);
+  _exit(0);
+}
+
+static char **take_list(struct fields *f, size_t *count) {
+  const char *n = field(f);
+  if (!n) return NULL;
+  size_t len = strtoul(n, NULL, 10);
+  if (len > f->count - f->next) return NULL;
+  char **list = calloc(len + 1, sizeof *list);
+  if (!list) return NULL;
+  for (size_t i = 0; i < len; i++) list[i] = (char *)field(f);
+  if (count) *count = len;
+  return list;
+}
+
+static void read_start_time(pid_t pid, char *out, size_t size) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  snprintf(out, size, "-");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  if (!p) return;
+  p += 2; /* field 3 */
+  for (int field_no = 3; field_no < 22 && p; field_no++) {
+    p = strchr(p, ' ');
+    if (p) p++;
+  }
+  if (!p) return;
+  size_t len = strcspn(p, " ");
+  if (len >= size) return;
+  memcpy(out, p, len);
+  out[len] = 0;
+}
+
+static void start(struct fields *f) {
+  const char *handle = field(f), *cwd = field(f), *out = field(f), *err = field(f);
+  const char *isolate = field(f), *net_none = field(f), *hostname = field(f), *tmp_size = field(f);
+  const char *uid = field(f), *gid = field(f), *groups = field(f);
+  size_t ncgroups = 0, nargv = 0;
+  char **cgroups = take_list(f, &ncgroups);
+  char **envp = take_list(f, NULL);
+  char **argv = take_list(f, &nargv);
+  if (!handle || strlen(handle) >= sizeof jobs->handle || !cwd || !out || !err || !isolate || !net_none || !hostname || !tmp_size || !uid || !gid ||
+      !groups || !cgroups || !envp || !argv || nargv == 0) {
+    if (handle && strlen(handle) < 24) emit(reply_fd, "exit %s - - request %d\n", handle, EINVAL);
+    free(cgroups);
+    free(envp);
+    free(argv);
+    return;
+  }
+  struct job_options options = {.hostname = *hostname ? hostname : NULL, .tmp_size = tmp_size, .net_none = net_none[0] == '1'};
+  if (*uid) {
+    options.drop = 1;
+    options.uid = (uid_t)strtoul(uid, NULL, 10);
+    options.gid = (gid_t)strtoul(gid, NULL, 10);
+    options.ngroups = parse_groups(groups, options.groups);
+  }
+  int iso = isolate[0] == '1';
+  int report[2];
+  if (njobs == jobs_cap) {
+    size_t cap = jobs_cap ? jobs_cap * 2 : 64;
+    struct job *grown = realloc(jobs, cap * sizeof *jobs);
+    if (!grown) {
+      emit(reply_fd, "exit %s - - fork %d\n", handle, ENOMEM);
+      goto done;
+    }
+    jobs = grown;
+    jobs_cap = cap;
+  }
+  /* Opened here, so that they exist (and a full disk is known) once the engine is answered. */
+  int o = open(out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  int e = o < 0 ? -1 : open(err, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (e < 0) {
+    emit(reply_fd, "exit %s - - output %d\n", handle, errno);
+    if (o >= 0) close(o);
+    goto done;
+  }
+  if (pipe2(report, O_CLOEXEC) < 0) {
+    emit(reply_fd, "exit %s - - fork %d\n", handle, errno);
+    close(o);
+    close(e);
+    goto done;
+  }
+  /* Isolated: clone straight into the new namespaces (the child is their PID 1). */
+  pid_t pid = iso ? (pid_t)syscall(SYS_clone, (unsigned long)(job_namespace_flags(&options) | SIGCHLD), 0, 0, 0, 0) : fork();
+  if (pid == 0) {
+    close(report[0]);
+    start_child(iso, report[1], o, e, cwd, cgroups, ncgroups, envp, argv, &options);
+  }
+  int fork_errno = errno;
+  close(report[1]);
+  close(o);
+  close(e);
+  if (pid < 0) {
+    close(report[0]);
+    emit(reply_fd, "exit %s - - %s %d\n", handle, iso ? "unshare" : "fork", fork_errno);
+    goto done;
+  }
+  /* Also here, so that a signal sent before the child ran finds its group. */
+  setpgid(pid, pid);
+  fcntl(report[0], F_SETFL, O_NONBLOCK);
+  struct job *job = &jobs[njobs++];
+  snprintf(job->handle, sizeof job->handle, "%s", handle);
+  job->pid = pid;
+  job->report_fd = report[0];
+  char start_time[32];
+  read_start_time(pid, start_time, sizeof start_time);
+  emit(reply_fd, "started %s %d %s\n", handle, (int)pid, start_time);
+done:
+  free(cgroups);
+  free(envp);
+  free(argv);
+}
+
+static struct job *find_handle(const char *handle) {
+  for (size_t i = 0; i < njobs; i++)
+    if (strcmp(jobs[i].handle, handle) == 0) return &jobs[i];
+  return NULL;
+}
+
+static void signal_job(struct fields *f) {
+  const char *handle = field(f), *signo = field(f);
+  if (!handle || !signo) return;
+  struct job *job = find_handle(handle);
+  /* Unreaped, so its process group id is still this job's. */
+  if (job) kill(-job->pid, atoi(signo));
+}
+
+/* How the leader ended, and the first failure its report names. */
+static void report_exit(struct job *job, int status) {
+  char text[1024];
+  ssize_t n = read(job->report_fd, text, sizeof text - 1);
+  close(job->report_fd);
+  text[n > 0 ? n : 0] = 0;
+  char step[32] = "-";
+  int step_errno = -1, kind = -1, value = 0;
+  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    int a, b;
+    char word[32];
+    if (sscanf(line, "result %d %d", &a, &b) == 2) {
+      kind = a;
+      value = b;
+    } else if (strcmp(step, "-") == 0 && sscanf(line, "%31s %d", word, &a) == 2) {
+      snprintf(step, sizeof step, "%s", word);
+      step_errno = a;
+    }
+  }
+  if (strcmp(step, "-") != 0) emit(1, "exit %s - - %s %d\n", job->handle, step, step_errno);
+  else if (WIFSIGNALED(status)) emit(1, "exit %s - %d - -\n", job->handle, WTERMSIG(status));
+  else if (kind == 1) emit(1, "exit %s - %d - -\n", job->handle, value);
+  else if (kind == 0) emit(1, "exit %s %d - - -\n", job->handle, value);
+  else emit(1, "exit %s %d - - -\n", job->handle, WEXITSTATUS(status));
+}
+
+static void reap(void) {
+  for (;;) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    /* Seen, not reaped: its process group id cannot be reused while we kill its strays. */
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid == 0) return;
+    pid_t pid = info.si_pid;
+    kill(-pid, SIGKILL);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    for (size_t i = 0; i < njobs; i++) {
+      if (jobs[i].pid != pid) continue;
+      report_exit(&jobs[i], status);
+      jobs[i] = jobs[--njobs];
+      break;
+    }
+  }
+}
+
+static void handle_frame(char *data, size_t len) {
+  static char *strings[MAX_STRINGS];
+  struct fields f = {.at = strings};
+  size_t i = 0;
+  while (i < len && f.count < MAX_STRINGS) {
+    strings[f.count++] = data + i;
+    char *end = memchr(data + i, 0, len - i);
+    if (!end) return; /* malformed: not NUL-terminated */
+    i = (size_t)(end - data) + 1;
+  }
+  const char *kind = field(&f);
+  if (!kind) return;
+  if (strcmp(kind, "start") == 0) start(&f);
+  else if (strcmp(kind, "signal") == 0) signal_job(&f);
+}
+
+/* The engine is gone: nothing of ours may run on unsupervised. */
+static void kill_all_and_exit(void) {
+  for (size_t i = 0; i < njobs; i++) kill(-jobs[i].pid, SIGKILL);
+  while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {}
+  _exit(0);
+}
+
+/* Makes the FIFO `path` afresh (0600), for the engine alone. */
+static int make_fifo(const char *path) {
+  unlink(path);
+  return mkfifo(path, 0600);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3) return 2;
+  args_start = argv[0];
+  args_end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
+  /* A write to a vanished engine fails with EPIPE instead of killing us silently. */
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) return 1;
+  fcntl(1, F_SETFD, FD_CLOEXEC);
+  if (make_fifo(argv[1]) < 0 || make_fifo(argv[2]) < 0) return 1;
+  emit(1, "ready\n");
+  /* In the order the engine opens the other ends: each open waits for its peer. */
+  int requests = open(argv[1], O_RDONLY | O_CLOEXEC);
+  reply_fd = open(argv[2], O_WRONLY | O_CLOEXEC);
+  if (requests < 0 || reply_fd < 0) return 1;
+  size_t cap = 1 << 16, used = 0;
+  char *buf = malloc(cap);
+  if (!buf) return 1;
+  struct pollfd fds[2] = {{.fd = requests, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+  for (;;) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return 1;
+    }
+    if (fds[1].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) > 0) {}
+      reap();
+    }
+    if (fds[0].revents) {
+      if (used == cap) {
+        cap *= 2;
+        char *grown = realloc(buf, cap);
+        if (!grown) kill_all_and_exit();
+        buf = grown;
+      }
+      ssize_t n = read(requests, buf + used, cap - used);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) kill_all_and_exit();
+      used += (size_t)n;
+      size_t at = 0;
+      while (used - at >= 4) {
+        uint32_t len;
+        memcpy(&len, buf + at, 4);
+        if (len > MAX_FRAME) kill_all_and_exit();
+        if (used - at - 4 < len) {
+          if (len + 4 > cap) {
+            size_t want = len + 4;
+            char *grown = realloc(buf, want);
+            if (!grown) kill_all_and_exit();
+            buf = grown;
+            cap = want;
+          }
+          break;
+        }
+        handle_frame(buf + at + 4, len);
+        at += 4 + len;
+      }
+      memmove(buf, buf + at, used - at);
+      used -= at;
+    }
+  }
+}

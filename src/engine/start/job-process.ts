@@ -1,0 +1,34 @@
+import type { Writable } from "node:stream";
+
+/** What went wrong before the job's command ran: a step and an errno name ("exec", "ENOENT"). */
+export interface StartStepFailure {
+  step: string;
+  code: string;
+}
+
+/** How a job's main process ended, as its starter saw it. */
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the command never ran: the failing step, in place of the job's own end. */
+  failure?: StartStepFailure;
+}
+
+/**
+ * A job's main process, however it was started (see docs/design.md, "The start path"):
+ * by the launcher, or spawned by the server's own thread. It leads the job's process
+ * group; signals go to that group, and only while the leader is unreaped, so that a
+ * recycled group id is never hit.
+ */
+export interface JobProcess {
+  /** The leader's pid, which is also its process group's id. */
+  readonly pid: number;
+  /** Its start time (/proc/<pid>/stat field 22), for crash recovery's identity check. */
+  readonly pidStart: string | undefined;
+  /** Resolves once the leader has ended and been reaped, and its process group SIGKILLed. */
+  readonly exited: Promise<ProcessExit>;
+  /** The write end of the job's stdin pipe, when it has one. */
+  readonly stdin: Writable | null;
+  /** Sends `signal` to the job's process group, while its leader is unreaped. */
+  signalGroup(signal: NodeJS.Signals): void;
+}
