@@ -1,0 +1,111 @@
+// The start path (docs/design.md, "The start path"): jobs are forked by the launcher, a
+// separate small process, not by the server's thread. Real processes; the launcher is
+// killed for real to check that its jobs end and the next ones still start.
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { JobPool } from "../../src/index.js";
+import { until } from "../../src/engine/back-off.js";
+import { isAlive } from "../helpers/processes.js";
+import { readUntil } from "../helpers/streams.js";
+import { tempDir } from "../helpers/temp-dir.js";
+
+/** Field `n` (1-based, as in proc(5)) of /proc/<pid>/stat. */
+function statField(pid: number, n: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[n - 3]!;
+}
+
+/** This process's children that run the launcher. */
+function launchers(): number[] {
+  return readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return Number(statField(pid, 4)) === process.pid && readFileSync(`/proc/${pid}/comm`, "latin1").trim() === "jobworker-launc";
+      } catch {
+        return false;
+      }
+    });
+}
+
+describe("the launcher", () => {
+  const dir = tempDir();
+  after(() => dir.remove());
+
+  it("forks every job: the job's parent is the launcher, never this process, and no FIFO is left behind", async () => {
+    const pool = await JobPool.open({ dataDir: join(dir.path, "forks"), isolation: false });
+    try {
+      assert.equal(pool.startPath().launcher, true, pool.startPath().summary);
+      const [launcher] = launchers();
+      assert.ok(launcher, "a launcher runs as this process's child");
+      const id = pool.create({ cmd: "sleep", args: ["30"] });
+      const pid = pool.get(id).pid!;
+      assert.equal(Number(statField(pid, 4)), launcher, "the job's parent is the launcher");
+      assert.equal(Number(statField(pid, 5)), pid, "the job leads its own process group");
+      assert.deepEqual(readdirSync(join(dir.path, "forks")).filter((name) => name.startsWith("launcher")), []);
+      await pool.stop(id);
+      assert.deepEqual(pool.status(id), { state: "completed", exitCode: 143, signal: "SIGTERM" });
+    } finally {
+      await pool.close();
+    }
+    assert.deepEqual(launchers(), [], "close ends the launcher");
+  });
+
+  it("answers a start at once: the pid is known, the output files exist, and a failure is recorded", async () => {
+    const pool = await JobPool.open({ dataDir: join(dir.path, "sync"), isolation: false });
+    try {
+      const id = pool.create({ cmd: "sh", args: ["-c", "echo out; echo err >&2"] });
+      assert.equal(typeof pool.get(id).pid, "number");
+      const follower = pool.stream(id, "stdout", { follow: true });
+      assert.equal((await readUntil(follower, (s) => s.includes("out\n"))).toString(), "out\n");
+      assert.deepEqual(await pool.wait(id), { state: "completed", exitCode: 0 });
+      assert.equal((await pool.output(id)).stderr.toString(), "err\n");
+      const cwd = pool.create({ cmd: "true", cwd: "/nonexistent-dir" });
+      assert.equal(pool.status(cwd).state, "error");
+      assert.equal(pool.status(cwd).errorCode, "CWD_NOT_FOUND");
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("when the launcher dies, its running jobs end INTERRUPTED and are killed, and later jobs still start", async () => {
+    const pool = await JobPool.open({ dataDir: join(dir.path, "dies"), isolation: false });
+    try {
+      const id = pool.create({ cmd: "sh", args: ["-c", "sleep 1000 & echo $!; wait"] });
+      const grandchild = Number((await readUntil(pool.stream(id, "stdout", { follow: true }), (s) => s.includes("\n"))).toString());
+      const [launcher] = launchers();
+      process.kill(launcher!, "SIGKILL");
+      const status = await pool.wait(id);
+      assert.equal(status.state, "error");
+      assert.equal(status.errorCode, "INTERRUPTED");
+      assert.match(status.errorMsg!, /launcher ended unexpectedly/);
+      assert.ok(await until(() => !isAlive(grandchild), 5000), "the job's grandchild was killed");
+      // The next job starts (from this thread while a new launcher comes up, then through it).
+      const next = pool.create({ cmd: "echo", args: ["again"] });
+      assert.deepEqual(await pool.wait(next), { state: "completed", exitCode: 0 });
+      assert.equal((await pool.output(next)).stdout.toString(), "again\n");
+      assert.ok(await until(() => pool.startPath().launcher, 5000), "a new launcher took over");
+      const third = pool.create({ cmd: "true" });
+      assert.equal(Number(statField(pool.get(third).pid!, 4)), launchers()[0]);
+      await pool.wait(third);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("launcher: false spawns from this thread, and says so", async () => {
+    const pool = await JobPool.open({ dataDir: join(dir.path, "off"), isolation: false, launcher: false });
+    try {
+      assert.equal(pool.startPath().launcher, false);
+      assert.match(pool.startPath().summary, /spawned by the server's thread/);
+      const id = pool.create({ cmd: "sleep", args: ["30"] });
+      assert.equal(Number(statField(pool.get(id).pid!, 4)), process.pid);
+      await pool.stop(id);
+    } finally {
+      await pool.close();
+    }
+  });
+});
