@@ -65,6 +65,7 @@ export const CODE_MAPPINGS: Record<ErrorCode, CodeMapping> = {
     message: (said) => `the server's disk is full: ${said}`,
     hint: "free space on the server's data disk, or delete finished jobs (`jobworker delete ID`)",
   },
+  UNHEALTHY: { code: "SERVER_UNAVAILABLE", message: (said, { url }) => `the server at ${url} cannot take jobs: ${said}`, hint: "the server's operator must free its data disk or fix its permissions" },
 };
 
 /**

@@ -18,6 +18,7 @@ export { LOCK_FILE } from "./data-dir-lock.js";
 export { findSetpriv, resolveUser } from "./run-as.js";
 export { LIMIT_NAMES, LIMIT_RULES } from "./cgroups/limits.js";
 export type { LimitName } from "./cgroups/limits.js";
+export type { DataDirHealth } from "./data-dir-health.js";
 export type { EngineErrorCode } from "./errors.js";
 export type { JobErrorCode } from "../protocol/error-codes.js";
 export { DEFAULT_JOB_PATH, defaultJobEnv } from "./job-env.js";

@@ -3,6 +3,7 @@ import { chmod, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
+import { dataDirHealth, type DataDirHealth } from "./data-dir-health.js";
 import { isDiskFull, isNoSpaceError } from "./disk-space.js";
 import { CgroupHost } from "./cgroups/cgroup-host.js";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.js";
@@ -376,6 +377,11 @@ export class JobPool {
   /** Applies the retention policy now (it also runs by itself in the background). */
   async applyRetention(): Promise<void> {
     await this.retention?.sweep();
+  }
+
+  /** Whether new jobs can be taken and recorded (disk space, a writable store); never reads job data. */
+  health(): DataDirHealth {
+    return dataDirHealth(this.dataDir);
   }
 
   /** What resource control this host allows: for the operator's start-up log, and for tests. */

@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   "INTERNAL",
   "SHUTTING_DOWN",
   "STORAGE_FULL",
+  "UNHEALTHY",
 ] as const;
 
 /** A code of {@link ERROR_CODES}. */

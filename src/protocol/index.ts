@@ -8,7 +8,8 @@
  * - job-request.ts: what clients send (`PUT /jobs` body, path and query parameters);
  * - job-record.ts: what the server answers about jobs (status, record, page, output);
  * - error-codes.ts: the stable error codes and the job error codes (plain constants);
- * - errors.ts: the error body's schema.
+ * - errors.ts: the error body's schema;
+ * - health.ts: the `GET /healthz` answer.
  *
  * The client and the CLI import the TypeBox files only as types (`import type`), and at
  * run time only the plain-constant files (limits.ts, error-codes.ts): building schemas
@@ -19,3 +20,4 @@ export * from "./error-codes.js";
 export * from "./errors.js";
 export * from "./job-request.js";
 export * from "./job-record.js";
+export * from "./health.js";

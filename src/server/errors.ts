@@ -48,6 +48,8 @@ export const ERRORS = {
   INTERNAL: { status: 500, message: "internal server error" },
   SHUTTING_DOWN: { status: 503, message: "the server is shutting down" },
   STORAGE_FULL: { status: 507, message: "the server has no room left for job output" },
+  /** `GET /healthz` while the data disk is full or the job store is not writable; the message says which. */
+  UNHEALTHY: { status: 503, message: "the server cannot take jobs" },
 } as const satisfies Record<ErrorCode, { status: number; message: string }>;
 
 /** A code of {@link ERRORS}: the protocol's {@link ErrorCode}. */

@@ -14,6 +14,7 @@ import { ServerConfigError } from "./config-error.js";
 import { HttpError } from "./http-error.js";
 import { toHttpError } from "./map-error.js";
 import { closeRevokedConnections } from "./revocation.js";
+import { registerHealthRoute } from "./routes/health.js";
 import { registerJobRoutes } from "./routes/jobs.js";
 import { readTlsMaterial, secureContextOptions, serverTlsOptions, cipherSuites, type TlsFiles } from "./tls-options.js";
 
@@ -272,6 +273,7 @@ function buildApp({ pool, material, options, log, maxRunningPerClient, openSocke
   });
 
   registerJobRoutes(app, { pool, maxRunningPerClient });
+  registerHealthRoute(app, pool);
   return app;
 }
 
