@@ -12,6 +12,7 @@ import { engineLimitsOf, type ApiLimits } from "../../protocol/limits.js";
 import { HttpError } from "../http-error.js";
 import { jobJson, statusJson } from "../job-json.js";
 import { jsonOutputStream } from "../json-output-stream.js";
+import { StartTurns } from "../start-turns.js";
 
 /** Options of {@link registerJobRoutes}. */
 export interface JobRoutesOptions {
@@ -32,6 +33,7 @@ const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"] as 
 export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPerClient }: JobRoutesOptions): void {
   // One TypeBox schema per shape: Ajv validates with it and the handlers get its type.
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const startTurns = new StartTurns();
   // The server decodes no content-encoding: a gzip body must not be read as plain JSON.
   app.addHook("onRequest", async (request) => {
     const encoding = request.headers["content-encoding"];
@@ -67,6 +69,8 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
     handler: async (request): Promise<CreatedJob> => {
       const { cmd, args, env, cwd, limits, network, timeout_ms: timeoutMs, stdin } = request.body;
       if (limits !== undefined) refuseAboveHost(limits);
+      // One start per turn of the event loop, so that other requests are served between starts.
+      await startTurns.next();
       // Check and create run in one synchronous step: no other request can slip in between.
       if (pool.runningCount(request.identity) >= maxRunningPerClient) {
         throw new HttpError(
