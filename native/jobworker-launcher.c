@@ -46,6 +46,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -125,68 +126,6 @@ static void name_init(void) {
   prctl(PR_SET_MM, PR_SET_MM_ARG_END, (unsigned long)(args_start + sizeof name), 0, 0);
 }
 
-/* In the new process: everything the job needs before its command runs. Never returns. */
-static void start_child(int isolate, int report_w, int o, int e, const char *cwd, char **cgroups, size_t ncgroups,
-                        char **envp, char **argv, const struct job_options *options) {
-  /* STATUS_FD first, so every later failure can be reported; close-on-exec, so that the
-   * command never holds it. (Out of its way first, should an output file sit there.) */
-  if (o == STATUS_FD) o = fcntl(o, F_DUPFD_CLOEXEC, STATUS_FD + 1);
-  if (e == STATUS_FD) e = fcntl(e, F_DUPFD_CLOEXEC, STATUS_FD + 1);
-  if (report_w != STATUS_FD) {
-    if (dup2(report_w, STATUS_FD) < 0) _exit(127);
-    close(report_w);
-  }
-  fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
-  setpgid(0, 0);
-  if (isolate) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    name_init();
-  }
-  /* Into the job's cgroups before anything of the job's runs: "0" is the writer itself. */
-  for (size_t i = 0; i < ncgroups; i++) {
-    int fd = open(cgroups[i], O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, "0", 1) != 1) die("cgroup");
-    close(fd);
-  }
-  int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (in < 0) die("stdin");
-  /* In an order that never closes a descriptor still to be moved. */
-  int fds[3] = {in, o, e};
-  for (int target = 0; target < 3; target++) {
-    for (int later = target + 1; later < 3; later++) {
-      if (fds[later] == target) {
-        fds[later] = fcntl(target, F_DUPFD_CLOEXEC, 4);
-        if (fds[later] < 0) die("fd");
-        close(target);
-      }
-    }
-    move_fd(fds[target], target);
-  }
-  if (chdir(cwd) < 0) die("chdir");
-  environ = envp;
-  if (!isolate) exec_command(options, argv, -1);
-  struct result r = run_init(options, argv);
-  char line[64];
-  int n = snprintf(line, sizeof line, "result %d %d\n", r.kind, r.value);
-  (void)!write(STATUS_FD, line, (size_t)n);
-  _exit(0);
-}
-
-static char **take_list(struct fields *f, size_t *count) {
-  const char *n = field(f);
-  if (!n) return NULL;
-  size_t len = strtoul(n, NULL, 10);
-  if (len > f->count - f->next) return NULL;
-  char **list = calloc(len + 1, sizeof *list);
-  if (!list) return NULL;
-  for (size_t i = 0; i < len; i++) list[i] = (char *)field(f);
-  if (count) *count = len;
-  return list;
-}
-
 static void read_start_time(pid_t pid, char *out, size_t size) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -211,31 +150,267 @@ static void read_start_time(pid_t pid, char *out, size_t size) {
   out[len] = 0;
 }
 
-static void start(struct fields *f) {
-  const char *handle = field(f), *cwd = field(f), *out = field(f), *err = field(f);
+/* A parsed start request: pointers into the frame it came in. */
+struct start_request {
+  const char *handle, *cwd, *out, *err;
+  int isolate;
+  char **cgroups, **envp, **argv;
+  size_t ncgroups;
+  struct job_options options;
+};
+
+static char **take_list(struct fields *f, size_t *count) {
+  const char *n = field(f);
+  if (!n) return NULL;
+  size_t len = strtoul(n, NULL, 10);
+  if (len > f->count - f->next) return NULL;
+  char **list = calloc(len + 1, sizeof *list);
+  if (!list) return NULL;
+  for (size_t i = 0; i < len; i++) list[i] = (char *)field(f);
+  if (count) *count = len;
+  return list;
+}
+
+static void free_request(struct start_request *r) {
+  free(r->cgroups);
+  free(r->envp);
+  free(r->argv);
+}
+
+/* Parses the fields after "start"; 0 when the request is whole. */
+static int parse_start(struct fields *f, struct start_request *r) {
+  memset(r, 0, sizeof *r);
+  r->handle = field(f), r->cwd = field(f), r->out = field(f), r->err = field(f);
   const char *isolate = field(f), *net_none = field(f), *hostname = field(f), *tmp_size = field(f);
   const char *uid = field(f), *gid = field(f), *groups = field(f);
-  size_t ncgroups = 0, nargv = 0;
-  char **cgroups = take_list(f, &ncgroups);
-  char **envp = take_list(f, NULL);
-  char **argv = take_list(f, &nargv);
-  if (!handle || strlen(handle) >= sizeof jobs->handle || !cwd || !out || !err || !isolate || !net_none || !hostname || !tmp_size || !uid || !gid ||
-      !groups || !cgroups || !envp || !argv || nargv == 0) {
-    if (handle && strlen(handle) < 24) emit(reply_fd, "exit %s - - request %d\n", handle, EINVAL);
-    free(cgroups);
-    free(envp);
-    free(argv);
+  size_t nargv = 0;
+  r->cgroups = take_list(f, &r->ncgroups);
+  r->envp = take_list(f, NULL);
+  r->argv = take_list(f, &nargv);
+  if (!r->handle || strlen(r->handle) >= sizeof jobs->handle || !r->cwd || !r->out || !r->err || !isolate || !net_none || !hostname ||
+      !tmp_size || !uid || !gid || !groups || !r->cgroups || !r->envp || !r->argv || nargv == 0)
+    return -1;
+  r->isolate = isolate[0] == '1';
+  r->options.hostname = *hostname ? hostname : NULL;
+  r->options.tmp_size = tmp_size;
+  r->options.net_none = net_none[0] == '1';
+  if (*uid) {
+    r->options.drop = 1;
+    r->options.uid = (uid_t)strtoul(uid, NULL, 10);
+    r->options.gid = (gid_t)strtoul(gid, NULL, 10);
+    r->options.ngroups = parse_groups(groups, r->options.groups);
+  }
+  return 0;
+}
+
+/* Splits a frame into its NUL-terminated strings; 0 when it is well formed. */
+static int split_frame(char *data, size_t len, struct fields *f) {
+  static char *strings[MAX_STRINGS];
+  f->at = strings;
+  f->count = f->next = 0;
+  size_t i = 0;
+  while (i < len && f->count < MAX_STRINGS) {
+    strings[f->count++] = data + i;
+    char *end = memchr(data + i, 0, len - i);
+    if (!end) return -1;
+    i = (size_t)(end - data) + 1;
+  }
+  return 0;
+}
+
+/*
+ * First steps of every new process of ours: STATUS_FD in place (close-on-exec, so the
+ * command never holds it), signals unblocked, a process group of its own, and for an
+ * init, death with the launcher and its own name. Descriptors listed in `keep` are moved
+ * out of STATUS_FD's way first.
+ */
+static void prepare_process(int isolate, int report_w, int *keep, int nkeep) {
+  for (int i = 0; i < nkeep; i++)
+    if (keep[i] == STATUS_FD) keep[i] = fcntl(keep[i], F_DUPFD_CLOEXEC, STATUS_FD + 1);
+  if (report_w != STATUS_FD) {
+    if (dup2(report_w, STATUS_FD) < 0) _exit(127);
+    close(report_w);
+  }
+  fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  setpgid(0, 0);
+  if (isolate) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    name_init();
+  }
+}
+
+/* Closes every descriptor from `first` up: an init never execs, so close-on-exec would not. */
+static void close_from(int first) {
+  if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0) return;
+  for (int fd = first; fd < 1024; fd++) close(fd);
+}
+
+/* Everything the job needs before its command runs, in its first process. Never returns. */
+static void run_job(const struct start_request *r, int o, int e) {
+  /* Into the job's cgroups before anything of the job's runs: "0" is the writer itself. */
+  for (size_t i = 0; i < r->ncgroups; i++) {
+    int fd = open(r->cgroups[i], O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1) die("cgroup");
+    close(fd);
+  }
+  int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (in < 0) die("stdin");
+  /* In an order that never closes a descriptor still to be moved. */
+  int fds[3] = {in, o, e};
+  for (int target = 0; target < 3; target++) {
+    for (int later = target + 1; later < 3; later++) {
+      if (fds[later] == target) {
+        fds[later] = fcntl(target, F_DUPFD_CLOEXEC, STATUS_FD + 1);
+        if (fds[later] < 0) die("fd");
+        close(target);
+      }
+    }
+    move_fd(fds[target], target);
+  }
+  /* Nothing of the launcher's (its FIFOs, other jobs' pipes) may stay open in the job. */
+  close_from(STATUS_FD + 1);
+  if (chdir(r->cwd) < 0) die("chdir");
+  environ = r->envp;
+  if (!r->isolate) exec_command(&r->options, r->argv, -1);
+  struct result result = run_init(&r->options, r->argv);
+  char line[64];
+  int n = snprintf(line, sizeof line, "result %d %d\n", result.kind, result.value);
+  (void)!write(STATUS_FD, line, (size_t)n);
+  _exit(0);
+}
+
+/*
+ * Spares: one child of each common kind (plain, and isolated without a network
+ * namespace), forked ahead of demand and waiting on a socket for its job. A fork, and
+ * above all the namespaces a clone makes, take milliseconds; with a spare ready, a start
+ * is answered at once and the next spare is made after the answer, while the engine goes
+ * on. The spare gets the start request and the output files' descriptors (SCM_RIGHTS).
+ */
+struct spare {
+  pid_t pid; /* 0: none */
+  int sock;
+  int report_fd;
+  char start_time[32];
+};
+static struct spare spares[2];
+enum { PLAIN = 0, ISOLATED = 1 };
+
+static int spare_namespace_flags(void) {
+  struct job_options none = {0};
+  return job_namespace_flags(&none);
+}
+
+/* In the spare: waits for its job, then runs it. Never returns. */
+static void spare_main(int kind, int sock, int report_w) {
+  int keep[1] = {sock};
+  prepare_process(kind == ISOLATED, report_w, keep, 1);
+  sock = keep[0];
+  uint32_t len;
+  int received[2];
+  char control[CMSG_SPACE(sizeof received)];
+  struct iovec iov = {.iov_base = &len, .iov_len = sizeof len};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+  ssize_t n;
+  while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
+  if (n != (ssize_t)sizeof len) _exit(0); /* the launcher is gone, or let us go */
+  struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+  if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS || cmsg->cmsg_len != CMSG_LEN(sizeof received)) _exit(0);
+  memcpy(received, CMSG_DATA(cmsg), sizeof received);
+  char *frame = len <= MAX_FRAME ? malloc(len) : NULL;
+  if (!frame) die("request");
+  for (size_t got = 0; got < len;) {
+    ssize_t r = read(sock, frame + got, len - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) _exit(0);
+    got += (size_t)r;
+  }
+  close(sock);
+  struct fields f;
+  struct start_request request;
+  if (split_frame(frame, len, &f) < 0 || !field(&f) || parse_start(&f, &request) < 0) die("request");
+  run_job(&request, received[0], received[1]);
+}
+
+static void make_spare(int kind) {
+  int sv[2], report[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return;
+  if (pipe2(report, O_CLOEXEC) < 0) {
+    close(sv[0]);
+    close(sv[1]);
     return;
   }
-  struct job_options options = {.hostname = *hostname ? hostname : NULL, .tmp_size = tmp_size, .net_none = net_none[0] == '1'};
-  if (*uid) {
-    options.drop = 1;
-    options.uid = (uid_t)strtoul(uid, NULL, 10);
-    options.gid = (gid_t)strtoul(gid, NULL, 10);
-    options.ngroups = parse_groups(groups, options.groups);
+  pid_t pid = kind == ISOLATED ? (pid_t)syscall(SYS_clone, (unsigned long)(spare_namespace_flags() | SIGCHLD), 0, 0, 0, 0) : fork();
+  if (pid == 0) {
+    close(sv[0]);
+    close(report[0]);
+    spare_main(kind, sv[1], report[1]);
   }
-  int iso = isolate[0] == '1';
-  int report[2];
+  close(sv[1]);
+  close(report[1]);
+  if (pid < 0) {
+    close(sv[0]);
+    close(report[0]);
+    return;
+  }
+  setpgid(pid, pid);
+  fcntl(report[0], F_SETFL, O_NONBLOCK);
+  struct spare *spare = &spares[kind];
+  spare->pid = pid;
+  spare->sock = sv[0];
+  spare->report_fd = report[0];
+  read_start_time(pid, spare->start_time, sizeof spare->start_time);
+}
+
+/* Hands the job to the spare of `kind`; its pid, or -1 (no spare, or it is gone). */
+static pid_t hand_to_spare(int kind, char *frame, uint32_t len, int o, int e, int *report_fd, char *start_time, size_t size) {
+  struct spare *spare = &spares[kind];
+  if (spare->pid == 0) make_spare(kind);
+  if (spare->pid == 0) return -1;
+  int fds[2] = {o, e};
+  char control[CMSG_SPACE(sizeof fds)];
+  memset(control, 0, sizeof control);
+  struct iovec iov = {.iov_base = &len, .iov_len = sizeof len};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+  struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof fds);
+  memcpy(CMSG_DATA(cmsg), fds, sizeof fds);
+  pid_t pid = spare->pid;
+  ssize_t sent;
+  while ((sent = sendmsg(spare->sock, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {}
+  int ok = sent == (ssize_t)sizeof len;
+  for (size_t done = 0; ok && done < len;) {
+    ssize_t w = send(spare->sock, frame + done, len - done, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) ok = 0;
+    else done += (size_t)w;
+  }
+  close(spare->sock);
+  spare->pid = 0;
+  if (!ok) {
+    /* The spare died unused: it is reaped as a stranger. */
+    kill(pid, SIGKILL);
+    close(spare->report_fd);
+    return -1;
+  }
+  *report_fd = spare->report_fd;
+  snprintf(start_time, size, "%s", spare->start_time);
+  return pid;
+}
+
+static void start(struct fields *f, char *frame, uint32_t len) {
+  struct start_request r;
+  if (parse_start(f, &r) < 0) {
+    if (r.handle && strlen(r.handle) < sizeof jobs->handle) emit(reply_fd, "exit %s - - request %d\n", r.handle, EINVAL);
+    free_request(&r);
+    return;
+  }
+  const char *handle = r.handle;
+  int kind = !r.isolate ? PLAIN : !r.options.net_none ? ISOLATED : -1;
   if (njobs == jobs_cap) {
     size_t cap = jobs_cap ? jobs_cap * 2 : 64;
     struct job *grown = realloc(jobs, cap * sizeof *jobs);
@@ -247,48 +422,58 @@ static void start(struct fields *f) {
     jobs_cap = cap;
   }
   /* Opened here, so that they exist (and a full disk is known) once the engine is answered. */
-  int o = open(out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  int e = o < 0 ? -1 : open(err, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  int o = open(r.out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  int e = o < 0 ? -1 : open(r.err, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (e < 0) {
     emit(reply_fd, "exit %s - - output %d\n", handle, errno);
     if (o >= 0) close(o);
     goto done;
   }
-  if (pipe2(report, O_CLOEXEC) < 0) {
-    emit(reply_fd, "exit %s - - fork %d\n", handle, errno);
-    close(o);
-    close(e);
-    goto done;
+  char start_time[32];
+  int report_fd = -1;
+  pid_t pid = kind >= 0 ? hand_to_spare(kind, frame, len, o, e, &report_fd, start_time, sizeof start_time) : -1;
+  if (pid < 0) {
+    /* No spare (network none, or it failed): fork or clone for this job now. */
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) < 0) {
+      emit(reply_fd, "exit %s - - fork %d\n", handle, errno);
+      close(o);
+      close(e);
+      goto done;
+    }
+    pid = r.isolate ? (pid_t)syscall(SYS_clone, (unsigned long)(job_namespace_flags(&r.options) | SIGCHLD), 0, 0, 0, 0) : fork();
+    if (pid == 0) {
+      close(report[0]);
+      int keep[2] = {o, e};
+      prepare_process(r.isolate, report[1], keep, 2);
+      run_job(&r, keep[0], keep[1]);
+    }
+    int fork_errno = errno;
+    close(report[1]);
+    if (pid < 0) {
+      close(report[0]);
+      close(o);
+      close(e);
+      emit(reply_fd, "exit %s - - %s %d\n", handle, r.isolate ? "unshare" : "fork", fork_errno);
+      goto done;
+    }
+    /* Also here, so that a signal sent before the child ran finds its group. */
+    setpgid(pid, pid);
+    fcntl(report[0], F_SETFL, O_NONBLOCK);
+    report_fd = report[0];
+    read_start_time(pid, start_time, sizeof start_time);
   }
-  /* Isolated: clone straight into the new namespaces (the child is their PID 1). */
-  pid_t pid = iso ? (pid_t)syscall(SYS_clone, (unsigned long)(job_namespace_flags(&options) | SIGCHLD), 0, 0, 0, 0) : fork();
-  if (pid == 0) {
-    close(report[0]);
-    start_child(iso, report[1], o, e, cwd, cgroups, ncgroups, envp, argv, &options);
-  }
-  int fork_errno = errno;
-  close(report[1]);
   close(o);
   close(e);
-  if (pid < 0) {
-    close(report[0]);
-    emit(reply_fd, "exit %s - - %s %d\n", handle, iso ? "unshare" : "fork", fork_errno);
-    goto done;
-  }
-  /* Also here, so that a signal sent before the child ran finds its group. */
-  setpgid(pid, pid);
-  fcntl(report[0], F_SETFL, O_NONBLOCK);
   struct job *job = &jobs[njobs++];
   snprintf(job->handle, sizeof job->handle, "%s", handle);
   job->pid = pid;
-  job->report_fd = report[0];
-  char start_time[32];
-  read_start_time(pid, start_time, sizeof start_time);
+  job->report_fd = report_fd;
   emit(reply_fd, "started %s %d %s\n", handle, (int)pid, start_time);
+  /* After the answer: the engine goes on while the next spare is made. */
+  if (kind >= 0 && spares[kind].pid == 0) make_spare(kind);
 done:
-  free(cgroups);
-  free(envp);
-  free(argv);
+  free_request(&r);
 }
 
 static struct job *find_handle(const char *handle) {
@@ -347,28 +532,30 @@ static void reap(void) {
       jobs[i] = jobs[--njobs];
       break;
     }
+    /* A spare that died unused: made anew at the next start of its kind. */
+    for (int k = 0; k < 2; k++) {
+      if (spares[k].pid != pid) continue;
+      close(spares[k].sock);
+      close(spares[k].report_fd);
+      spares[k].pid = 0;
+    }
   }
 }
 
 static void handle_frame(char *data, size_t len) {
-  static char *strings[MAX_STRINGS];
-  struct fields f = {.at = strings};
-  size_t i = 0;
-  while (i < len && f.count < MAX_STRINGS) {
-    strings[f.count++] = data + i;
-    char *end = memchr(data + i, 0, len - i);
-    if (!end) return; /* malformed: not NUL-terminated */
-    i = (size_t)(end - data) + 1;
-  }
+  struct fields f;
+  if (split_frame(data, len, &f) < 0) return;
   const char *kind = field(&f);
   if (!kind) return;
-  if (strcmp(kind, "start") == 0) start(&f);
+  if (strcmp(kind, "start") == 0) start(&f, data, (uint32_t)len);
   else if (strcmp(kind, "signal") == 0) signal_job(&f);
 }
 
 /* The engine is gone: nothing of ours may run on unsupervised. */
 static void kill_all_and_exit(void) {
   for (size_t i = 0; i < njobs; i++) kill(-jobs[i].pid, SIGKILL);
+  for (int k = 0; k < 2; k++)
+    if (spares[k].pid) kill(spares[k].pid, SIGKILL);
   while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {}
   _exit(0);
 }
