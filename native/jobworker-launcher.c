@@ -14,6 +14,8 @@
  *       process takes a fraction of a millisecond), with one line:
  *         started HANDLE PID STARTTIME
  *         exit HANDLE - - STEP ERRNO       (nothing was started: output, fork, …)
+ *     start-async …   (the same, answered with the same line on stdout, in order
+ *                      with the events: the engine goes on meanwhile)
  *     signal HANDLE SIGNO   (to the job's process group, while it is ours; no answer)
  * Ends are told on stdout, whenever they happen, one line each:
  *     exit HANDLE CODE|- SIGNO|- STEP|- ERRNO|-
@@ -38,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdint.h>
@@ -283,20 +286,34 @@ static void run_job(const struct start_request *r, int o, int e) {
 }
 
 /*
- * Spares: one child of each common kind (plain, and isolated without a network
- * namespace), forked ahead of demand and waiting on a socket for its job. A fork, and
- * above all the namespaces a clone makes, take milliseconds; with a spare ready, a start
- * is answered at once and the next spare is made after the answer, while the engine goes
- * on. The spare gets the start request and the output files' descriptors (SCM_RIGHTS).
+ * Spares: children of the two common kinds (plain, and isolated without a network
+ * namespace) made ahead of demand, each waiting on a socket for its job. A fork, and
+ * above all the namespaces a clone makes, take milliseconds: with a spare ready, a start
+ * is answered at once. Spares are made by the nursery, a child of the launcher that
+ * clones them with CLONE_PARENT (so they are the launcher's children, reaped and
+ * signalled by it) and passes their descriptors over a socket, so that making them never
+ * holds up the launcher's answers. A spare gets the start request and the output files'
+ * descriptors (SCM_RIGHTS). Up to SPARES_PER_KIND wait for each kind, once it was used.
  */
+#define SPARES_PER_KIND 4
 struct spare {
-  pid_t pid; /* 0: none */
+  pid_t pid;
   int sock;
   int report_fd;
   char start_time[32];
 };
-static struct spare spares[2];
 enum { PLAIN = 0, ISOLATED = 1 };
+static struct spare ready[2][SPARES_PER_KIND];
+static int nready[2], asked[2];
+static int nursery_fd = -1;
+static pid_t nursery_pid;
+
+/* What the nursery tells of a spare it made (its descriptors ride along). */
+struct spare_note {
+  int kind;
+  pid_t pid; /* 0: it could not make one */
+  char start_time[32];
+};
 
 static int spare_namespace_flags(void) {
   struct job_options none = {0};
@@ -334,41 +351,136 @@ static void spare_main(int kind, int sock, int report_w) {
   run_job(&request, received[0], received[1]);
 }
 
-static void make_spare(int kind) {
-  int sv[2], report[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return;
-  if (pipe2(report, O_CLOEXEC) < 0) {
-    close(sv[0]);
-    close(sv[1]);
-    return;
+/* In the nursery: makes a spare of `kind` and tells the launcher. */
+static void nurse(int launcher, int kind) {
+  struct spare_note note = {.kind = kind};
+  int sv[2] = {-1, -1}, report[2] = {-1, -1};
+  pid_t pid = -1;
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0 && pipe2(report, O_CLOEXEC) == 0) {
+    unsigned long flags = CLONE_PARENT | SIGCHLD | (kind == ISOLATED ? (unsigned long)spare_namespace_flags() : 0);
+    pid = (pid_t)syscall(SYS_clone, flags, 0, 0, 0, 0);
+    if (pid == 0) {
+      close(launcher);
+      close(sv[0]);
+      close(report[0]);
+      spare_main(kind, sv[1], report[1]);
+    }
   }
-  pid_t pid = kind == ISOLATED ? (pid_t)syscall(SYS_clone, (unsigned long)(spare_namespace_flags() | SIGCHLD), 0, 0, 0, 0) : fork();
-  if (pid == 0) {
-    close(sv[0]);
-    close(report[0]);
-    spare_main(kind, sv[1], report[1]);
+  if (sv[1] >= 0) close(sv[1]);
+  if (report[1] >= 0) close(report[1]);
+  int fds[2] = {sv[0], report[0]};
+  char control[CMSG_SPACE(sizeof fds)];
+  memset(control, 0, sizeof control);
+  struct iovec iov = {.iov_base = &note, .iov_len = sizeof note};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+  if (pid > 0) {
+    note.pid = pid;
+    read_start_time(pid, note.start_time, sizeof note.start_time);
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof fds);
+    memcpy(CMSG_DATA(cmsg), fds, sizeof fds);
   }
-  close(sv[1]);
-  close(report[1]);
-  if (pid < 0) {
-    close(sv[0]);
-    close(report[0]);
-    return;
-  }
-  setpgid(pid, pid);
-  fcntl(report[0], F_SETFL, O_NONBLOCK);
-  struct spare *spare = &spares[kind];
-  spare->pid = pid;
-  spare->sock = sv[0];
-  spare->report_fd = report[0];
-  read_start_time(pid, spare->start_time, sizeof spare->start_time);
+  while (sendmsg(launcher, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR) {}
+  for (int i = 0; i < 2; i++)
+    if (fds[i] >= 0) close(fds[i]);
 }
 
-/* Hands the job to the spare of `kind`; its pid, or -1 (no spare, or it is gone). */
+/* The nursery's loop: one byte (a kind) in, one spare out. Never returns. */
+static void nursery_main(int launcher) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (launcher != STATUS_FD + 1) {
+    if (dup2(launcher, STATUS_FD + 1) < 0) _exit(1);
+    launcher = STATUS_FD + 1;
+  }
+  close_from(STATUS_FD + 2);
+  close(STATUS_FD);
+  int null = open("/dev/null", O_RDWR);
+  if (null >= 0) {
+    dup2(null, 0);
+    dup2(null, 1);
+    if (null > 2) close(null);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  for (;;) {
+    char kind;
+    ssize_t n = recv(launcher, &kind, 1, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) _exit(0);
+    nurse(launcher, kind == ISOLATED ? ISOLATED : PLAIN);
+  }
+}
+
+static void start_nursery(void) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return;
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(sv[0]);
+    nursery_main(sv[1]);
+  }
+  close(sv[1]);
+  if (pid < 0) {
+    close(sv[0]);
+    return;
+  }
+  nursery_pid = pid;
+  nursery_fd = sv[0];
+}
+
+/* Asks the nursery for spares of `kind` until enough are ready or on their way. */
+static void top_up(int kind) {
+  if (nursery_fd < 0) return;
+  char byte = (char)kind;
+  while (nready[kind] + asked[kind] < SPARES_PER_KIND) {
+    if (send(nursery_fd, &byte, 1, MSG_NOSIGNAL) != 1) return;
+    asked[kind]++;
+  }
+}
+
+/* A spare the nursery made: ready for the next start of its kind. */
+static void receive_spare(void) {
+  struct spare_note note;
+  int fds[2];
+  char control[CMSG_SPACE(sizeof fds)];
+  struct iovec iov = {.iov_base = &note, .iov_len = sizeof note};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+  ssize_t n = recvmsg(nursery_fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n != (ssize_t)sizeof note || note.kind < 0 || note.kind > 1) {
+    /* The nursery is gone: starts fork or clone for themselves from now on. */
+    close(nursery_fd);
+    nursery_fd = -1;
+    return;
+  }
+  asked[note.kind]--;
+  struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+  if (note.pid <= 0 || !cmsg || cmsg->cmsg_type != SCM_RIGHTS || cmsg->cmsg_len != CMSG_LEN(sizeof fds)) return;
+  memcpy(fds, CMSG_DATA(cmsg), sizeof fds);
+  setpgid(note.pid, note.pid);
+  fcntl(fds[1], F_SETFL, O_NONBLOCK);
+  if (nready[note.kind] == SPARES_PER_KIND) {
+    kill(note.pid, SIGKILL);
+    close(fds[0]);
+    close(fds[1]);
+    return;
+  }
+  struct spare *spare = &ready[note.kind][nready[note.kind]++];
+  spare->pid = note.pid;
+  spare->sock = fds[0];
+  spare->report_fd = fds[1];
+  snprintf(spare->start_time, sizeof spare->start_time, "%s", note.start_time);
+}
+
+/* Hands the job to a ready spare of `kind`; its pid, or -1 (none ready, or it is gone). */
 static pid_t hand_to_spare(int kind, char *frame, uint32_t len, int o, int e, int *report_fd, char *start_time, size_t size) {
-  struct spare *spare = &spares[kind];
-  if (spare->pid == 0) make_spare(kind);
-  if (spare->pid == 0) return -1;
+  if (nready[kind] == 0) return -1;
+  struct spare taken = ready[kind][--nready[kind]];
   int fds[2] = {o, e};
   char control[CMSG_SPACE(sizeof fds)];
   memset(control, 0, sizeof control);
@@ -379,30 +491,28 @@ static pid_t hand_to_spare(int kind, char *frame, uint32_t len, int o, int e, in
   cmsg->cmsg_type = SCM_RIGHTS;
   cmsg->cmsg_len = CMSG_LEN(sizeof fds);
   memcpy(CMSG_DATA(cmsg), fds, sizeof fds);
-  pid_t pid = spare->pid;
   ssize_t sent;
-  while ((sent = sendmsg(spare->sock, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {}
+  while ((sent = sendmsg(taken.sock, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {}
   int ok = sent == (ssize_t)sizeof len;
   for (size_t done = 0; ok && done < len;) {
-    ssize_t w = send(spare->sock, frame + done, len - done, MSG_NOSIGNAL);
+    ssize_t w = send(taken.sock, frame + done, len - done, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) ok = 0;
     else done += (size_t)w;
   }
-  close(spare->sock);
-  spare->pid = 0;
+  close(taken.sock);
   if (!ok) {
     /* The spare died unused: it is reaped as a stranger. */
-    kill(pid, SIGKILL);
-    close(spare->report_fd);
+    kill(taken.pid, SIGKILL);
+    close(taken.report_fd);
     return -1;
   }
-  *report_fd = spare->report_fd;
-  snprintf(start_time, size, "%s", spare->start_time);
-  return pid;
+  *report_fd = taken.report_fd;
+  snprintf(start_time, size, "%s", taken.start_time);
+  return taken.pid;
 }
 
-static void start(struct fields *f, char *frame, uint32_t len) {
+static void start(struct fields *f, char *frame, uint32_t len, int reply_fd) {
   struct start_request r;
   if (parse_start(f, &r) < 0) {
     if (r.handle && strlen(r.handle) < sizeof jobs->handle) emit(reply_fd, "exit %s - - request %d\n", r.handle, EINVAL);
@@ -470,8 +580,8 @@ static void start(struct fields *f, char *frame, uint32_t len) {
   job->pid = pid;
   job->report_fd = report_fd;
   emit(reply_fd, "started %s %d %s\n", handle, (int)pid, start_time);
-  /* After the answer: the engine goes on while the next spare is made. */
-  if (kind >= 0 && spares[kind].pid == 0) make_spare(kind);
+  /* After the answer; the nursery makes them while the launcher goes on. */
+  if (kind >= 0) top_up(kind);
 done:
   free_request(&r);
 }
@@ -532,13 +642,17 @@ static void reap(void) {
       jobs[i] = jobs[--njobs];
       break;
     }
-    /* A spare that died unused: made anew at the next start of its kind. */
+    /* A spare that died unused: another is asked for at the next start of its kind. */
     for (int k = 0; k < 2; k++) {
-      if (spares[k].pid != pid) continue;
-      close(spares[k].sock);
-      close(spares[k].report_fd);
-      spares[k].pid = 0;
+      for (int s = 0; s < nready[k]; s++) {
+        if (ready[k][s].pid != pid) continue;
+        close(ready[k][s].sock);
+        close(ready[k][s].report_fd);
+        ready[k][s] = ready[k][--nready[k]];
+        break;
+      }
     }
+    if (pid == nursery_pid) nursery_pid = 0;
   }
 }
 
@@ -547,7 +661,9 @@ static void handle_frame(char *data, size_t len) {
   if (split_frame(data, len, &f) < 0) return;
   const char *kind = field(&f);
   if (!kind) return;
-  if (strcmp(kind, "start") == 0) start(&f, data, (uint32_t)len);
+  if (strcmp(kind, "start") == 0) start(&f, data, (uint32_t)len, reply_fd);
+  /* Answered with the events on stdout: the engine does not wait for it. */
+  else if (strcmp(kind, "start-async") == 0) start(&f, data, (uint32_t)len, 1);
   else if (strcmp(kind, "signal") == 0) signal_job(&f);
 }
 
@@ -555,7 +671,8 @@ static void handle_frame(char *data, size_t len) {
 static void kill_all_and_exit(void) {
   for (size_t i = 0; i < njobs; i++) kill(-jobs[i].pid, SIGKILL);
   for (int k = 0; k < 2; k++)
-    if (spares[k].pid) kill(spares[k].pid, SIGKILL);
+    for (int i = 0; i < nready[k]; i++) kill(ready[k][i].pid, SIGKILL);
+  if (nursery_pid > 0) kill(nursery_pid, SIGKILL);
   while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {}
   _exit(0);
 }
@@ -588,12 +705,15 @@ int main(int argc, char **argv) {
   size_t cap = 1 << 16, used = 0;
   char *buf = malloc(cap);
   if (!buf) return 1;
-  struct pollfd fds[2] = {{.fd = requests, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+  start_nursery();
+  struct pollfd fds[3] = {{.fd = requests, .events = POLLIN}, {.fd = sfd, .events = POLLIN}, {.fd = nursery_fd, .events = POLLIN}};
   for (;;) {
-    if (poll(fds, 2, -1) < 0) {
+    fds[2].fd = nursery_fd;
+    if (poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
       return 1;
     }
+    if (fds[2].revents && nursery_fd >= 0) receive_spare();
     if (fds[1].revents) {
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) > 0) {}

@@ -62,6 +62,8 @@ type Found = { job: Job; record?: undefined } | { job?: undefined; record: Store
 export class JobPool {
   /** Jobs whose processes we supervise, until their end is recorded. */
   private readonly live = new Map<string, Job>();
+  /** Jobs whose process the launcher is making (see `start`): known to nobody yet, but counted. */
+  private readonly starting = new Map<Job, Promise<void>>();
   /** Deletions in progress: those jobs are already gone for everyone else. */
   private readonly deleting = new Map<string, Promise<void>>();
   /** Open readers per job, so a deletion can end them. */
@@ -169,6 +171,30 @@ export class JobPool {
    * (`StorageFullError`).
    */
   create(spec: JobSpec): string {
+    const prepared = this.prepare(spec);
+    prepared.job.start();
+    return this.register(prepared);
+  }
+
+  /**
+   * The same as `create`, without holding this thread while the job's process is made
+   * (the launcher answers while other work goes on): the server's path. Resolves with the
+   * id once the job runs, or has its start failure recorded; rejects as `create` throws.
+   */
+  async start(spec: JobSpec): Promise<string> {
+    const prepared = this.prepare(spec);
+    const started = prepared.job.startAsync();
+    this.starting.set(prepared.job, started);
+    try {
+      await started;
+    } finally {
+      this.starting.delete(prepared.job);
+    }
+    return this.register(prepared);
+  }
+
+  /** Checks a spec and makes its job (and cgroup), not started yet. */
+  private prepare(spec: JobSpec): { job: Job; timeoutMs: number | undefined } {
     const valid = validateJobSpec(spec);
     if (this.closing) throw new PoolClosedError();
     const limits = effectiveLimits(valid.limits, this.defaultLimits, this.maxLimits);
@@ -219,7 +245,12 @@ export class JobPool {
         },
       }),
     });
-    job.start();
+    return { job, timeoutMs };
+  }
+
+  /** Records a started job and watches it; the job is known to everyone from here. */
+  private register({ job, timeoutMs }: { job: Job; timeoutMs: number | undefined }): string {
+    const id = job.id;
     if (timeoutMs !== undefined && job.isRunning) this.stopAtDeadline(job, timeoutMs);
     try {
       this.store.insert(job.toRecord());
@@ -444,6 +475,10 @@ export class JobPool {
     for (const job of this.live.values()) {
       if (job.isRunning && (owner === undefined || job.spec.owner === owner)) count++;
     }
+    // Starting jobs count already: a limit checked before `start` holds when many start at once.
+    for (const job of this.starting.keys()) {
+      if (owner === undefined || job.spec.owner === owner) count++;
+    }
     return count;
   }
 
@@ -455,6 +490,8 @@ export class JobPool {
     this.closing ??= (async () => {
       this.retention?.stop();
       this.outputWatcher?.close();
+      // Starts in flight end first (registered, their jobs are stopped with the others).
+      await Promise.allSettled([...this.starting.values()]);
       await Promise.all([...this.live.values()].map((job) => job.terminate(this.stopGraceMs, "shutdown")));
       await Promise.allSettled([...this.deleting.values()]);
       await this.launcher?.close();

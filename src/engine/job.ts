@@ -92,6 +92,8 @@ export class Job {
   /** The namespaces the job runs in, as its record shows them (fixed at launch). */
   private readonly isolation: JobIsolation | undefined;
   private readonly launch: JobLaunch;
+  /** Set while `startAsync` waits for the launcher. */
+  private starting = false;
 
   constructor(launch: JobLaunch) {
     this.launch = launch;
@@ -116,36 +118,89 @@ export class Job {
     this.status = this.spawnProcess(this.launch.env);
   }
 
-  private spawnProcess(env: Record<string, string>): JobStatus {
-    if (this.launch.setupError !== undefined) return this.failedToStart({ code: "CGROUP_FAILED", message: this.launch.setupError });
+  /**
+   * Like `start`, without holding this thread while the launcher makes the process: the
+   * server's path (see docs/design.md, "The start path"). Resolves once the job runs, or
+   * has its start failure recorded.
+   */
+  async startAsync(): Promise<void> {
+    if (this.status || this.starting) throw new Error(`job ${this.id} was started already`);
+    this.starting = true;
+    const env = this.launch.env;
     const launcher = this.launch.launcher?.usable && !this.spec.stdin ? this.launch.launcher : undefined;
+    if (!launcher) {
+      this.status = this.spawnProcess(env);
+      return;
+    }
+    const refusal = this.refusal(env, launcher);
+    if (refusal) {
+      this.status = this.failedToStart(refusal);
+      return;
+    }
+    let answer: Awaited<ReturnType<Launcher["launchAsync"]>> | undefined;
+    try {
+      answer = await launcher.launchAsync(this.launchRequest(env));
+    } catch {
+      answer = undefined;
+    }
+    // The launcher went away before it answered: this thread starts the job instead.
+    if (!answer || ("failure" in answer && answer.failure.step === "launcher")) answer = this.startFromThisThread(env, this.setprivFor());
+    this.status = this.adopt(answer);
+  }
+
+  private spawnProcess(env: Record<string, string>): JobStatus {
+    const launcher = this.launch.launcher?.usable && !this.spec.stdin ? this.launch.launcher : undefined;
+    const setpriv = this.setprivFor();
+    const refusal = this.refusal(env, launcher || setpriv);
+    if (refusal) return this.failedToStart(refusal);
+    return this.adopt((launcher && this.startThrough(launcher, env)) || this.startFromThisThread(env, setpriv));
+  }
+
+  /** setpriv, when this thread must drop to a user with supplementary groups. */
+  private setprivFor(): string | undefined {
     const { runAs, isolation } = this.launch;
-    const setpriv = !isolation && runAs?.groups?.length ? this.launch.setpriv : undefined;
-    // The launcher (and the isolation helper, and setpriv) report a failed exec only after
-    // the job was reported running: the command is looked up first, as execvp will, so
-    // that "command not found" stays an error state from the start.
-    if ((launcher || setpriv || isolation) && !commandResolves(this.spec.cmd, this.cwd, env.PATH)) return this.failedToStart(this.explainFailure(env));
-    const started = (launcher && this.startThrough(launcher, env)) || this.startFromThisThread(env, setpriv);
+    return !isolation && runAs?.groups?.length ? this.launch.setpriv : undefined;
+  }
+
+  /**
+   * Why the job cannot start, found before anything is made. The launcher (and the
+   * isolation helper, and setpriv) report a failed exec only after the job was reported
+   * running: the command is looked up first, as execvp will, so that "command not found"
+   * stays an error state from the start.
+   */
+  private refusal(env: Record<string, string>, reportsExecLate: unknown): StartFailure | undefined {
+    if (this.launch.setupError !== undefined) return { code: "CGROUP_FAILED", message: this.launch.setupError };
+    if ((reportsExecLate || this.launch.isolation) && !commandResolves(this.spec.cmd, this.cwd, env.PATH)) return this.explainFailure(env);
+    return undefined;
+  }
+
+  /** Takes the started process (watching for its end), or records why it did not start. */
+  private adopt(started: { process: JobProcess } | { failure: StartStepFailure }): JobStatus {
     if ("failure" in started) return this.failedToStart(this.explainStepFailure(started.failure));
     this.process = started.process;
     void this.process.exited.then((exit) => this.onExit(exit));
     return { state: "running" };
   }
 
+  /** What the launcher needs to start this job. */
+  private launchRequest(env: Record<string, string>): Parameters<Launcher["launch"]>[0] {
+    const { cgroup, runAs, isolation } = this.launch;
+    return {
+      cwd: this.cwd,
+      stdoutPath: this.files.path("stdout"),
+      stderrPath: this.files.path("stderr"),
+      cgroupProcsFiles: cgroup?.procsFiles() ?? [],
+      env,
+      argv: [this.spec.cmd, ...this.spec.args],
+      ...(isolation && { isolation: { network: isolation.network, tmpSizeBytes: isolation.tmpSizeBytes, hostname: jobHostname(this.id) } }),
+      ...(runAs && { runAs }),
+    };
+  }
+
   /** Through the launcher; undefined when it is gone (the job then starts from this thread). */
   private startThrough(launcher: Launcher, env: Record<string, string>): ReturnType<Launcher["launch"]> | undefined {
-    const { cgroup, runAs, isolation } = this.launch;
     try {
-      return launcher.launch({
-        cwd: this.cwd,
-        stdoutPath: this.files.path("stdout"),
-        stderrPath: this.files.path("stderr"),
-        cgroupProcsFiles: cgroup?.procsFiles() ?? [],
-        env,
-        argv: [this.spec.cmd, ...this.spec.args],
-        ...(isolation && { isolation: { network: isolation.network, tmpSizeBytes: isolation.tmpSizeBytes, hostname: jobHostname(this.id) } }),
-        ...(runAs && { runAs }),
-      });
+      return launcher.launch(this.launchRequest(env));
     } catch {
       return undefined;
     }

@@ -71,6 +71,26 @@ describe("the launcher", () => {
     }
   });
 
+  it("start() answers without holding the thread: the job runs once it resolves, and counts as running while it starts", async () => {
+    const pool = await JobPool.open({ dataDir: join(dir.path, "async"), isolation: false });
+    try {
+      const starting = [pool.start({ cmd: "sh", args: ["-c", "echo one"], owner: "a" }), pool.start({ cmd: "sleep", args: ["30"], owner: "a" })];
+      // Both were checked and counted in the same step as the call: a per-owner limit holds.
+      assert.equal(pool.runningCount("a"), 2);
+      assert.equal(pool.runningCount("b"), 0);
+      const [one, sleeper] = await Promise.all(starting);
+      assert.equal(Number(statField(pool.get(sleeper!).pid!, 4)), launchers()[0], "the launcher forked it");
+      assert.deepEqual(await pool.wait(one!), { state: "completed", exitCode: 0 });
+      assert.equal((await pool.output(one!)).stdout.toString(), "one\n");
+      const missing = await pool.start({ cmd: "no-such-command-here" });
+      assert.equal(pool.status(missing).errorCode, "COMMAND_NOT_FOUND");
+      await pool.stop(sleeper!);
+      assert.equal(pool.runningCount("a"), 0);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("when the launcher dies, its running jobs end INTERRUPTED and are killed, and later jobs still start", async () => {
     const pool = await JobPool.open({ dataDir: join(dir.path, "dies"), isolation: false });
     try {

@@ -28,11 +28,11 @@ function counted(list: string[]): string[] {
   return [String(list.length), ...list];
 }
 
-/** The "start" request for `request`, under the launcher's `handle`. */
-export function startFrame(handle: string, request: LaunchRequest): Buffer {
+/** The "start" request for `request`, under the launcher's `handle` ("start-async": answered on stdout). */
+export function startFrame(handle: string, request: LaunchRequest, kind: "start" | "start-async" = "start"): Buffer {
   const { isolation, runAs } = request;
   return frame([
-    "start",
+    kind,
     handle,
     request.cwd,
     request.stdoutPath,

@@ -4,7 +4,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { signalGroup } from "../process-group.js";
 import type { JobProcess, ProcessExit, StartStepFailure } from "./job-process.js";
-import { parseEvent, signalFrame, startFrame, type LaunchRequest } from "./launcher-protocol.js";
+import { parseEvent, signalFrame, startFrame, type LaunchRequest, type LauncherEvent } from "./launcher-protocol.js";
+
+/** What a start gives: the job's process, or the step that failed before it ran. */
+export type LaunchAnswer = { process: JobProcess } | { failure: StartStepFailure };
 
 /**
  * The launcher program (native/jobworker-launcher.c, built by `npm run build` into
@@ -41,6 +44,8 @@ const MAX_REPLY = 256;
  */
 export class Launcher {
   private readonly processes = new Map<string, LaunchedProcess>();
+  /** Asynchronous starts not answered yet. */
+  private readonly answers = new Map<string, (answer: LaunchAnswer) => void>();
   private nextHandle = 0;
   private pendingText = "";
   private requestFd = -1;
@@ -102,15 +107,39 @@ export class Launcher {
    * Starts a job's process and returns it, or the step that failed. Throws when the
    * launcher itself is gone (the caller then starts the job another way).
    */
-  launch(request: LaunchRequest): { process: JobProcess } | { failure: StartStepFailure } {
+  launch(request: LaunchRequest): LaunchAnswer {
     const handle = String(++this.nextHandle);
     this.send(startFrame(handle, request));
-    const event = parseEvent(this.readReply());
-    if (event.kind === "exit" && event.handle === handle && event.exit.failure) return { failure: event.exit.failure };
-    if (event.kind !== "started" || event.handle !== handle) throw new Error(`unexpected answer from the job launcher: ${JSON.stringify(event)}`);
+    const answer = this.answerOf(handle, parseEvent(this.readReply()));
+    if (!answer) throw new Error("unexpected answer from the job launcher");
+    return answer;
+  }
+
+  /**
+   * The same as `launch`, without waiting: the answer comes with the launcher's events,
+   * while this thread serves others (the server's path). Rejects when the launcher is gone.
+   */
+  launchAsync(request: LaunchRequest): Promise<LaunchAnswer> {
+    const handle = String(++this.nextHandle);
+    return new Promise((resolve, reject) => {
+      try {
+        this.send(startFrame(handle, request, "start-async"));
+      } catch (err) {
+        return reject(err as Error);
+      }
+      this.answers.set(handle, resolve);
+      if (this.answers.size + this.processes.size === 1) this.holdEventLoop(true);
+    });
+  }
+
+  /** A start's answer: its process (now watched for its end), or the step that failed. */
+  private answerOf(handle: string, event: LauncherEvent): LaunchAnswer | undefined {
+    if (event.kind === "unknown" || event.handle !== handle) return undefined;
+    if (event.kind === "exit" && event.exit.failure) return { failure: event.exit.failure };
+    if (event.kind !== "started") return undefined;
     const launched = new LaunchedProcess(event.pid, event.pidStart, (signal) => this.signal(handle, signal));
     this.processes.set(handle, launched);
-    if (this.processes.size === 1) this.holdEventLoop(true);
+    if (this.processes.size + this.answers.size === 1) this.holdEventLoop(true);
     return { process: launched };
   }
 
@@ -156,7 +185,13 @@ export class Launcher {
     this.pendingText = lines.pop()!;
     for (const line of lines) {
       const event = parseEvent(line);
-      if (event.kind === "exit") this.settle(event.handle, event.exit);
+      if (event.kind === "unknown") continue;
+      const answer = this.answers.get(event.handle);
+      if (answer) {
+        this.answers.delete(event.handle);
+        answer(this.answerOf(event.handle, event) ?? { failure: { step: "launcher", code: "EPROTO" } });
+        if (this.answers.size + this.processes.size === 0) this.holdEventLoop(false);
+      } else if (event.kind === "exit") this.settle(event.handle, event.exit);
     }
   }
 
@@ -164,7 +199,7 @@ export class Launcher {
     const launched = this.processes.get(handle);
     if (!launched) return;
     this.processes.delete(handle);
-    if (this.processes.size === 0) this.holdEventLoop(false);
+    if (this.processes.size + this.answers.size === 0) this.holdEventLoop(false);
     launched.onExit(exit);
   }
 
@@ -174,6 +209,10 @@ export class Launcher {
    */
   private onLauncherExit(): void {
     this.closeFifos();
+    for (const [handle, answer] of [...this.answers]) {
+      this.answers.delete(handle);
+      answer({ failure: { step: "launcher", code: "EPIPE" } });
+    }
     for (const [handle, launched] of [...this.processes]) {
       signalGroup(launched.pid, "SIGKILL");
       this.settle(handle, LAUNCHER_DIED);

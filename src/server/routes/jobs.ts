@@ -78,7 +78,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
           `too many running jobs: this client may run at most ${maxRunningPerClient} at once; wait for some to end or stop them`,
         );
       }
-      const id = pool.create({
+      const id = await pool.start({
         cmd,
         args: args ?? [],
         env: env ?? {},
