@@ -15,7 +15,7 @@ import { InvalidArgumentError, IsolationNotAvailableError, StdinNotAvailableErro
 import { Job } from "./job.js";
 import { Launcher, launcherBuilt } from "./start/launcher.js";
 import { defaultJobEnv, jobEnv } from "./job-env.js";
-import { validateJobSpec } from "./job-spec.js";
+import { validateJobSpec, type ValidJobSpec } from "./job-spec.js";
 import { findSetpriv } from "./run-as.js";
 import { JobStore, type JobPage, type StoredJob } from "./job-store.js";
 import { OutputFiles } from "./output-files.js";
@@ -46,6 +46,22 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 1024 ** 3;
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
 
+/** A spec checked by `JobPool.check`, with its job's id. */
+interface CheckedSpec {
+  id: string;
+  valid: ValidJobSpec;
+  limits: JobLimits;
+  network: "host" | "none";
+  timeoutMs: number | undefined;
+}
+
+const noop = (): void => {};
+
+/** Why a job cannot start when its cgroup could not be made: only the error code (the message holds the server's cgroup paths). */
+function cgroupSetupError(err: unknown): string {
+  return `cannot start: the job's cgroup could not be created (${(err as NodeJS.ErrnoException).code ?? "failed"})`;
+}
+
 /** A job as the pool finds it: running under our supervision, or a record on disk. */
 type Found = { job: Job; record?: undefined } | { job?: undefined; record: StoredJob };
 
@@ -62,8 +78,8 @@ type Found = { job: Job; record?: undefined } | { job?: undefined; record: Store
 export class JobPool {
   /** Jobs whose processes we supervise, until their end is recorded. */
   private readonly live = new Map<string, Job>();
-  /** Jobs whose process the launcher is making (see `start`): known to nobody yet, but counted. */
-  private readonly starting = new Map<Job, Promise<void>>();
+  /** Jobs being started by `start`, by id: known to nobody yet, but counted. */
+  private readonly starting = new Map<string, { owner: string | undefined; done: Promise<void> }>();
   /** Deletions in progress: those jobs are already gone for everyone else. */
   private readonly deleting = new Map<string, Promise<void>>();
   /** Open readers per job, so a deletion can end them. */
@@ -171,30 +187,53 @@ export class JobPool {
    * (`StorageFullError`).
    */
   create(spec: JobSpec): string {
-    const prepared = this.prepare(spec);
+    const checked = this.check(spec);
+    let made: { cgroup?: JobCgroup; setupError?: string } = {};
+    if (this.cgroups.usable) {
+      try {
+        made = { cgroup: this.cgroups.create(checked.id, checked.limits) };
+      } catch (err) {
+        made = { setupError: cgroupSetupError(err) };
+      }
+    }
+    const prepared = this.makeJob(checked, made);
     prepared.job.start();
     return this.register(prepared);
   }
 
   /**
-   * The same as `create`, without holding this thread while the job's process is made
-   * (the launcher answers while other work goes on): the server's path. Resolves with the
-   * id once the job runs, or has its start failure recorded; rejects as `create` throws.
+   * The same as `create`, without holding this thread while the job's cgroup and process
+   * are made (the launcher answers while other work goes on): the server's path. Resolves
+   * with the id once the job runs, or has its start failure recorded; rejects as `create`
+   * throws. The job counts in `runningCount` from the call on.
    */
   async start(spec: JobSpec): Promise<string> {
-    const prepared = this.prepare(spec);
-    const started = prepared.job.startAsync();
-    this.starting.set(prepared.job, started);
+    const checked = this.check(spec);
+    const started = this.startChecked(checked);
+    this.starting.set(checked.id, { owner: checked.valid.owner, done: started.then(noop, noop) });
     try {
-      await started;
+      return await started;
     } finally {
-      this.starting.delete(prepared.job);
+      this.starting.delete(checked.id);
     }
+  }
+
+  private async startChecked(checked: CheckedSpec): Promise<string> {
+    let made: { cgroup?: JobCgroup; setupError?: string } = {};
+    if (this.cgroups.usable) {
+      try {
+        made = { cgroup: await this.cgroups.createAsync(checked.id, checked.limits) };
+      } catch (err) {
+        made = { setupError: cgroupSetupError(err) };
+      }
+    }
+    const prepared = this.makeJob(checked, made);
+    await prepared.job.startAsync();
     return this.register(prepared);
   }
 
-  /** Checks a spec and makes its job (and cgroup), not started yet. */
-  private prepare(spec: JobSpec): { job: Job; timeoutMs: number | undefined } {
+  /** Checks a spec against the pool's rules and the host; gives the job its id. */
+  private check(spec: JobSpec): CheckedSpec {
     const valid = validateJobSpec(spec);
     if (this.closing) throw new PoolClosedError();
     const limits = effectiveLimits(valid.limits, this.defaultLimits, this.maxLimits);
@@ -209,18 +248,11 @@ export class JobPool {
       this.launcher = undefined;
       void this.startLauncher();
     }
-    const id = randomUUID();
-    let cgroup: JobCgroup | undefined;
-    let setupError: string | undefined;
-    if (this.cgroups.usable) {
-      try {
-        cgroup = this.cgroups.create(id, limits);
-      } catch (err) {
-        // Never run a job with weaker control than the host promised: it fails to start.
-        // Only the error code: the message holds the server's cgroup paths.
-        setupError = `cannot start: the job's cgroup could not be created (${(err as NodeJS.ErrnoException).code ?? "failed"})`;
-      }
-    }
+    return { id: randomUUID(), valid, limits, network, timeoutMs };
+  }
+
+  /** The job of a checked spec, with its cgroup (or why it has none), not started yet. */
+  private makeJob({ id, valid, limits, network, timeoutMs }: CheckedSpec, { cgroup, setupError }: { cgroup?: JobCgroup; setupError?: string }): { job: Job; timeoutMs: number | undefined } {
     const job = new Job({
       id,
       spec: valid,
@@ -476,8 +508,8 @@ export class JobPool {
       if (job.isRunning && (owner === undefined || job.spec.owner === owner)) count++;
     }
     // Starting jobs count already: a limit checked before `start` holds when many start at once.
-    for (const job of this.starting.keys()) {
-      if (owner === undefined || job.spec.owner === owner) count++;
+    for (const job of this.starting.values()) {
+      if (owner === undefined || job.owner === owner) count++;
     }
     return count;
   }
@@ -491,7 +523,7 @@ export class JobPool {
       this.retention?.stop();
       this.outputWatcher?.close();
       // Starts in flight end first (registered, their jobs are stopped with the others).
-      await Promise.allSettled([...this.starting.values()]);
+      await Promise.all([...this.starting.values()].map((job) => job.done));
       await Promise.all([...this.live.values()].map((job) => job.terminate(this.stopGraceMs, "shutdown")));
       await Promise.allSettled([...this.deleting.values()]);
       await this.launcher?.close();

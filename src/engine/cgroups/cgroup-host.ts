@@ -92,6 +92,11 @@ export class CgroupHost {
     return JobCgroup.create(id, this.plan(id, limits, () => true));
   }
 
+  /** `create`, with the directories made off this thread. */
+  createAsync(id: string, limits: JobLimits): Promise<JobCgroup> {
+    return JobCgroup.createAsync(id, this.plan(id, limits, () => true));
+  }
+
   private plan(id: string, limits: JobLimits, exists: (dir: string) => boolean): JobCgroupPlan {
     const killer = this.killer!;
     const parts = new Map<Hierarchy, { hierarchy: Hierarchy; dir: string }>();

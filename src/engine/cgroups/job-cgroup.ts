@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, rmdirSync, watch, writeFileSync, type FSWatcher } from "node:fs";
+import { mkdir, rmdir } from "node:fs/promises";
 import { until } from "../back-off.js";
 import { join } from "node:path";
 import { isMainThread } from "node:worker_threads";
@@ -57,6 +58,28 @@ export class JobCgroup {
     try {
       for (const part of plan.parts) {
         mkdirStrict(part.dir);
+        made.push(part);
+      }
+      cgroup.writeLimits();
+    } catch (err) {
+      for (const part of made.reverse()) rmdirQuietly(part.dir);
+      throw err;
+    }
+    return cgroup;
+  }
+
+  /**
+   * The same, with the directories made off this thread (a cgroup `mkdir` takes a
+   * millisecond or more on v1): for `JobPool.start`, which must not hold the server's thread.
+   */
+  static async createAsync(id: string, plan: JobCgroupPlan): Promise<JobCgroup> {
+    const cgroup = new JobCgroup(id, plan);
+    const made: Part[] = [];
+    try {
+      for (const part of plan.parts) {
+        await mkdir(part.dir).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== "EEXIST") throw err;
+        });
         made.push(part);
       }
       cgroup.writeLimits();
@@ -231,8 +254,12 @@ export class JobCgroup {
     if (this.removed) return true;
     let all = true;
     for (const part of [...this.plan.parts].reverse()) {
-      // A cgroup whose last process just died can be busy for a moment (v1).
-      const gone = await until(() => rmdirQuietly(part.dir), 2000);
+      // Off this thread first; a cgroup whose last process just died can be busy for a
+      // moment (v1): then again, after short pauses.
+      const gone = (await rmdir(part.dir).then(
+        () => true,
+        (err: NodeJS.ErrnoException) => err.code === "ENOENT",
+      )) || (await until(() => rmdirQuietly(part.dir), 2000));
       all &&= gone;
     }
     this.removed = all;
