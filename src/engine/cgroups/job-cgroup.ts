@@ -73,7 +73,6 @@ export class JobCgroup {
    * millisecond or more on v1): for `JobPool.start`, which must not hold the server's thread.
    */
   static async createAsync(id: string, plan: JobCgroupPlan): Promise<JobCgroup> {
-    const cgroup = new JobCgroup(id, plan);
     const made: Part[] = [];
     try {
       for (const part of plan.parts) {
@@ -82,12 +81,12 @@ export class JobCgroup {
         });
         made.push(part);
       }
-      cgroup.writeLimits();
     } catch (err) {
       for (const part of made.reverse()) rmdirQuietly(part.dir);
       throw err;
     }
-    return cgroup;
+    // The directories exist: `create` finds them (EEXIST costs a lookup) and writes the limits.
+    return JobCgroup.create(id, plan);
   }
 
   /** A leftover job cgroup (of a server that crashed), to kill and remove. */
