@@ -16,6 +16,7 @@ import { toHttpError } from "./map-error.js";
 import { closeRevokedConnections } from "./revocation.js";
 import { registerHealthRoute } from "./routes/health.js";
 import { registerJobRoutes } from "./routes/jobs.js";
+import { registerOpenApi } from "./openapi.js";
 import { readTlsMaterial, secureContextOptions, serverTlsOptions, cipherSuites, type TlsFiles } from "./tls-options.js";
 
 declare module "fastify" {
@@ -74,12 +75,20 @@ export interface ServerOptions {
   log?: (line: string) => void;
 }
 
+/** One method and URL template of {@link RunningServer.routes}. */
+export interface ServedRoute {
+  method: string;
+  url: string;
+}
+
 /** A server started by {@link startServer}. */
 export interface RunningServer {
   /** e.g. `https://127.0.0.1:8443` */
   url: string;
   port: number;
   pool: JobPool;
+  /** Every route the server answers, as fastify registered it (method and URL template, e.g. `/jobs/:id`). */
+  routes: readonly ServedRoute[];
   /** Re-reads cert, key, CA and CRL and applies them to new connections; on failure keeps the old ones and rejects. */
   reloadTls(): Promise<void>;
   /** Stops accepting, ends open connections, and closes the pool if the server opened it. Idempotent. */
@@ -130,7 +139,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   try {
     // Authenticated connections, so that a reload can close those whose certificate it revokes.
     const openSockets = new Set<TLSSocket>();
-    const app = buildApp({ pool, material, options, log, maxRunningPerClient, openSockets });
+    const routes: ServedRoute[] = [];
+    const app = await buildApp({ pool, material, options, log, maxRunningPerClient, openSockets, routes });
     const host = options.host ?? "127.0.0.1";
     await listen(app, host, options.port ?? 0);
     const address = app.server.address();
@@ -142,6 +152,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       url,
       port,
       pool: servedPool,
+      routes,
       async reloadTls() {
         let material;
         try {
@@ -180,9 +191,11 @@ interface AppParts {
   log: (line: string) => void;
   maxRunningPerClient: number;
   openSockets: Set<TLSSocket>;
+  /** Filled with every route as it is registered. */
+  routes: ServedRoute[];
 }
 
-function buildApp({ pool, material, options, log, maxRunningPerClient, openSockets }: AppParts): FastifyInstance<HttpsServer> {
+async function buildApp({ pool, material, options, log, maxRunningPerClient, openSockets, routes }: AppParts): Promise<FastifyInstance<HttpsServer>> {
   const app = Fastify({
     https: serverTlsOptions(material, options.ciphers),
     logger: false,
@@ -204,6 +217,10 @@ function buildApp({ pool, material, options, log, maxRunningPerClient, openSocke
       auditWhenDone(request as FastifyRequest, reply as FastifyReply);
       void (reply as FastifyReply).code(httpError.statusCode).send(httpError.body());
     },
+  });
+  // First of all, so that it sees every route (checked against the OpenAPI document by its test).
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
   const auditOut = options.auditLog ?? process.stdout;
   const audit = createAuditWriter(auditOut, log);
@@ -272,6 +289,12 @@ function buildApp({ pool, material, options, log, maxRunningPerClient, openSocke
     throw new HttpError("NOT_FOUND");
   });
 
+  // Response schemas (src/server/route-docs.ts) document the answers for the OpenAPI
+  // document; they do not shape them: JSON.stringify, as without schemas, so no field is
+  // ever dropped for lack of a line in a schema.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // Before every route: it learns them from fastify's onRoute hook.
+  await registerOpenApi(app);
   registerJobRoutes(app, { pool, maxRunningPerClient });
   registerHealthRoute(app, pool);
   return app;

@@ -4,6 +4,7 @@ import type { JobPool } from "../../engine/index.js";
 import { HealthJson } from "../../protocol/health.js";
 import { EmptyQuery } from "../../protocol/job-request.js";
 import { HttpError } from "../http-error.js";
+import { ROUTE_DOCS } from "../route-docs.js";
 
 /**
  * `GET /healthz`, for load balancers and supervisors: any authenticated identity may ask.
@@ -13,7 +14,7 @@ import { HttpError } from "../http-error.js";
 export function registerHealthRoute(fastify: FastifyInstance, pool: JobPool): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get("/healthz", {
-    schema: { querystring: EmptyQuery },
+    schema: { querystring: EmptyQuery, ...ROUTE_DOCS.getHealth },
     handler: async (): Promise<HealthJson> => {
       const health = pool.health();
       if (!health.ok) throw new HttpError("UNHEALTHY", `the server cannot take jobs: ${health.reason}`);

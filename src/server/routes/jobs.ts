@@ -12,6 +12,7 @@ import { engineLimitsOf, type ApiLimits } from "../../protocol/limits.js";
 import { HttpError } from "../http-error.js";
 import { jobJson, statusJson } from "../job-json.js";
 import { jsonOutputStream } from "../json-output-stream.js";
+import { ROUTE_DOCS, STDIN_BODY } from "../route-docs.js";
 import { StartTurns } from "../start-turns.js";
 
 /** Options of {@link registerJobRoutes}. */
@@ -61,7 +62,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
   }
 
   app.put("/jobs", {
-    schema: { body: JobSpec, querystring: EmptyQuery },
+    schema: { body: JobSpec, querystring: EmptyQuery, ...ROUTE_DOCS.startJob },
     // Before the body is read: a wrong content type is refused without parsing it.
     onRequest: async (request) => {
       if (!isJson(request.headers["content-type"])) throw new HttpError("UNSUPPORTED_MEDIA_TYPE");
@@ -98,7 +99,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
 
   app.get(
     "/jobs",
-    { schema: { querystring: ListQuery } },
+    { schema: { querystring: ListQuery, ...ROUTE_DOCS.listJobs } },
     async (request): Promise<JobPage> => {
       const { limit, cursor } = request.query;
       const page = pool.listPage({
@@ -110,9 +111,9 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
     },
   );
 
-  app.get("/jobs/:id", { schema: { params: JobParams, querystring: EmptyQuery } }, async (request) => jobJson(ownJob(request)));
+  app.get("/jobs/:id", { schema: { params: JobParams, querystring: EmptyQuery, ...ROUTE_DOCS.getJob } }, async (request) => jobJson(ownJob(request)));
 
-  app.get("/jobs/:id/status", { schema: { params: JobParams, querystring: StatusQuery } }, async (request) => {
+  app.get("/jobs/:id/status", { schema: { params: JobParams, querystring: StatusQuery, ...ROUTE_DOCS.getJobStatus } }, async (request) => {
     const { id } = ownJob(request, "empty");
     const waitSeconds = Number((request.query as StatusQuery).wait ?? 0);
     // A long poll: answers when the job ends (the engine's own event), the wait is over,
@@ -121,7 +122,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
     return statusJson(ownJob(request, "empty"));
   });
 
-  app.get("/jobs/:id/output", { schema: { params: JobParams, querystring: EmptyQuery } }, async (request, reply) => {
+  app.get("/jobs/:id/output", { schema: { params: JobParams, querystring: EmptyQuery, ...ROUTE_DOCS.getJobOutput } }, async (request, reply) => {
     const { id } = ownJob(request, "empty");
     return sendStream(reply, "application/json; charset=utf-8", jsonOutputStream(pool, id));
   });
@@ -129,7 +130,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
   for (const which of ["stdout", "stderr"] as const satisfies readonly OutputName[]) {
     app.get(
       `/jobs/:id/${which}`,
-      { schema: { params: JobParams, querystring: OutputStreamQuery } },
+      { schema: { params: JobParams, querystring: OutputStreamQuery, ...(which === "stdout" ? ROUTE_DOCS.getJobStdout : ROUTE_DOCS.getJobStderr) } },
       async (request, reply) => {
         const { id } = ownJob(request);
         const follow = request.query.follow === "true" || request.query.follow === "1";
@@ -140,13 +141,13 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
     );
   }
 
-  app.post("/jobs/:id/stop", { schema: { params: JobParams, querystring: EmptyQuery } }, async (request, reply) => {
+  app.post("/jobs/:id/stop", { schema: { params: JobParams, querystring: EmptyQuery, ...ROUTE_DOCS.stopJob } }, async (request, reply) => {
     const { id } = ownJob(request);
     await pool.stop(id);
     return reply.code(200).send();
   });
 
-  app.delete("/jobs/:id", { schema: { params: JobParams, querystring: EmptyQuery } }, async (request, reply) => {
+  app.delete("/jobs/:id", { schema: { params: JobParams, querystring: EmptyQuery, ...ROUTE_DOCS.deleteJob } }, async (request, reply) => {
     const { id } = ownJob(request);
     await pool.delete(id);
     return reply.code(200).send();
@@ -169,28 +170,39 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
   void app.register(async (stdinScope) => {
     stdinScope.removeAllContentTypeParsers();
     stdinScope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
-    stdinScope.put("/jobs/:id/stdin", { schema: { params: JobParams, querystring: EmptyQuery } }, async (request, reply) => {
-      const { id } = ownJob(request as unknown as IdRequest);
-      const stdin = pool.openStdin(id);
-      const body = request.body as Readable | undefined;
-      try {
-        // pipeline applies backpressure both ways: a job that stops reading holds the
-        // sender, and nothing is buffered beyond the streams' own high-water marks.
-        if (body) await pipeline(body, stdin);
-        else stdin.end();
-      } catch {
-        stdin.destroy();
-        // The job ended (EPIPE) or the sender went away mid-body.
-        throw new HttpError("STDIN_NOT_AVAILABLE", "the job's stdin closed before the whole body was written");
-      }
-      return reply.code(200).send();
-    });
+    stdinScope.put(
+      "/jobs/:id/stdin",
+      {
+        schema: { params: JobParams, querystring: EmptyQuery, ...ROUTE_DOCS.writeJobStdin },
+        // The body is a stream, so it has no schema fastify could validate; the document
+        // alone says what it is.
+        config: { swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, consumes: ["application/octet-stream"], body: STDIN_BODY }, url }) },
+      },
+      async (request, reply) => {
+        const { id } = ownJob(request as unknown as IdRequest);
+        const stdin = pool.openStdin(id);
+        const body = request.body as Readable | undefined;
+        try {
+          // pipeline applies backpressure both ways: a job that stops reading holds the
+          // sender, and nothing is buffered beyond the streams' own high-water marks.
+          if (body) await pipeline(body, stdin);
+          else stdin.end();
+        } catch {
+          stdin.destroy();
+          // The job ended (EPIPE) or the sender went away mid-body.
+          throw new HttpError("STDIN_NOT_AVAILABLE", "the job's stdin closed before the whole body was written");
+        }
+        return reply.code(200).send();
+      },
+    );
   });
 
   for (const [url, methods] of Object.entries(allowed)) {
     app.route({
       method: METHODS.filter((m) => !methods.includes(m)),
       url,
+      // Not an operation of the API: the document says once, in its description, that these answer 405.
+      schema: { hide: true },
       handler: async (_request, reply) => {
         reply.header("allow", methods.join(", "));
         throw new HttpError("METHOD_NOT_ALLOWED");

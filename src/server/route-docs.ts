@@ -1,0 +1,189 @@
+import { Type, type TSchema } from "@sinclair/typebox";
+import type { ErrorCode } from "../protocol/error-codes.js";
+import { ErrorBody } from "../protocol/errors.js";
+import { HealthJson } from "../protocol/health.js";
+import { JobOutput, JobPage, JobRecordJson, JobStatusJson } from "../protocol/job-record.js";
+import { CreatedJob } from "../protocol/job-request.js";
+import { ERRORS } from "./errors.js";
+
+/**
+ * What the OpenAPI document (`GET /openapi.json`, docs/openapi.json) says of each route
+ * beyond its request schemas: a summary, an operationId for generated clients, and every
+ * answer it can give, success and refusal. Each route spreads its entry into its
+ * `schema`, so the document is generated from the routes themselves.
+ *
+ * The response schemas describe; they do not shape. start-server.ts serializes with
+ * JSON.stringify instead of fastify's schema-driven serializer, which would silently drop
+ * any field a schema here forgot (see docs/design.md, "The OpenAPI document").
+ */
+
+/** Codes any route may answer (from the request's framing, the server's state, a bug). */
+const ANY_ROUTE: readonly ErrorCode[] = ["INVALID_REQUEST", "UNSUPPORTED_CONTENT_ENCODING", "INTERNAL", "SHUTTING_DOWN"];
+
+/** An empty body, as `DELETE`, `stop` and `stdin` answer success (`type: null`: no content). */
+function empty(description: string): TSchema {
+  return Type.Null({ description });
+}
+
+/** A JSON answer. */
+function json(schema: TSchema, description: string): TSchema {
+  return { ...schema, description };
+}
+
+/** An error body, `{error, code}`: a reference to the shared `ErrorBody` schema (src/server/openapi.ts adds it). */
+function refusal(description: string): TSchema {
+  return Type.Unsafe({ $ref: `${ErrorBody.$id}#`, description });
+}
+
+/** A streamed answer of raw bytes. */
+function bytes(description: string): TSchema {
+  return Type.Unsafe({ description, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } });
+}
+
+/**
+ * The refusals of a route: one entry per HTTP status, whose description lists the codes
+ * the route gives with it (the `ERRORS` table says which status each code has), plus
+ * `default` for the refusals any route can meet before it is reached.
+ */
+function refusals(codes: readonly ErrorCode[], options: { emptyJobNotFound?: boolean } = {}): Record<string, TSchema> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of [...codes, ...ANY_ROUTE]) {
+    const status = ERRORS[code].status;
+    const list = byStatus.get(status) ?? [];
+    if (!list.includes(code)) list.push(code);
+    byStatus.set(status, list);
+  }
+  const answers: Record<string, TSchema> = {};
+  for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const description = `{error, code} with code ${list.map((c) => `\`${c}\``).join(", ")}`;
+    answers[String(status)] =
+      status === 404 && options.emptyJobNotFound
+        ? empty("no such job for this identity (unknown id, malformed id, or another identity's job alike): an EMPTY body")
+        : refusal(description);
+  }
+  answers.default = refusal("any other refusal, {error, code} with a code of the table in docs/api.md");
+  return answers;
+}
+
+/** The route documentation fields of a fastify schema. */
+interface RouteDoc {
+  summary: string;
+  description?: string;
+  operationId: string;
+  tags: string[];
+  response: Record<string, TSchema>;
+}
+
+/** Every route's documentation, by operationId. */
+export const ROUTE_DOCS = {
+  startJob: {
+    summary: "Start a job",
+    description: "Starts `cmd` with `args` (no shell) as the caller's job. The id is answered once the job's record is on disk.",
+    operationId: "startJob",
+    tags: ["jobs"],
+    response: {
+      200: json(CreatedJob, "the new job's id"),
+      ...refusals([
+        "INVALID_JSON",
+        "EMPTY_BODY",
+        "INVALID_JOB_SPEC",
+        "LIMIT_ABOVE_MAXIMUM",
+        "TIMEOUT_ABOVE_MAXIMUM",
+        "LIMIT_ABOVE_HOST",
+        "LIMIT_NOT_ENFORCEABLE",
+        "ISOLATION_NOT_AVAILABLE",
+        "BODY_TOO_LARGE",
+        "UNSUPPORTED_MEDIA_TYPE",
+        "TOO_MANY_RUNNING_JOBS",
+        "STORAGE_FULL",
+      ]),
+    },
+  },
+  listJobs: {
+    summary: "List the caller's jobs",
+    description: "One page, newest first; `next_cursor`, when present, asks for the next page.",
+    operationId: "listJobs",
+    tags: ["jobs"],
+    response: { 200: json(JobPage, "a page of the caller's jobs"), ...refusals([]) },
+  },
+  getJob: {
+    summary: "A job's record",
+    operationId: "getJob",
+    tags: ["jobs"],
+    response: { 200: json(JobRecordJson, "the job's record"), ...refusals(["JOB_NOT_FOUND"]) },
+  },
+  getJobStatus: {
+    summary: "A job's status (long poll with `wait`)",
+    description:
+      "With `wait=N` (seconds, at most 300) and a running job, the answer waits until the job ends, the N seconds pass, or the client leaves, whichever is first; either way it is the status at that time.",
+    operationId: "getJobStatus",
+    tags: ["jobs"],
+    response: { 200: json(JobStatusJson, "the job's status"), ...refusals(["JOB_NOT_FOUND"], { emptyJobNotFound: true }) },
+  },
+  getJobOutput: {
+    summary: "A job's output so far, as JSON",
+    description: "`{stdout, stderr}` as UTF-8 text (invalid bytes as U+FFFD), streamed from the output files: any size, constant memory on the server.",
+    operationId: "getJobOutput",
+    tags: ["output"],
+    response: { 200: json(JobOutput, "the output kept so far"), ...refusals(["JOB_NOT_FOUND"], { emptyJobNotFound: true }) },
+  },
+  getJobStdout: {
+    summary: "A job's stdout, raw bytes (`follow` streams until the job ends)",
+    description: "From byte `offset` (default 0). With `follow=true` the answer goes on as the job writes and ends when the job has ended and everything is sent.",
+    operationId: "getJobStdout",
+    tags: ["output"],
+    response: { 200: bytes("the bytes of stdout, streamed (chunked)"), ...refusals(["JOB_NOT_FOUND", "INVALID_ARGUMENT"]) },
+  },
+  getJobStderr: {
+    summary: "A job's stderr, raw bytes (`follow` streams until the job ends)",
+    description: "As `GET /jobs/{id}/stdout`, for stderr.",
+    operationId: "getJobStderr",
+    tags: ["output"],
+    response: { 200: bytes("the bytes of stderr, streamed (chunked)"), ...refusals(["JOB_NOT_FOUND", "INVALID_ARGUMENT"]) },
+  },
+  writeJobStdin: {
+    summary: "Stream the request body into a job's stdin",
+    description:
+      "For a job started with `\"stdin\": true`. The body (any content type, any length, chunked or not) is written to the job's stdin with backpressure; the end of the body closes it. One writer at a time.",
+    operationId: "writeJobStdin",
+    tags: ["jobs"],
+    response: { 200: empty("the whole body was written and stdin closed"), ...refusals(["JOB_NOT_FOUND", "STDIN_NOT_AVAILABLE"]) },
+  },
+  stopJob: {
+    summary: "Stop a job",
+    description: "SIGTERM to the job's process group, SIGKILL after the server's grace period; answers once the job has ended. Stopping an ended job is not an error.",
+    operationId: "stopJob",
+    tags: ["jobs"],
+    response: { 200: empty("the job has ended"), ...refusals(["JOB_NOT_FOUND"]) },
+  },
+  deleteJob: {
+    summary: "Delete a job and its output",
+    description: "A running job is stopped first.",
+    operationId: "deleteJob",
+    tags: ["jobs"],
+    response: { 200: empty("the job and its output are gone"), ...refusals(["JOB_NOT_FOUND"]) },
+  },
+  getHealth: {
+    summary: "Whether the server can take jobs",
+    description: "Never reads job data: judged from the data directory alone (free space, a writable store).",
+    operationId: "getHealth",
+    tags: ["server"],
+    response: { 200: json(HealthJson, "the server can take jobs"), ...refusals(["UNHEALTHY"]) },
+  },
+  getOpenApi: {
+    summary: "This document",
+    operationId: "getOpenApi",
+    tags: ["server"],
+    response: {
+      200: Type.Object({}, { additionalProperties: true, description: "the OpenAPI 3.1 document of this API (as docs/openapi.json)" }),
+      ...refusals([]),
+    },
+  },
+} as const satisfies Record<string, RouteDoc>;
+
+/** The request body of `PUT /jobs/{id}/stdin`, for the document only (a stream is not validated). */
+export const STDIN_BODY = Type.Unsafe({
+  description: "the bytes for the job's stdin, passed through exactly; any content type",
+  type: "string",
+  format: "binary",
+});
