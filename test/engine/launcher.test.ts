@@ -108,9 +108,10 @@ describe("the launcher", () => {
       assert.deepEqual(await pool.wait(next), { state: "completed", exitCode: 0 });
       assert.equal((await pool.output(next)).stdout.toString(), "again\n");
       assert.ok(await until(() => pool.startPath().launcher, 5000), "a new launcher took over");
-      const third = pool.create({ cmd: "true" });
+      // A job that outlives the check: a finished one's /proc entry may be gone already.
+      const third = pool.create({ cmd: "sleep", args: ["30"] });
       assert.equal(Number(statField(pool.get(third).pid!, 4)), launchers()[0]);
-      await pool.wait(third);
+      await pool.stop(third);
     } finally {
       await pool.close();
     }
