@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import { registerServeCommand } from "./commands/serve.js";
 import { registerCertsCommands } from "./commands/certs.js";
 import { CLIENT_COMMANDS, registerClientCommands } from "./commands/client-commands.js";
+import { registerContextCommands } from "./commands/context.js";
 import { formatUsageErrors } from "./format/usage-error.js";
 import { reportCliError } from "./report-error.js";
 import { guardStdio } from "./stdio.js";
@@ -19,13 +20,14 @@ const program = new Command("jobworker")
 // Only the command being run is built when the first word names one: building all of
 // them (options, help texts) is a noticeable part of a client command's start-up. Help,
 // version and unknown commands (which get suggestions) build everything.
-const single: Readonly<Record<string, (program: Command) => void>> = { serve: registerServeCommand, certs: registerCertsCommands, ...CLIENT_COMMANDS };
+const single: Readonly<Record<string, (program: Command) => void>> = { serve: registerServeCommand, certs: registerCertsCommands, context: registerContextCommands, ...CLIENT_COMMANDS };
 const invoked = process.argv[2];
 if (invoked !== undefined && Object.hasOwn(single, invoked)) {
   single[invoked]!(program);
 } else {
   registerServeCommand(program);
   registerCertsCommands(program);
+  registerContextCommands(program);
   registerClientCommands(program);
 }
 formatUsageErrors(program);

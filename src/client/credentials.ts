@@ -74,19 +74,20 @@ async function readPem(path: string, what: string, flag: string, missing: (flag:
     return await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const reason =
-      code === "ENOENT"
-        ? "no such file"
-        : code === "EACCES" || code === "EPERM"
-          ? "permission denied"
-          : code === "EISDIR"
-            ? "it is a directory"
-            : (err as Error).message;
-    throw new ClientError("CERT_FILE_UNREADABLE", `cannot read the ${what} ${path}: ${reason}`, {
+    throw new ClientError("CERT_FILE_UNREADABLE", `cannot read the ${what} ${path}: ${readFailure(err)}`, {
       hint: code === "ENOENT" ? missing(flag) : `check the file, or pass ${flag}`,
       cause: err,
     });
   }
+}
+
+/** Why a file could not be read, in a few words ("no such file", "permission denied"). */
+export function readFailure(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "EISDIR") return "it is a directory";
+  return (err as Error).message;
 }
 
 function invalid(path: string, what: string, flag: string, cause: unknown): ClientError {

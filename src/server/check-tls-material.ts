@@ -1,8 +1,7 @@
-import { createPrivateKey, X509Certificate } from "node:crypto";
+import type { X509Certificate } from "node:crypto";
+import { isIssuedByOneOf, keyMatchesCertificate, parsePrivateKey, pemCertificateBlocks, parseCertificates } from "../pki/tls-checks.js";
 import { ServerConfigError } from "./config-error.js";
 import type { TlsFiles, TlsMaterial } from "./tls-options.js";
-
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 /**
  * Refuses, before listening, a server certificate that the CA did not sign or a key that
@@ -16,7 +15,7 @@ export function checkTlsMaterial(material: TlsMaterial, files: TlsFiles): void {
   // issued by one of the CAs.
   const leaf = chain[0]!;
   const top = chain[chain.length - 1]!;
-  if (!cas.some((ca) => top.checkIssued(ca) && top.verify(ca.publicKey))) {
+  if (!isIssuedByOneOf(top, cas)) {
     throw new ServerConfigError(
       `the server certificate ${files.certFile} is not signed by the CA ${files.caFile}`,
       "issue it from that CA (`jobworker certs server`), or give the CA that signed it",
@@ -24,25 +23,20 @@ export function checkTlsMaterial(material: TlsMaterial, files: TlsFiles): void {
   }
   let key;
   try {
-    key = createPrivateKey(material.key);
+    key = parsePrivateKey(material.key);
   } catch (err) {
     throw new ServerConfigError(`the server key (--key) ${files.keyFile} is not a readable private key`, "give the PEM key that belongs to --cert", { cause: err });
   }
-  if (!leaf.checkPrivateKey(key)) {
+  if (!keyMatchesCertificate(leaf, key)) {
     throw new ServerConfigError(`the server key ${files.keyFile} does not match the certificate ${files.certFile}`, "give the key that was issued with that certificate");
   }
 }
 
 /** Every PEM certificate of a file, parsed; refuses a file that holds none. */
 function parseAll(pem: Buffer, what: string, hint?: string): X509Certificate[] {
-  const blocks = pem.toString("utf8").match(PEM_CERTIFICATE) ?? [];
-  if (blocks.length === 0) throw new ServerConfigError(`the ${what} holds no PEM certificate`, hint);
-  return blocks.map((block) => parse(block, what));
-}
-
-function parse(pem: string, what: string): X509Certificate {
+  if (pemCertificateBlocks(pem).length === 0) throw new ServerConfigError(`the ${what} holds no PEM certificate`, hint);
   try {
-    return new X509Certificate(pem);
+    return parseCertificates(pem);
   } catch (err) {
     throw new ServerConfigError(`the ${what} is not a valid certificate`, undefined, { cause: err });
   }

@@ -31,7 +31,7 @@ export function registerClientCommands(program: Command): void {
     "after",
     `
 Client commands (start, run, status, output, stop, delete, list, wait) accept
-  --server URL --ca FILE --cert FILE --key FILE --home DIR --json
+  --context NAME --server URL --ca FILE --cert FILE --key FILE --home DIR --json
 ${CLIENT_ENV_HELP}
 
 Exit codes: 0 ok, 1 failure, 2 usage; \`run\` exits with the job's exit code (124 if
