@@ -21,7 +21,13 @@ export class OutputClosedError extends Error {
 export async function copyJobOutput(
   client: JobworkerClient,
   id: string,
-  options: { follow: boolean; stdout?: Writable; stderr?: Writable },
+  options: {
+    follow: boolean;
+    stdout?: Writable;
+    stderr?: Writable;
+    /** Turns each stream's bytes into what is written (`run --on` prefixes its lines). */
+    map?: (name: StreamName, src: Readable) => Readable;
+  },
 ): Promise<void> {
   const targets: [StreamName, Writable][] = [
     ["stdout", options.stdout ?? process.stdout],
@@ -36,7 +42,7 @@ export async function copyJobOutput(
     const onAbort = () => src.destroy();
     abort.signal.addEventListener("abort", onAbort, { once: true });
     try {
-      await copyStream(src, dst);
+      await copyStream(options.map ? options.map(name, src) : src, dst);
     } finally {
       abort.signal.removeEventListener("abort", onAbort);
       src.destroy();

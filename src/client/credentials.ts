@@ -87,6 +87,7 @@ export function readFailure(err: unknown): string {
   if (code === "ENOENT") return "no such file";
   if (code === "EACCES" || code === "EPERM") return "permission denied";
   if (code === "EISDIR") return "it is a directory";
+  if (code === "ENOTDIR") return "a part of the path is not a directory";
   return (err as Error).message;
 }
 

@@ -4,6 +4,8 @@ import { addClientOptions, CLIENT_ENV_HELP, withClient, type ClientFlags } from 
 import { formatCommand, formatJobTable } from "../format/job.js";
 import { printJson } from "../format/print.js";
 import { integerParser } from "../options/numbers.js";
+import { addFanOutOptions, checkFanOutFlags, type FanOutFlags } from "../options/fan-out.js";
+import { fanOutUsage } from "../fan-out/targets.js";
 
 const parsePageSize = integerParser(1, 1000);
 
@@ -20,18 +22,26 @@ export function registerListCommand(program: Command): void {
     .option("--limit <n>", "jobs per page, 1 to 1000", parsePageSize, 100)
     .option("--cursor <cursor>", "start after the previous page (its next_cursor)")
     .option("--all", "every job, page after page");
-  addClientOptions(cmd).addHelpText(
+  addFanOutOptions(addClientOptions(cmd)).addHelpText(
     "after",
     `
 Examples:
   jobworker list
   jobworker list --limit 20
   jobworker list --all --json | jq -r '.jobs[] | select(.status == "running") | .id'
+  jobworker list --on web1,web2      # a HOST column first; --on all for every context
 
 Exit codes: 0 ok, 1 failure (server, certificates), 2 usage.
 ${CLIENT_ENV_HELP}`,
   );
   cmd.action(async (flags: ListFlags) => {
+    const targets = checkFanOutFlags(flags, cmd);
+    if (targets) {
+      if (flags.cursor !== undefined) throw fanOutUsage("--cursor cannot be used with --on: a cursor belongs to one server", "list");
+      const { listOnContexts } = await import("../fan-out/list-on.js");
+      process.exitCode = await listOnContexts(targets, { parallel: flags.parallel, all: flags.all, json: flags.json, page: { limit: flags.limit } });
+      return;
+    }
     await withClient(flags, async (client) => {
       const page: JobPage = flags.all
         ? { jobs: await client.list() }
@@ -64,7 +74,7 @@ export function nextPageCommand(args: readonly string[], cursor: string): string
   return formatCommand("jobworker", ["list", ...kept, "--cursor", cursor]);
 }
 
-interface ListFlags extends ClientFlags {
+interface ListFlags extends ClientFlags, FanOutFlags {
   limit: number;
   cursor?: string;
   all?: boolean;

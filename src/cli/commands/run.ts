@@ -6,6 +6,8 @@ import { printJson } from "../format/print.js";
 import { copyJobOutput, drain, OutputClosedError } from "../job-output.js";
 import { EXIT_SIGPIPE } from "../stdio.js";
 import { addJobArguments, jobSpecOf, type JobSpecFlags } from "../options/job-spec.js";
+import { addFanOutOptions, checkFanOutFlags, type FanOutFlags } from "../options/fan-out.js";
+import { fanOutUsage } from "../fan-out/targets.js";
 
 /** `jobworker run [--] CMD [ARGS...]`: start, stream output live, exit with the job's code. */
 export function registerRunCommand(program: Command): void {
@@ -17,7 +19,7 @@ export function registerRunCommand(program: Command): void {
         "stderr to stderr live and byte for byte, and exit with the job's exit code.\n" +
         "Ctrl-C (SIGINT) or SIGTERM stops the job on the server first.",
     );
-  addJobArguments(addClientOptions(cmd));
+  addJobArguments(addFanOutOptions(addClientOptions(cmd), { outputDir: true }));
   cmd.addHelpText(
     "after",
     `
@@ -25,6 +27,11 @@ Examples:
   jobworker run -- uname -a
   jobworker run -- sh -c 'echo out; echo err >&2; exit 3'; echo $?    # 3
   jobworker run ls -la /tmp          # words after CMD go to the job, even --json
+
+On several hosts at once (contexts, see \`jobworker context --help\`):
+  jobworker run --on web1,web2 -- uptime          # "web1: …" lines, then one line per host
+  jobworker run --on all --output-dir out -- make test   # out/web1.stdout, out/web1.stderr, …
+It exits 0 only if the job exited 0 on every host; Ctrl-C stops it on every host.
 
 With --json the output is not streamed: when the job has ended, one JSON object is
 printed: the job's record (GET /jobs/ID) plus its "stdout" and "stderr" as text.
@@ -40,7 +47,16 @@ Exit codes:
   2                     usage
 ${CLIENT_ENV_HELP}`,
   );
-  cmd.action(async (command: string, args: string[], flags: ClientFlags & JobSpecFlags) => {
+  cmd.action(async (command: string, args: string[], flags: ClientFlags & JobSpecFlags & FanOutFlags) => {
+    const targets = checkFanOutFlags(flags, cmd);
+    if (targets) {
+      if (flags.stdin) throw fanOutUsage("--stdin cannot be used with --on: one stdin cannot feed several jobs", "run");
+      if (flags.json && flags.outputDir !== undefined) throw fanOutUsage("--json and --output-dir exclude each other", "run");
+      const { runOnContexts } = await import("../fan-out/run-on.js");
+      const options = { parallel: flags.parallel, json: flags.json, ...(flags.outputDir !== undefined && { outputDir: flags.outputDir }) };
+      process.exitCode = await runOnContexts(targets, jobSpecOf(command, args, flags), options);
+      return;
+    }
     process.exitCode = await withClient(flags, (client) => runJob(client, command, args, flags));
   });
 }

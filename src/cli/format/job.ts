@@ -45,12 +45,26 @@ export function formatExit(job: JobStatus): string {
   return job.signal ? `${job.exit_code} ${job.signal}` : String(job.exit_code);
 }
 
+const JOB_COLUMNS = ["ID", "STATUS", "EXIT", "AGE", "COMMAND"];
+
+/** One job's cells of the `list` table. */
+function jobCells(j: JobRecord, now: number): string[] {
+  return [j.id, j.truncated ? `${j.status} (truncated)` : j.status, formatExit(j), formatAge(j.created_at, now), formatCommand(j.cmd, j.args ?? [])];
+}
+
+/** Rows of cells as aligned text, every column padded but the last. */
+function alignColumns(rows: readonly string[][]): string {
+  const last = rows[0]!.length - 1;
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => (c < last ? cell.padEnd(widths[c]!) : cell)).join("  ")).join("\n") + "\n";
+}
+
 /** The `list` table: ID, STATUS, EXIT, AGE, COMMAND, columns aligned, newest first as given. */
 export function formatJobTable(jobs: readonly JobRecord[], now: number = Date.now()): string {
-  const rows = [
-    ["ID", "STATUS", "EXIT", "AGE", "COMMAND"],
-    ...jobs.map((j) => [j.id, j.truncated ? `${j.status} (truncated)` : j.status, formatExit(j), formatAge(j.created_at, now), formatCommand(j.cmd, j.args ?? [])]),
-  ];
-  const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c < 4 ? cell.padEnd(widths[c]!) : cell)).join("  ")).join("\n") + "\n";
+  return alignColumns([JOB_COLUMNS, ...jobs.map((j) => jobCells(j, now))]);
+}
+
+/** The `list --on` table: the same columns after HOST, the context each job is on. */
+export function formatHostJobTable(rows: readonly { host: string; job: JobRecord }[], now: number = Date.now()): string {
+  return alignColumns([["HOST", ...JOB_COLUMNS], ...rows.map(({ host, job }) => [host, ...jobCells(job, now)])]);
 }
