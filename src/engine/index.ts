@@ -25,6 +25,7 @@ export { DEFAULT_JOB_PATH, defaultJobEnv } from "./job-env.js";
 export { DEFAULT_OWNER } from "./job-spec.js";
 export type {
   JobLimits,
+  JobObserver,
   JobRecord,
   JobSpec,
   JobState,

@@ -26,8 +26,10 @@ import { recoverInterruptedJobs } from "./recovery.js";
 import { RetentionSweeper } from "./retention.js";
 import type {
   JobLimits,
+  JobObserver,
   JobRecord,
   JobSpec,
+  JobState,
   JobStatus,
   ListFilter,
   OutputName,
@@ -84,6 +86,8 @@ export class JobPool {
   private readonly deleting = new Map<string, Promise<void>>();
   /** Open readers per job, so a deletion can end them. */
   private readonly readers = new Map<string, Set<Readable>>();
+  /** Told of jobs' starts and ends (see `observe`). */
+  private readonly observers = new Set<JobObserver>();
   private readonly dataDir: string;
   private readonly jobsDir: string;
   private readonly stopGraceMs: number;
@@ -260,7 +264,11 @@ export class JobPool {
       env: jobEnv(this.baseEnv, valid.env, id),
       files: new OutputFiles(this.jobsDir, id),
       maxOutputBytes: this.maxOutputBytes,
-      recordEnd: (record) => this.store.finish(record),
+      recordEnd: (record) => {
+        this.store.finish(record);
+        // Only a registered job's end is news: one whose record could not be made never existed.
+        if (this.live.has(record.id)) this.tell("ended", record);
+      },
       diskFull: () => isDiskFull(this.dataDir),
       limits,
       ...(timeoutMs !== undefined && { deadlineAt: Date.now() + timeoutMs }),
@@ -284,8 +292,9 @@ export class JobPool {
   private register({ job, timeoutMs }: { job: Job; timeoutMs: number | undefined }): string {
     const id = job.id;
     if (timeoutMs !== undefined && job.isRunning) this.stopAtDeadline(job, timeoutMs);
+    const record = job.toRecord();
     try {
-      this.store.insert(job.toRecord());
+      this.store.insert(record);
     } catch (err) {
       // Unrecorded, the job must not exist at all: nobody could ever see or stop it.
       void job.terminate(0).then(() => job.files.remove());
@@ -298,7 +307,52 @@ export class JobPool {
     } else {
       job.files.remove();
     }
+    this.tell("recorded", publicRecord(record));
     return id;
+  }
+
+  /**
+   * Tells `observer` of every job recorded from now on, and of the end of each that ran
+   * (see {@link JobObserver}); the server's metrics count with it. Returns the function
+   * that stops telling it.
+   */
+  observe(observer: JobObserver): () => void {
+    this.observers.add(observer);
+    return () => void this.observers.delete(observer);
+  }
+
+  /** One event to every observer; an observer that throws never breaks the job's bookkeeping. */
+  private tell(event: keyof JobObserver, record: JobRecord): void {
+    for (const observer of this.observers) {
+      try {
+        observer[event]?.(record);
+      } catch {
+        // The observer's problem: the job was recorded (or ended) all the same.
+      }
+    }
+  }
+
+  /** How many records there are in each state (kept up to date by the store: free to ask, for metrics). */
+  countByState(): Record<JobState, number> {
+    this.checkOpen();
+    return this.store.countByState();
+  }
+
+  /** Bytes written so far by the jobs running now, per stream (each capped as its record is). */
+  runningOutputBytes(): Record<OutputName, number> {
+    const total = { stdout: 0, stderr: 0 };
+    for (const job of this.live.values()) {
+      if (!job.isRunning) continue;
+      const { stdoutBytes, stderrBytes } = job.toRecord();
+      total.stdout += stdoutBytes;
+      total.stderr += stderrBytes;
+    }
+    return total;
+  }
+
+  /** Whether the data disk is (nearly) full: new jobs are refused and output is cut short. */
+  diskFull(): boolean {
+    return isDiskFull(this.dataDir);
   }
 
   /** The job's state; throws `JobNotFoundError` for an unknown id. */

@@ -145,6 +145,12 @@ export class JobStore {
    * those jobs interrupted, which is what they look like from the disk.
    */
   private readonly unsavedEnds = new Map<string, StoredJob>();
+  /**
+   * Records per state, counted once at open and kept up to date by every write, so that
+   * `countByState` (asked by each metrics scrape) costs nothing: counting 100,000 rows
+   * took ~50 ms of this thread, even along an index.
+   */
+  private readonly counts: Record<JobRecord["state"], number> = { running: 0, completed: 0, error: 0 };
 
   constructor(dataDir: string) {
     const path = join(dataDir, "jobs.db");
@@ -169,7 +175,7 @@ export class JobStore {
            stdout_bytes = @stdoutBytes, stderr_bytes = @stderrBytes, truncated = @truncated, oom_killed = @oomKilled, timed_out = @timedOut WHERE id = @id`,
       ),
       get: this.db.prepare("SELECT * FROM jobs WHERE id = ?"),
-      remove: this.db.prepare("DELETE FROM jobs WHERE id = ?"),
+      remove: this.db.prepare("DELETE FROM jobs WHERE id = ? RETURNING state"),
       running: this.db.prepare("SELECT * FROM jobs WHERE state = 'running'"),
       pageAll: this.db.prepare("SELECT * FROM jobs WHERE seq < ? ORDER BY seq DESC LIMIT ?"),
       pageOwner: this.db.prepare("SELECT * FROM jobs WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?"),
@@ -179,6 +185,9 @@ export class JobStore {
       ),
       exists: this.db.prepare("SELECT 1 FROM jobs WHERE id = ?"),
     };
+    for (const { state, n } of this.db.prepare("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").all() as { state: JobRecord["state"]; n: number }[]) {
+      this.counts[state] = n;
+    }
   }
 
   /** Records a new job (running, or failed to start). */
@@ -205,11 +214,19 @@ export class JobStore {
       isolation: job.isolation ? JSON.stringify(job.isolation) : null,
       deadlineAt: job.deadlineAt ?? null,
     });
+    this.counts[job.state]++;
   }
 
   /** Records many jobs in one transaction (imports, and seeding large histories in tests and benchmarks). */
   insertMany(jobs: StoredJob[]): void {
-    this.db.transaction((all: StoredJob[]) => all.forEach((job) => this.insert(job)))(jobs);
+    const before = { ...this.counts };
+    try {
+      this.db.transaction((all: StoredJob[]) => all.forEach((job) => this.insert(job)))(jobs);
+    } catch (err) {
+      // Rolled back: none of them was recorded.
+      Object.assign(this.counts, before);
+      throw err;
+    }
   }
 
   /**
@@ -218,11 +235,18 @@ export class JobStore {
    */
   finish(job: JobRecord): void {
     this.saveUnsavedEnds();
+    let recorded: boolean;
     try {
-      this.writeEnd(job);
+      recorded = this.writeEnd(job);
     } catch {
+      recorded = this.unsavedEnds.has(job.id) || this.has(job.id);
       this.recentlyEnded.delete(job.id);
       this.unsavedEnds.set(job.id, { ...this.unsavedEnds.get(job.id), ...job });
+    }
+    // Ends are written once per job, always of a running one (a failed start is inserted ended).
+    if (recorded) {
+      this.counts.running--;
+      this.counts[job.state]++;
     }
   }
 
@@ -238,9 +262,10 @@ export class JobStore {
     }
   }
 
-  private writeEnd(job: JobRecord): void {
+  /** Writes a job's end; false when it has no record (never inserted, or removed). */
+  private writeEnd(job: JobRecord): boolean {
     this.recentlyEnded.delete(job.id);
-    this.statements.finish.run({
+    const { changes } = this.statements.finish.run({
       id: job.id,
       state: job.state,
       exitCode: job.exitCode ?? null,
@@ -254,6 +279,7 @@ export class JobStore {
       oomKilled: job.oomKilled ? 1 : 0,
       timedOut: job.timedOut ? 1 : 0,
     });
+    return changes > 0;
   }
 
   get(id: string): StoredJob | undefined {
@@ -286,9 +312,16 @@ export class JobStore {
   }
 
   remove(id: string): void {
-    this.statements.remove.run(id);
+    const removed = this.statements.remove.get(id) as { state: JobRecord["state"] } | undefined;
+    // An end not written yet is counted in its final state already.
+    if (removed) this.counts[this.unsavedEnds.get(id)?.state ?? removed.state]--;
     this.recentlyEnded.delete(id);
     this.unsavedEnds.delete(id);
+  }
+
+  /** How many records there are in each state (every state present, 0 for none); costs nothing. */
+  countByState(): Record<JobRecord["state"], number> {
+    return { ...this.counts };
   }
 
   /** Jobs recorded as running: after a restart, the ones the previous server left behind. */

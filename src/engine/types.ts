@@ -84,6 +84,20 @@ export interface JobRecord extends JobStatus {
   deadlineAt?: number;
 }
 
+/**
+ * Told of jobs as they come and go (`JobPool.observe`), for counting them: the server's
+ * metrics. Called synchronously, right after the change is recorded; keep it cheap.
+ */
+export interface JobObserver {
+  /**
+   * A job was recorded: running, or already ended in state "error" (it failed to start;
+   * no `ended` follows for it).
+   */
+  recorded?(record: JobRecord): void;
+  /** A job that was recorded running has ended: its final record. Once per such job. */
+  ended?(record: JobRecord): void;
+}
+
 /** Options of `stream`. */
 export interface StreamOptions {
   /** Byte offset to start at (default 0). */
