@@ -17,6 +17,8 @@ export type ClientErrorCode =
   | "SERVER_UNREACHABLE"
   /** The connection dropped after it was established (server stopped, network loss). */
   | "CONNECTION_LOST"
+  /** The request is for the server's admins only (403 ADMIN_REQUIRED): this identity is not one. */
+  | "NOT_ADMIN"
   /** The server refused our client certificate (TLS alert or close during the handshake, 401/403). */
   | "CERT_REJECTED"
   /** We do not trust the server's certificate: other CA, self-signed, wrong host name, expired. */

@@ -53,6 +53,11 @@ export const CODE_MAPPINGS: Record<ErrorCode, CodeMapping> = {
     message: (said, { url }) => `the server at ${url} refused this client: ${said}`,
     hint: "use a certificate issued by the server's CA, pass it with --cert/--key",
   },
+  ADMIN_REQUIRED: {
+    code: "NOT_ADMIN",
+    message: (said, { url }) => `the server at ${url} refused: ${said}`,
+    hint: "only identities the server's operator names with serve --admin may do this; without --owner/--all-owners, list shows your own jobs",
+  },
   TOO_MANY_RUNNING_JOBS: {
     code: "LIMIT_REACHED",
     message: (said) => `limit reached: ${said}`,

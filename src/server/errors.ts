@@ -40,6 +40,8 @@ export const ERRORS = {
   BAD_URL: { status: 400, message: "the request URL is not valid" },
   BAD_CONTENT_LENGTH: { status: 400, message: "the request body does not match its content-length" },
   CLIENT_CERT_REQUIRED: { status: 403, message: "a valid client certificate is required" },
+  /** A request only the server's admins (`serve --admin`) may make, e.g. `GET /jobs?owner=*`. */
+  ADMIN_REQUIRED: { status: 403, message: "only the server's admins may do this" },
   BODY_TOO_LARGE: { status: 413, message: "the request body is too large" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "the request body must be JSON: send content-type: application/json" },
   /** A body compressed (gzip…) or otherwise encoded: the server reads only plain JSON. */
