@@ -1,4 +1,5 @@
 import type { TLSSocket } from "node:tls";
+import type { Refusal } from "./handshake-refusal.js";
 
 /** OID of the clientAuth extended key usage. */
 export const CLIENT_AUTH_OID = "1.3.6.1.5.5.7.3.2";
@@ -9,7 +10,7 @@ const MAX_IDENTITY_LENGTH = 256;
 const identities = new WeakMap<TLSSocket, string>();
 
 /** Why a verified client certificate is still refused, or undefined when it is fine. */
-export type IdentityCheck = { identity: string } | { refused: string };
+export type IdentityCheck = { identity: string } | { refused: Refusal };
 
 /**
  * Checks what OpenSSL does not: the certificate carries the clientAuth EKU (an absent
@@ -17,16 +18,16 @@ export type IdentityCheck = { identity: string } | { refused: string };
  * exactly one, that makes a sane identity (no control characters).
  */
 export function checkClientCertificate(socket: TLSSocket): IdentityCheck {
-  if (!socket.authorized) return { refused: `certificate not verified: ${String(socket.authorizationError ?? "none sent")}` };
+  if (!socket.authorized) return { refused: { reason: "certificate_refused", message: `certificate not verified: ${String(socket.authorizationError ?? "none sent")}` } };
   const cert = socket.getPeerCertificate();
-  if (!cert || Object.keys(cert).length === 0) return { refused: "no client certificate" };
+  if (!cert || Object.keys(cert).length === 0) return { refused: { reason: "no_certificate", message: "no client certificate" } };
   const ekus = cert.ext_key_usage ?? [];
-  if (!ekus.includes(CLIENT_AUTH_OID)) return { refused: "certificate lacks the clientAuth extended key usage" };
+  if (!ekus.includes(CLIENT_AUTH_OID)) return { refused: { reason: "no_client_auth", message: "certificate lacks the clientAuth extended key usage" } };
   const cn: unknown = cert.subject?.CN;
-  if (typeof cn !== "string") return { refused: cn === undefined ? "certificate has no subject CN" : "certificate has several subject CNs" };
+  if (typeof cn !== "string") return { refused: cn === undefined ? { reason: "no_cn", message: "certificate has no subject CN" } : { reason: "invalid_cn", message: "certificate has several subject CNs" } };
   // eslint-disable-next-line no-control-regex
   if (cn.length === 0 || cn.length > MAX_IDENTITY_LENGTH || /[\u0000-\u001f\u007f]/.test(cn)) {
-    return { refused: "certificate subject CN is not a valid identity" };
+    return { refused: { reason: "invalid_cn", message: "certificate subject CN is not a valid identity" } };
   }
   return { identity: cn };
 }

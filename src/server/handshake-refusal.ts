@@ -2,13 +2,40 @@ import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 
 /**
+ * Why a client was refused before any handler ran, as a stable label (the metric
+ * `jobworker_tls_handshake_failures_total{reason}`): a fixed set, whatever the client sent.
+ */
+export const REFUSAL_REASONS = [
+  "no_certificate",
+  "unknown_ca",
+  "expired",
+  "not_yet_valid",
+  "revoked",
+  "no_client_auth",
+  "no_cn",
+  "invalid_cn",
+  "certificate_refused",
+  "no_shared_cipher",
+  "handshake_failed",
+] as const;
+
+/** One of {@link REFUSAL_REASONS}. */
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+/** A refused connection: the stable reason, and the operator's sentence for the log. */
+export interface Refusal {
+  reason: RefusalReason;
+  message: string;
+}
+
+/**
  * Why OpenSSL refused a client during the handshake, in the operator's words. Node
  * verifies the client's chain itself once the handshake is done and leaves the verdict
  * in `authorizationError` before it drops the connection, so that is where the reason is;
  * the error it reports is only a reset.
  */
-export function handshakeRefusalReason(err: NodeJS.ErrnoException, socket: TLSSocket | undefined): string {
-  if (err.code === "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE") return "no client certificate";
+export function handshakeRefusal(err: NodeJS.ErrnoException, socket: TLSSocket | undefined): Refusal {
+  if (err.code === "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE") return { reason: "no_certificate", message: "no client certificate" };
   const verdict = socket?.authorizationError as string | undefined;
   switch (verdict) {
     case undefined:
@@ -20,21 +47,23 @@ export function handshakeRefusalReason(err: NodeJS.ErrnoException, socket: TLSSo
     case "DEPTH_ZERO_SELF_SIGNED_CERT":
     case "SELF_SIGNED_CERT_IN_CHAIN":
     case "CERT_SIGNATURE_FAILURE":
-      return "certificate not signed by this server's CA (unknown CA)";
+      return { reason: "unknown_ca", message: "certificate not signed by this server's CA (unknown CA)" };
     case "CERT_HAS_EXPIRED":
-      return "certificate expired";
+      return { reason: "expired", message: "certificate expired" };
     case "CERT_NOT_YET_VALID":
-      return "certificate not yet valid";
+      return { reason: "not_yet_valid", message: "certificate not yet valid" };
     case "CERT_REVOKED":
-      return "certificate revoked";
+      return { reason: "revoked", message: "certificate revoked" };
     case "INVALID_PURPOSE":
       // OpenSSL's purpose check of a client certificate: its extended key usage.
-      return "certificate lacks the clientAuth extended key usage";
+      return { reason: "no_client_auth", message: "certificate lacks the clientAuth extended key usage" };
     default:
-      return `certificate refused (${verdict})`;
+      return { reason: "certificate_refused", message: `certificate refused (${verdict})` };
   }
-  if (err.code === "ERR_SSL_NO_SHARED_CIPHER" || err.code === "ERR_SSL_UNSUPPORTED_PROTOCOL") return `no TLS 1.3 suite in common (${err.code})`;
-  return `handshake failed (${err.code ?? err.message})`;
+  if (err.code === "ERR_SSL_NO_SHARED_CIPHER" || err.code === "ERR_SSL_UNSUPPORTED_PROTOCOL") {
+    return { reason: "no_shared_cipher", message: `no TLS 1.3 suite in common (${err.code})` };
+  }
+  return { reason: "handshake_failed", message: `handshake failed (${err.code ?? err.message})` };
 }
 
 /**

@@ -170,6 +170,16 @@ export const ROUTE_DOCS = {
     tags: ["server"],
     response: { 200: json(HealthJson, "the server can take jobs"), ...refusals(["UNHEALTHY"]) },
   },
+  getMetrics: {
+    summary: "Prometheus metrics",
+    description: "The Prometheus text format (version 0.0.4): jobs by state, started, ended by outcome, start latency, running jobs per owner, output bytes, requests per route, refused handshakes, a full disk, and the process's own. For the server's admins (serve --admin); absent (404) when the server runs without metrics.",
+    operationId: "getMetrics",
+    tags: ["server"],
+    response: {
+      200: Type.Unsafe({ description: "the metrics", content: { "text/plain": { schema: { type: "string", description: "text/plain; version=0.0.4" } } } }),
+      ...refusals(["ADMIN_REQUIRED"]),
+    },
+  },
   getOpenApi: {
     summary: "This document",
     operationId: "getOpenApi",

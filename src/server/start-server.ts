@@ -8,15 +8,18 @@ import { createAuditWriter, type AuditDestination } from "./audit-log.js";
 import { clientErrorHandler } from "./client-error-handler.js";
 import { DEFAULT_MAX_RUNNING_PER_CLIENT } from "./defaults.js";
 import { checkClientCertificate, identityOf, setIdentity } from "./client-identity.js";
-import { handshakeRefusalReason, PeerAddresses } from "./handshake-refusal.js";
+import { handshakeRefusal, PeerAddresses } from "./handshake-refusal.js";
 import { checkTlsMaterial } from "./check-tls-material.js";
 import { ServerConfigError } from "./config-error.js";
 import { HttpError } from "./http-error.js";
 import { toHttpError } from "./map-error.js";
+import { checkMetricsListen, startMetricsListener, type MetricsListener, type MetricsListenOptions } from "./metrics/metrics-listener.js";
+import { ServerMetrics } from "./metrics/server-metrics.js";
 import { closeRevokedConnections } from "./revocation.js";
 import { registerHealthRoute } from "./routes/health.js";
 import { registerJobRoutes } from "./routes/jobs.js";
 import { registerOpenApi } from "./openapi.js";
+import { registerMetricsRoute } from "./routes/metrics.js";
 import { readTlsMaterial, secureContextOptions, serverTlsOptions, cipherSuites, type TlsFiles } from "./tls-options.js";
 
 declare module "fastify" {
@@ -65,6 +68,15 @@ export interface ServerOptions {
   /** Job timeouts: the default and the maximum (`serve --default-timeout --max-timeout`). */
   timeouts?: PoolOptions["timeouts"];
   runAs?: PoolOptions["runAs"];
+  /** Identities that may act on every job (`serve --admin`); fixed for the server's life. */
+  admins?: readonly string[];
+  /**
+   * Prometheus metrics (`GET /metrics` for admins, docs/api.md "Metrics"); default on.
+   * `false` leaves them out altogether: no route, no counting (a baseline for bench/metrics.mjs).
+   */
+  metrics?: boolean;
+  /** Also serve `GET /metrics` in plain HTTP there (`serve --metrics-listen`): loopback only unless `anyAddress`. */
+  metricsListen?: MetricsListenOptions;
   /** Most running jobs per identity; more get 429. Default 64. */
   maxRunningPerClient?: number;
   /** Where audit lines go (JSON lines, written by pino); default process.stdout, false for none. */
@@ -89,6 +101,8 @@ export interface RunningServer {
   pool: JobPool;
   /** Every route the server answers, as fastify registered it (method and URL template, e.g. `/jobs/:id`). */
   routes: readonly ServedRoute[];
+  /** The plain-HTTP metrics address, e.g. `http://127.0.0.1:9464/metrics`, when `metricsListen` was given. */
+  metricsUrl?: string;
   /** Re-reads cert, key, CA and CRL and applies them to new connections; on failure keeps the old ones and rejects. */
   reloadTls(): Promise<void>;
   /** Stops accepting, ends open connections, and closes the pool if the server opened it. Idempotent. */
@@ -110,6 +124,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw new ServerConfigError(`the running job limit must be a positive integer, not ${maxRunningPerClient}`);
   }
   cipherSuites(options.ciphers); // validate before anything is opened
+  if (options.metricsListen) {
+    if (options.metrics === false) throw new ServerConfigError("metrics are off, so they cannot be served on a metrics address", "drop the metrics address, or turn metrics on", { exitCode: 2 });
+    checkMetricsListen(options.metricsListen);
+  }
   const files: TlsFiles = {
     caFile: options.caFile,
     certFile: options.certFile,
@@ -136,13 +154,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.runAs !== undefined ? { runAs: options.runAs } : {}),
     });
   }
+  const metrics = options.metrics === false ? undefined : new ServerMetrics(pool);
+  let metricsListener: MetricsListener | undefined;
   try {
     // Authenticated connections, so that a reload can close those whose certificate it revokes.
     const openSockets = new Set<TLSSocket>();
     const routes: ServedRoute[] = [];
-    const app = await buildApp({ pool, material, options, log, maxRunningPerClient, openSockets, routes });
+    const admins = new Set(options.admins ?? []);
+    const app = await buildApp({ pool, material, options, log, maxRunningPerClient, openSockets, routes, metrics, isAdmin: (identity) => admins.has(identity) });
     const host = options.host ?? "127.0.0.1";
     await listen(app, host, options.port ?? 0);
+    if (metrics && options.metricsListen) {
+      try {
+        metricsListener = await startMetricsListener(metrics, options.metricsListen, log);
+      } catch (err) {
+        await app.close();
+        throw err;
+      }
+    }
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : (options.port ?? 0);
     const url = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -153,6 +182,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       port,
       pool: servedPool,
       routes,
+      ...(metricsListener && { metricsUrl: metricsListener.url }),
       async reloadTls() {
         let material;
         try {
@@ -172,13 +202,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       },
       close() {
         closing ??= (async () => {
-          await app.close();
+          await Promise.all([app.close(), metricsListener?.close()]);
+          metrics?.close();
           if (ownsPool) await servedPool.close();
         })();
         return closing;
       },
     };
   } catch (err) {
+    metrics?.close();
     if (ownsPool) await pool.close();
     throw err;
   }
@@ -193,9 +225,12 @@ interface AppParts {
   openSockets: Set<TLSSocket>;
   /** Filled with every route as it is registered. */
   routes: ServedRoute[];
+  /** Undefined when metrics are off. */
+  metrics: ServerMetrics | undefined;
+  isAdmin: (identity: string) => boolean;
 }
 
-async function buildApp({ pool, material, options, log, maxRunningPerClient, openSockets, routes }: AppParts): Promise<FastifyInstance<HttpsServer>> {
+async function buildApp({ pool, material, options, log, maxRunningPerClient, openSockets, routes, metrics, isAdmin }: AppParts): Promise<FastifyInstance<HttpsServer>> {
   const app = Fastify({
     https: serverTlsOptions(material, options.ciphers),
     logger: false,
@@ -215,6 +250,7 @@ async function buildApp({ pool, material, options, log, maxRunningPerClient, ope
     frameworkErrors: (err, request, reply) => {
       const httpError = toHttpError(err);
       auditWhenDone(request as FastifyRequest, reply as FastifyReply);
+      countWhenDone(request as FastifyRequest, reply as FastifyReply);
       void (reply as FastifyReply).code(httpError.statusCode).send(httpError.body());
     },
   });
@@ -244,12 +280,19 @@ async function buildApp({ pool, material, options, log, maxRunningPerClient, ope
     });
   }
 
+  /** Counts the request by route template and status once its response is over (finished or aborted). */
+  function countWhenDone(request: FastifyRequest, reply: FastifyReply): void {
+    if (!metrics) return;
+    reply.raw.once("close", () => metrics.requestDone(request.routeOptions?.url, reply.raw.statusCode));
+  }
+
   // Runs before the HTTP layer sees the connection (prepended): a certificate OpenSSL
   // accepted but without clientAuth EKU or CN never reaches a handler.
   app.server.prependListener("secureConnection", (socket: TLSSocket) => {
     const check = checkClientCertificate(socket);
     if ("refused" in check) {
-      log(`refused a TLS connection from ${peers.of(socket)}: ${check.refused}`);
+      log(`refused a TLS connection from ${peers.of(socket)}: ${check.refused.message}`);
+      metrics?.handshakeFailed(check.refused.reason);
       socket.destroy();
       return;
     }
@@ -263,13 +306,16 @@ async function buildApp({ pool, material, options, log, maxRunningPerClient, ope
   const peers = new PeerAddresses();
   app.server.prependListener("connection", (raw: Socket) => peers.remember(raw));
   app.server.on("tlsClientError", (err: NodeJS.ErrnoException, socket: TLSSocket) => {
-    log(`refused a TLS connection from ${peers.of(socket)}: ${handshakeRefusalReason(err, socket)}`);
+    const refusal = handshakeRefusal(err, socket);
+    log(`refused a TLS connection from ${peers.of(socket)}: ${refusal.message}`);
+    metrics?.handshakeFailed(refusal.reason);
   });
 
   app.decorateRequest("identity", "");
   app.decorateRequest("jobId", null);
   app.addHook("onRequest", async (request, reply) => {
     auditWhenDone(request, reply);
+    countWhenDone(request, reply);
     const identity = identityOf(request.raw.socket as TLSSocket);
     // Cannot happen with the listener above; kept so that no handler ever runs without one.
     if (identity === undefined) throw new HttpError("CLIENT_CERT_REQUIRED");
@@ -295,8 +341,9 @@ async function buildApp({ pool, material, options, log, maxRunningPerClient, ope
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   // Before every route: it learns them from fastify's onRoute hook.
   await registerOpenApi(app);
-  registerJobRoutes(app, { pool, maxRunningPerClient });
+  registerJobRoutes(app, { pool, maxRunningPerClient, ...(metrics && { onJobRunning: (seconds: number) => metrics.jobStarted(seconds) }) });
   registerHealthRoute(app, pool);
+  if (metrics) registerMetricsRoute(app, metrics, isAdmin);
   return app;
 }
 

@@ -17,7 +17,7 @@ describe("GET /openapi.json", () => {
   let h: Harness;
   let served: Doc;
   before(async () => {
-    h = await startHarness();
+    h = await startHarness({ admins: ["alice"] });
     const agent = agentFor(h.pki.ca.certPem, h.alice);
     const answer = await call(agent, `${h.server.url}/openapi.json`);
     await agent.close();
@@ -142,6 +142,10 @@ describe("GET /openapi.json", () => {
     await ask("DELETE", "/jobs/{id}", `/jobs/${done}`);
     await ask("GET", "/healthz", "/healthz");
     await ask("GET", "/openapi.json", "/openapi.json");
+    await ask("GET", "/metrics", "/metrics");
+    const notAdmin = agentFor(h.pki.ca.certPem, h.bob);
+    conforms("GET", "/metrics", await call(notAdmin, `${base}/metrics`));
+    await notAdmin.close();
 
     // Refusals: JSON error bodies, and the empty-body 404s of status and output.
     await ask("PUT", "/jobs", "/jobs", { cmd: "" });

@@ -42,6 +42,11 @@ interface ServeFlags {
   isolation: boolean;
   network?: NetworkMode;
   tmpSize?: number;
+  admin?: string[];
+  /** commander's `--no-metrics`: false when given. */
+  metrics: boolean;
+  metricsListen?: ListenAddress;
+  metricsListenAny?: boolean;
 }
 
 /** Registers `jobworker serve`. */
@@ -72,6 +77,10 @@ export function registerServeCommand(program: Command): void {
     .option("--no-isolation", "do not give jobs namespaces of their own (PID, mount with a private /tmp, IPC, UTS)")
     .option("--network <mode>", '"none": every job gets only loopback, whatever it asks for (default: jobs choose; host)', parseNetwork)
     .option("--tmp-size <size>", "size of each job's private /tmp and /var/tmp, e.g. 256M (default: the job's memory limit, else 64M)", parseBytes)
+    .option("--admin <name>", "an identity (client certificate CN) that may act on every job and read /metrics; repeatable", collectNames)
+    .option("--metrics-listen <host:port>", "also serve GET /metrics in plain HTTP, without authentication, on this loopback address, e.g. 127.0.0.1:9464 (for a local Prometheus agent)", parseListen)
+    .option("--metrics-listen-any", "allow --metrics-listen on an address other than loopback (anyone who reaches it reads the metrics)")
+    .option("--no-metrics", "collect no Prometheus metrics: no GET /metrics, no counting")
     .action(async (flags: ServeFlags) => {
       await serve(flags);
     });
@@ -91,6 +100,12 @@ async function serve(flags: ServeFlags): Promise<void> {
     } catch (err) {
       throw new ServerConfigError(`--run-as: ${(err as Error).message}`, "name an existing unprivileged user, e.g. nobody", { exitCode: 2 });
     }
+  }
+  if (flags.metricsListenAny && !flags.metricsListen) {
+    throw new ServerConfigError("--metrics-listen-any needs --metrics-listen", "give the address too, e.g. --metrics-listen 0.0.0.0:9464 --metrics-listen-any", { exitCode: 2 });
+  }
+  if (!flags.metrics && flags.metricsListen) {
+    throw new ServerConfigError("--metrics-listen and --no-metrics contradict each other", "drop one of them", { exitCode: 2 });
   }
   const maxima = engineLimitsOf(limitFlagsOf(flags, "max"));
   const defaults = engineLimitsOf(limitFlagsOf(flags, "default"));
@@ -114,6 +129,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     }),
     isolation: flags.isolation ? { ...(flags.network === "none" && { networkNone: true }), ...(flags.tmpSize !== undefined && { tmpSizeBytes: flags.tmpSize }) } : false,
     ...(runAs && { runAs }),
+    ...(flags.admin && { admins: flags.admin }),
+    ...(!flags.metrics && { metrics: false }),
+    ...(flags.metricsListen && { metricsListen: { ...flags.metricsListen, ...(flags.metricsListenAny && { anyAddress: true }) } }),
   }).catch(async (err: unknown) => {
     auditStream?.destroy();
     // A limit the host cannot enforce, a default above its maximum…: one line, exit 2.
@@ -128,6 +146,8 @@ async function serve(flags: ServeFlags): Promise<void> {
   for (const problem of control.problems) log(`cannot: ${problem}`);
   log(server.pool.isolation().summary);
   log(server.pool.startPath().summary);
+  if (!flags.metrics) log("metrics: off (--no-metrics)");
+  if (server.metricsUrl) log(`metrics: also in plain HTTP, without authentication, at ${server.metricsUrl}`);
   if (runAs) {
     const groups = runAs.groups ?? [];
     const detail = groups.length === 0 ? "" : findSetpriv() ? `, groups ${groups.join(",")}` : `; without its supplementary groups ${groups.join(",")}: setpriv is not installed`;
@@ -205,6 +225,11 @@ async function tlsFiles(flags: ServeFlags, home: string): Promise<Pick<ServerOpt
   }
   const paths = pkiPaths(dir);
   return { caFile: paths.caCert, certFile: paths.serverCert, keyFile: paths.serverKey, ...(crl ?? { crlFileIfExists: paths.crl }) };
+}
+
+/** commander's collector of a repeatable option. */
+function collectNames(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }
 
 /** Opens the audit log for appending (mode 0600), failing with one line naming the file. */

@@ -20,6 +20,8 @@ export interface JobRoutesOptions {
   pool: JobPool;
   /** Most jobs one identity may have running at once. */
   maxRunningPerClient: number;
+  /** Told, for each PUT /jobs whose job runs, the seconds from the request's arrival to then (metrics). */
+  onJobRunning?: (seconds: number) => void;
 }
 
 /** What {@link registerJobRoutes}' `ownJob` needs of a request. */
@@ -31,7 +33,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"] as const;
 
 /** The API of docs/api.md, on `app`; the shapes are the protocol's (src/protocol/). */
-export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPerClient }: JobRoutesOptions): void {
+export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPerClient, onJobRunning }: JobRoutesOptions): void {
   // One TypeBox schema per shape: Ajv validates with it and the handlers get its type.
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const startTurns = new StartTurns();
@@ -67,7 +69,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
     onRequest: async (request) => {
       if (!isJson(request.headers["content-type"])) throw new HttpError("UNSUPPORTED_MEDIA_TYPE");
     },
-    handler: async (request): Promise<CreatedJob> => {
+    handler: async (request, reply): Promise<CreatedJob> => {
       const { cmd, args, env, cwd, limits, network, timeout_ms: timeoutMs, stdin } = request.body;
       if (limits !== undefined) refuseAboveHost(limits);
       // One start per turn of the event loop, so that other requests are served between starts.
@@ -91,6 +93,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
         ...(limits !== undefined ? { limits: engineLimitsOf(limits) } : {}),
       });
       request.jobId = id;
+      if (onJobRunning && pool.status(id).state === "running") onJobRunning(reply.elapsedTime / 1000);
       // The id is acknowledged only once its record is on disk (a shared, off-thread fsync).
       await pool.persisted();
       return { id };
