@@ -36,6 +36,17 @@ describe("GET /healthz", () => {
     await agent.close();
   });
 
+  it("answers other methods 405 METHOD_NOT_ALLOWED with Allow: GET, as the job routes do", async () => {
+    const agent = agentFor(h.pki.ca.certPem, h.alice);
+    for (const method of ["PUT", "POST", "DELETE", "PATCH"] as const) {
+      const answer = await call(agent, `${h.server.url}/healthz`, method);
+      assert.equal(answer.status, 405, method);
+      assert.deepEqual(answer.json, { error: "method not allowed", code: "METHOD_NOT_ALLOWED" });
+      assert.equal(answer.headers.allow, "GET");
+    }
+    await agent.close();
+  });
+
   it("turns 503 with the reason on a full data disk and a read-only store, and 200 again once fixed", async (t) => {
     const base = mkdtempSync(join(tmpdir(), "jobworker-healthz-"));
     const mountPoint = join(base, "small-disk");

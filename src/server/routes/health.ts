@@ -5,6 +5,7 @@ import { HealthJson } from "../../protocol/health.js";
 import { EmptyQuery } from "../../protocol/job-request.js";
 import { HttpError } from "../http-error.js";
 import { ROUTE_DOCS } from "../route-docs.js";
+import { registerMethodNotAllowed } from "./method-not-allowed.js";
 
 /**
  * `GET /healthz`, for load balancers and supervisors: any authenticated identity may ask.
@@ -21,4 +22,5 @@ export function registerHealthRoute(fastify: FastifyInstance, pool: JobPool): vo
       return { status: "ok" };
     },
   });
+  registerMethodNotAllowed(fastify, { "/healthz": ["GET"] });
 }

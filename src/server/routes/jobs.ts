@@ -13,6 +13,7 @@ import { HttpError } from "../http-error.js";
 import { jobJson, statusJson } from "../job-json.js";
 import { jsonOutputStream } from "../json-output-stream.js";
 import { ROUTE_DOCS, STDIN_BODY } from "../route-docs.js";
+import { registerMethodNotAllowed } from "./method-not-allowed.js";
 import { StartTurns } from "../start-turns.js";
 
 /** Options of {@link registerJobRoutes}. */
@@ -29,8 +30,6 @@ type IdRequest = Pick<FastifyRequest, "identity" | "jobId"> & { params: JobParam
 
 /** Ids are random UUIDs as `randomUUID` writes them. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"] as const;
 
 /** The API of docs/api.md, on `app`; the shapes are the protocol's (src/protocol/). */
 export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPerClient, onJobRunning }: JobRoutesOptions): void {
@@ -200,18 +199,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
     );
   });
 
-  for (const [url, methods] of Object.entries(allowed)) {
-    app.route({
-      method: METHODS.filter((m) => !methods.includes(m)),
-      url,
-      // Not an operation of the API: the document says once, in its description, that these answer 405.
-      schema: { hide: true },
-      handler: async (_request, reply) => {
-        reply.header("allow", methods.join(", "));
-        throw new HttpError("METHOD_NOT_ALLOWED");
-      },
-    });
-  }
+  registerMethodNotAllowed(fastify, allowed);
 }
 
 /** The host's CPUs, as `docker run --cpus` counts them (those this process may run on). */
