@@ -6,7 +6,7 @@ import { ClientError } from "./errors.js";
 import { httpError } from "./http-errors.js";
 import { clientTlsContext } from "./tls-context.js";
 import { toClientError, type ErrorContext } from "./transport-errors.js";
-import type { JobOutput, JobPage, JobRecord, JobSpec, JobStatus, PageOptions, StreamName, StreamOptions } from "./types.js";
+import type { JobOutput, JobPage, JobRecord, JobSpec, JobStatus, OwnerOptions, PageOptions, StreamName, StreamOptions } from "./types.js";
 
 /** How to reach and authenticate to a jobworker server. */
 export interface JobworkerClientOptions {
@@ -106,9 +106,10 @@ export class JobworkerClient {
     return this.#json<JobRecord>("GET", `/jobs/${enc(id)}`, { jobId: id });
   }
 
-  /** `GET /jobs?limit=&cursor=`: one page of this identity's jobs, newest first. */
+  /** `GET /jobs?limit=&cursor=&owner=`: one page of this identity's jobs (or, for an admin, `owner`'s), newest first. */
   async listPage(options: PageOptions = {}): Promise<JobPage> {
     const query = new URLSearchParams();
+    if (options.owner !== undefined) query.set("owner", options.owner);
     if (options.limit !== undefined) query.set("limit", String(options.limit));
     if (options.cursor !== undefined) query.set("cursor", options.cursor);
     const path = query.size > 0 ? `/jobs?${query}` : "/jobs";
@@ -119,12 +120,12 @@ export class JobworkerClient {
     return { jobs: res.jobs as JobRecord[], ...(res.next_cursor !== undefined && { next_cursor: res.next_cursor }) };
   }
 
-  /** All of this identity's jobs, newest first, page after page. */
-  async list(): Promise<JobRecord[]> {
+  /** All of this identity's jobs (or, for an admin, `owner`'s), newest first, page after page. */
+  async list(options: OwnerOptions = {}): Promise<JobRecord[]> {
     const jobs: JobRecord[] = [];
     let cursor: string | undefined;
     do {
-      const page = await this.listPage({ limit: 1000, ...(cursor !== undefined && { cursor }) });
+      const page = await this.listPage({ ...options, limit: 1000, ...(cursor !== undefined && { cursor }) });
       jobs.push(...page.jobs);
       cursor = page.next_cursor;
     } while (cursor !== undefined);

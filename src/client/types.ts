@@ -17,8 +17,17 @@ export type JobRecord = JobRecordJson;
 /** Why a job is in state `error` (its `error_code`). */
 export type { JobErrorCode } from "../protocol/error-codes.js";
 
+/** Whose jobs {@link JobworkerClient.list} and {@link JobworkerClient.listPage} ask for. */
+export interface OwnerOptions {
+  /**
+   * Another identity's jobs, or `"*"` for every identity's: for the server's admins only
+   * (others get `NOT_ADMIN`). Default: the caller's own.
+   */
+  owner?: string;
+}
+
 /** Options of {@link JobworkerClient.listPage}. */
-export interface PageOptions {
+export interface PageOptions extends OwnerOptions {
   /** Jobs per page, 1–1000 (the server's default is 100). */
   limit?: number;
   /** `next_cursor` of the previous page. */

@@ -36,6 +36,8 @@ export type JobStatusJson = Static<typeof JobStatusJson>;
 export const JobRecordJson = Type.Composite([
   Type.Object({
     id: Type.String(),
+    /** The identity (client certificate CN) that started the job. */
+    owner: Type.String(),
     cmd: Type.String(),
     args: Type.Array(Type.String()),
   }),

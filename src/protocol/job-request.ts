@@ -79,9 +79,16 @@ export const OutputStreamQuery = Type.Object(
 );
 export type OutputStreamQuery = Static<typeof OutputStreamQuery>;
 
-/** Query of `GET /jobs`: a page size (1–1000, default 100) and the previous page's `next_cursor`. */
+/**
+ * Query of `GET /jobs`: a page size (1–1000, default 100), the previous page's
+ * `next_cursor`, and for the server's admins whose jobs (`owner`: an identity, or `*`
+ * for every identity's).
+ */
 export const ListQuery = Type.Object(
   {
+    owner: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 256, pattern: "^[^\\u0000-\\u001f\\u007f]+$", description: "an identity (a certificate CN) or *" }),
+    ),
     limit: Type.Optional(Type.String({ pattern: "^([1-9][0-9]{0,2}|1000)$", description: "an integer from 1 to 1000" })),
     cursor: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,15}$", description: "the next_cursor of a previous page" })),
   },

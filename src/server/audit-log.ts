@@ -13,6 +13,11 @@ export interface AuditEntry {
   route: string;
   /** The job the request was about (or created), if any. */
   job_id: string | null;
+  /**
+   * Present when an admin acted on another identity's job: that job's owner (and for
+   * `GET /jobs?owner=`, the identity listed, or `*`). `identity` is the admin.
+   */
+  owner?: string;
   status: number;
   duration_ms: number;
   /** Present and true when the client went away before the response was complete. */

@@ -25,11 +25,17 @@ export function checkClientCertificate(socket: TLSSocket): IdentityCheck {
   if (!ekus.includes(CLIENT_AUTH_OID)) return { refused: { reason: "no_client_auth", message: "certificate lacks the clientAuth extended key usage" } };
   const cn: unknown = cert.subject?.CN;
   if (typeof cn !== "string") return { refused: cn === undefined ? { reason: "no_cn", message: "certificate has no subject CN" } : { reason: "invalid_cn", message: "certificate has several subject CNs" } };
-  // eslint-disable-next-line no-control-regex
-  if (cn.length === 0 || cn.length > MAX_IDENTITY_LENGTH || /[\u0000-\u001f\u007f]/.test(cn)) {
-    return { refused: { reason: "invalid_cn", message: "certificate subject CN is not a valid identity" } };
-  }
+  if (!isValidIdentity(cn)) return { refused: { reason: "invalid_cn", message: "certificate subject CN is not a valid identity" } };
   return { identity: cn };
+}
+
+/**
+ * Whether `name` can be an identity at all: 1 to 256 characters, no control characters.
+ * The admin list (src/server/admins.ts) holds names by the same rule.
+ */
+export function isValidIdentity(name: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return name.length > 0 && name.length <= MAX_IDENTITY_LENGTH && !/[\u0000-\u001f\u007f]/.test(name);
 }
 
 /** Records the identity of an accepted connection. */

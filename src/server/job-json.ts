@@ -15,13 +15,14 @@ export function statusJson(status: JobStatus): JobStatusJson {
 }
 
 /**
- * The API's shape of a job record. The owner is not shown (it is the caller), nor are
- * the cwd, env names and pid: the contract lists what a record holds.
+ * The API's shape of a job record. The owner is shown (an admin may list every identity's
+ * jobs); the cwd, env names and pid are not: the contract lists what a record holds.
  */
 export function jobJson(record: JobRecord): JobRecordJson {
   const { status, ...rest } = statusJson(record);
   return {
     id: record.id,
+    owner: record.owner,
     cmd: record.cmd,
     args: record.args,
     status,

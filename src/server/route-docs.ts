@@ -100,11 +100,12 @@ export const ROUTE_DOCS = {
     },
   },
   listJobs: {
-    summary: "List the caller's jobs",
-    description: "One page, newest first; `next_cursor`, when present, asks for the next page.",
+    summary: "List the caller's jobs (an admin: anyone's, with `owner`)",
+    description:
+      "One page, newest first; `next_cursor`, when present, asks for the next page. `owner=NAME` (another identity) or `owner=*` (every identity) is for the server's admins (`serve --admin`); anyone else gets 403 ADMIN_REQUIRED, and `owner` equal to the caller's own name is the same as no `owner`.",
     operationId: "listJobs",
     tags: ["jobs"],
-    response: { 200: json(JobPage, "a page of the caller's jobs"), ...refusals([]) },
+    response: { 200: json(JobPage, "a page of the caller's jobs, or of those `owner` names"), ...refusals(["ADMIN_REQUIRED"]) },
   },
   getJob: {
     summary: "A job's record",

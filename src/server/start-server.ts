@@ -4,6 +4,7 @@ import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { JobPool, type PoolOptions } from "../engine/index.js";
+import { Admins, type AdminChange } from "./admins.js";
 import { createAuditWriter, type AuditDestination } from "./audit-log.js";
 import { clientErrorHandler } from "./client-error-handler.js";
 import { DEFAULT_MAX_RUNNING_PER_CLIENT } from "./defaults.js";
@@ -28,6 +29,8 @@ declare module "fastify" {
     identity: string;
     /** The job the request is about, once known to be the caller's (for the audit log). */
     jobId: string | null;
+    /** The job's owner (or the owner listed) when an admin acts on another identity's (for the audit log). */
+    jobOwner: string | null;
   }
 }
 
@@ -77,6 +80,8 @@ export interface ServerOptions {
   metrics?: boolean;
   /** Also serve `GET /metrics` in plain HTTP there (`serve --metrics-listen`): loopback only unless `anyAddress`. */
   metricsListen?: MetricsListenOptions;
+  /** A file of admin identities, one per line (`serve --admins-file`), re-read by `reloadAdmins()`. */
+  adminsFile?: string;
   /** Most running jobs per identity; more get 429. Default 64. */
   maxRunningPerClient?: number;
   /** Where audit lines go (JSON lines, written by pino); default process.stdout, false for none. */
@@ -105,6 +110,10 @@ export interface RunningServer {
   metricsUrl?: string;
   /** Re-reads cert, key, CA and CRL and applies them to new connections; on failure keeps the old ones and rejects. */
   reloadTls(): Promise<void>;
+  /** Every admin identity now, sorted. */
+  admins(): string[];
+  /** Re-reads the admins file; on failure keeps the previous list and rejects with a `ServerConfigError`. */
+  reloadAdmins(): Promise<AdminChange>;
   /** Stops accepting, ends open connections, and closes the pool if the server opened it. Idempotent. */
   close(): Promise<void>;
 }
@@ -137,6 +146,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
   const material = await readTlsMaterial(files);
   checkTlsMaterial(material, files);
+  const admins = await Admins.load({ ...(options.admins && { names: options.admins }), ...(options.adminsFile !== undefined && { file: options.adminsFile }) });
 
   let pool = options.pool;
   const ownsPool = pool === undefined;
@@ -160,8 +170,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Authenticated connections, so that a reload can close those whose certificate it revokes.
     const openSockets = new Set<TLSSocket>();
     const routes: ServedRoute[] = [];
-    const admins = new Set(options.admins ?? []);
-    const app = await buildApp({ pool, material, options, log, maxRunningPerClient, openSockets, routes, metrics, isAdmin: (identity) => admins.has(identity) });
+    const app = await buildApp({ pool, material, options, log, maxRunningPerClient, openSockets, routes, metrics, admins });
     const host = options.host ?? "127.0.0.1";
     await listen(app, host, options.port ?? 0);
     if (metrics && options.metricsListen) {
@@ -200,6 +209,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         }
         if (material.crl) await closeRevokedConnections(openSockets, material.crl);
       },
+      admins: () => admins.list(),
+      reloadAdmins: () => admins.reload(),
       close() {
         closing ??= (async () => {
           await Promise.all([app.close(), metricsListener?.close()]);
@@ -227,10 +238,10 @@ interface AppParts {
   routes: ServedRoute[];
   /** Undefined when metrics are off. */
   metrics: ServerMetrics | undefined;
-  isAdmin: (identity: string) => boolean;
+  admins: Admins;
 }
 
-async function buildApp({ pool, material, options, log, maxRunningPerClient, openSockets, routes, metrics, isAdmin }: AppParts): Promise<FastifyInstance<HttpsServer>> {
+async function buildApp({ pool, material, options, log, maxRunningPerClient, openSockets, routes, metrics, admins }: AppParts): Promise<FastifyInstance<HttpsServer>> {
   const app = Fastify({
     https: serverTlsOptions(material, options.ciphers),
     logger: false,
@@ -273,6 +284,7 @@ async function buildApp({ pool, material, options, log, maxRunningPerClient, ope
         method: request.method,
         route: request.routeOptions?.url ?? request.url.slice(0, 200),
         job_id: request.jobId ?? null,
+        ...(request.jobOwner !== null && { owner: request.jobOwner }),
         status: reply.raw.statusCode,
         duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
         ...(reply.raw.writableFinished ? {} : { aborted: true as const }),
@@ -313,6 +325,7 @@ async function buildApp({ pool, material, options, log, maxRunningPerClient, ope
 
   app.decorateRequest("identity", "");
   app.decorateRequest("jobId", null);
+  app.decorateRequest("jobOwner", null);
   app.addHook("onRequest", async (request, reply) => {
     auditWhenDone(request, reply);
     countWhenDone(request, reply);
@@ -341,9 +354,9 @@ async function buildApp({ pool, material, options, log, maxRunningPerClient, ope
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   // Before every route: it learns them from fastify's onRoute hook.
   await registerOpenApi(app);
-  registerJobRoutes(app, { pool, maxRunningPerClient, ...(metrics && { onJobRunning: (seconds: number) => metrics.jobStarted(seconds) }) });
+  registerJobRoutes(app, { pool, maxRunningPerClient, admins, ...(metrics && { onJobRunning: (seconds: number) => metrics.jobStarted(seconds) }) });
   registerHealthRoute(app, pool);
-  if (metrics) registerMetricsRoute(app, metrics, isAdmin);
+  if (metrics) registerMetricsRoute(app, metrics, (identity) => admins.has(identity));
   return app;
 }
 

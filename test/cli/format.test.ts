@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { formatAge, formatCommand, formatJobTable, summarizeStatus } from "../../src/cli/format/job.js";
 import { DEFAULT_SERVER_URL, resolveClientSettings } from "../../src/cli/options/client.js";
 import { exitCodeOf } from "../../src/cli/commands/run.js";
+import type { JobRecord } from "../../src/client/index.js";
 
 describe("client CLI helpers", () => {
   it("summarizes statuses", () => {
@@ -26,20 +27,31 @@ describe("client CLI helpers", () => {
     assert.equal(formatAge("2024-12-28T00:00:00Z", now), "5d");
     assert.equal(formatCommand("sh", ["-c", "echo 'hi' there", ""]), `sh -c 'echo '\\''hi'\\'' there' ''`);
     assert.equal(formatCommand("printf", ["a\nb"]), "printf 'a\\x0ab'");
-    const table = formatJobTable(
-      [
-        { id: "c", cmd: "yes", args: [], status: "error", error_msg: "output limit reached", truncated: true, created_at: "2025-01-02T00:00:00Z", stdout_bytes: 9, stderr_bytes: 0 },
-        { id: "b", cmd: "sleep", args: ["9"], status: "running", created_at: "2025-01-01T23:59:00Z", stdout_bytes: 0, stderr_bytes: 0 },
-        { id: "a", cmd: "x", args: [], status: "completed", exit_code: 143, signal: "SIGTERM", created_at: "2025-01-01T00:00:00Z", stdout_bytes: 0, stderr_bytes: 0 },
-      ],
-      now,
-    );
+    const jobs = [
+      { id: "c", owner: "alice", cmd: "yes", args: [], status: "error", error_msg: "output limit reached", truncated: true, created_at: "2025-01-02T00:00:00Z", stdout_bytes: 9, stderr_bytes: 0 },
+      { id: "b", owner: "bob", cmd: "sleep", args: ["9"], status: "running", created_at: "2025-01-01T23:59:00Z", stdout_bytes: 0, stderr_bytes: 0 },
+      { id: "a", owner: "ci runner", cmd: "x", args: [], status: "completed", exit_code: 143, signal: "SIGTERM", created_at: "2025-01-01T00:00:00Z", stdout_bytes: 0, stderr_bytes: 0 },
+    ] satisfies JobRecord[];
     assert.equal(
-      table,
+      formatJobTable(jobs, { now }),
       "ID  STATUS             EXIT         AGE  COMMAND\n" +
         "c   error (truncated)  -            0s   yes\n" +
         "b   running            -            1m   sleep 9\n" +
         "a   completed          143 SIGTERM  1d   x\n",
+    );
+  });
+
+  it("adds an OWNER column when a listing spans identities (list --owner, --all-owners)", () => {
+    const now = Date.parse("2025-01-02T00:00:00Z");
+    const jobs = [
+      { id: "b", owner: "bob", cmd: "sleep", args: ["9"], status: "running", created_at: "2025-01-01T23:59:00Z", stdout_bytes: 0, stderr_bytes: 0 },
+      { id: "a", owner: "ci runner", cmd: "x", args: [], status: "completed", exit_code: 0, created_at: "2025-01-01T00:00:00Z", stdout_bytes: 0, stderr_bytes: 0 },
+    ] satisfies JobRecord[];
+    assert.equal(
+      formatJobTable(jobs, { now, showOwner: true }),
+      "OWNER      ID  STATUS     EXIT  AGE  COMMAND\n" +
+        "bob        b   running    -     1m   sleep 9\n" +
+        "ci runner  a   completed  0     1d   x\n",
     );
   });
 

@@ -71,7 +71,7 @@ describe("endpoints", () => {
     assert.equal(record.json.stdout_bytes, 2);
     assert.ok(!Number.isNaN(Date.parse(record.json.created_at)));
     assert.ok(!Number.isNaN(Date.parse(record.json.ended_at)));
-    assert.equal(record.json.owner, undefined);
+    assert.equal(record.json.owner, "alice");
     const list = await call(alice, `${base}/jobs`);
     const ids = list.json.jobs.map((j: { id: string }) => j.id);
     assert.ok(ids.indexOf(second) < ids.indexOf(first));
@@ -199,7 +199,9 @@ describe("strict input", () => {
       assert.equal(answer.status, 400, query);
       assert.ok(typeof answer.json.error === "string", query);
     }
-    assert.equal((await call(alice, `${base}/jobs?owner=bob`)).status, 400);
+    // owner= is the admins' (test/server/admins-api.test.ts): for anyone else a 403 with its code.
+    assert.deepEqual((await call(alice, `${base}/jobs?owner=bob`)).json.code, "ADMIN_REQUIRED");
+    assert.equal((await call(alice, `${base}/jobs?owner=`)).status, 400);
   });
 
   test("unknown routes and wrong methods answer with {error}", async () => {

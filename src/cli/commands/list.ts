@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import type { JobPage } from "../../client/index.js";
 import { addClientOptions, CLIENT_ENV_HELP, withClient, type ClientFlags } from "../options/client.js";
 import { formatCommand, formatJobTable } from "../format/job.js";
@@ -17,11 +17,15 @@ export function registerListCommand(program: Command): void {
     .description(
       "List the jobs of your identity (the CN of your client certificate), newest first:\n" +
         "ID, STATUS, EXIT (the exit code, with the signal if one killed it), AGE and COMMAND.\n" +
-        "One page at a time (--limit, default 100); when more follow, stderr says how to get them.",
+        "One page at a time (--limit, default 100); when more follow, stderr says how to get them.\n" +
+        "The server's admins (serve --admin) may list another identity's jobs (--owner NAME) or\n" +
+        "everyone's (--all-owners); the table then has an OWNER column.",
     )
     .option("--limit <n>", "jobs per page, 1 to 1000", parsePageSize, 100)
     .option("--cursor <cursor>", "start after the previous page (its next_cursor)")
-    .option("--all", "every job, page after page");
+    .option("--all", "every job, page after page")
+    .addOption(new Option("--owner <name>", "the jobs of this identity (admins only)").argParser(parseOwner).conflicts("allOwners"))
+    .addOption(new Option("--all-owners", "the jobs of every identity (admins only)"));
   addFanOutOptions(addClientOptions(cmd)).addHelpText(
     "after",
     `
@@ -30,6 +34,8 @@ Examples:
   jobworker list --limit 20
   jobworker list --all --json | jq -r '.jobs[] | select(.status == "running") | .id'
   jobworker list --on web1,web2      # a HOST column first; --on all for every context
+  jobworker list --all-owners          # as an admin: everyone's jobs, with OWNER
+  jobworker list --owner alice --all
 
 Exit codes: 0 ok, 1 failure (server, certificates), 2 usage.
 ${CLIENT_ENV_HELP}`,
@@ -38,17 +44,20 @@ ${CLIENT_ENV_HELP}`,
     const targets = checkFanOutFlags(flags, cmd);
     if (targets) {
       if (flags.cursor !== undefined) throw fanOutUsage("--cursor cannot be used with --on: a cursor belongs to one server", "list");
+      if (flags.owner !== undefined || flags.allOwners) throw fanOutUsage("--owner and --all-owners cannot be used with --on (yet): list one server's owners at a time", "list");
       const { listOnContexts } = await import("../fan-out/list-on.js");
       process.exitCode = await listOnContexts(targets, { parallel: flags.parallel, all: flags.all, json: flags.json, page: { limit: flags.limit } });
       return;
     }
+    const owner = flags.allOwners ? "*" : flags.owner;
+    const whose = owner !== undefined ? { owner } : {};
     await withClient(flags, async (client) => {
       const page: JobPage = flags.all
-        ? { jobs: await client.list() }
-        : await client.listPage({ limit: flags.limit, ...(flags.cursor !== undefined && { cursor: flags.cursor }) });
+        ? { jobs: await client.list(whose) }
+        : await client.listPage({ ...whose, limit: flags.limit, ...(flags.cursor !== undefined && { cursor: flags.cursor }) });
       if (flags.json) printJson(page);
       else {
-        process.stdout.write(formatJobTable(page.jobs));
+        process.stdout.write(formatJobTable(page.jobs, { showOwner: owner !== undefined }));
         if (page.next_cursor !== undefined) process.stderr.write(`more jobs: ${nextPageCommand(listArgv(), page.next_cursor)} (or --all)\n`);
       }
     });
@@ -78,4 +87,12 @@ interface ListFlags extends ClientFlags, FanOutFlags {
   limit: number;
   cursor?: string;
   all?: boolean;
+  owner?: string;
+  allOwners?: boolean;
+}
+
+/** `--owner NAME`: an identity, never empty (`--all-owners` asks for everyone's). */
+function parseOwner(value: string): string {
+  if (value.trim() === "") throw new InvalidArgumentError("expected an identity (the CN of its client certificate)");
+  return value;
 }

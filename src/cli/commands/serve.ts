@@ -47,6 +47,7 @@ interface ServeFlags {
   metrics: boolean;
   metricsListen?: ListenAddress;
   metricsListenAny?: boolean;
+  adminsFile?: string;
 }
 
 /** Registers `jobworker serve`. */
@@ -77,10 +78,11 @@ export function registerServeCommand(program: Command): void {
     .option("--no-isolation", "do not give jobs namespaces of their own (PID, mount with a private /tmp, IPC, UTS)")
     .option("--network <mode>", '"none": every job gets only loopback, whatever it asks for (default: jobs choose; host)', parseNetwork)
     .option("--tmp-size <size>", "size of each job's private /tmp and /var/tmp, e.g. 256M (default: the job's memory limit, else 64M)", parseBytes)
-    .option("--admin <name>", "an identity (client certificate CN) that may act on every job and read /metrics; repeatable", collectNames)
+    .option("--admin <name>", "an identity (client certificate CN) that may list, read, stop and delete every job and read /metrics; repeatable", collectNames)
     .option("--metrics-listen <host:port>", "also serve GET /metrics in plain HTTP, without authentication, on this loopback address, e.g. 127.0.0.1:9464 (for a local Prometheus agent)", parseListen)
     .option("--metrics-listen-any", "allow --metrics-listen on an address other than loopback (anyone who reaches it reads the metrics)")
     .option("--no-metrics", "collect no Prometheus metrics: no GET /metrics, no counting")
+    .option("--admins-file <file>", "more admin identities, one per line (# comments); re-read on SIGHUP, so a role is given or taken without a restart")
     .action(async (flags: ServeFlags) => {
       await serve(flags);
     });
@@ -132,6 +134,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     ...(flags.admin && { admins: flags.admin }),
     ...(!flags.metrics && { metrics: false }),
     ...(flags.metricsListen && { metricsListen: { ...flags.metricsListen, ...(flags.metricsListenAny && { anyAddress: true }) } }),
+    ...(flags.adminsFile !== undefined && { adminsFile: resolve(flags.adminsFile) }),
   }).catch(async (err: unknown) => {
     auditStream?.destroy();
     // A limit the host cannot enforce, a default above its maximum…: one line, exit 2.
@@ -148,6 +151,8 @@ async function serve(flags: ServeFlags): Promise<void> {
   log(server.pool.startPath().summary);
   if (!flags.metrics) log("metrics: off (--no-metrics)");
   if (server.metricsUrl) log(`metrics: also in plain HTTP, without authentication, at ${server.metricsUrl}`);
+  // Only when admins are configured: a server without them starts as it always did.
+  if (flags.admin !== undefined || flags.adminsFile !== undefined) log(adminsLine(server.admins(), flags.adminsFile));
   if (runAs) {
     const groups = runAs.groups ?? [];
     const detail = groups.length === 0 ? "" : findSetpriv() ? `, groups ${groups.join(",")}` : `; without its supplementary groups ${groups.join(",")}: setpriv is not installed`;
@@ -167,6 +172,13 @@ async function serve(flags: ServeFlags): Promise<void> {
         () => log("reloaded the TLS certificates, key, CA and CRL"),
         (err: unknown) => log(`TLS reload failed, keeping the previous certificates: ${(err as Error).message}`),
       );
+      if (flags.adminsFile !== undefined) {
+        server.reloadAdmins().then(
+          ({ admins, added, removed }) =>
+            log(`reloaded the admin list: ${admins.length === 0 ? "no admins" : admins.join(", ")}${added.length > 0 ? `; added ${added.join(", ")}` : ""}${removed.length > 0 ? `; removed ${removed.join(", ")}` : ""}`),
+          (err: unknown) => log(`admin list reload failed, keeping the previous admins: ${(err as Error).message}`),
+        );
+      }
     };
     let stopping = false;
     const onStop = (signal: NodeJS.Signals) => {
@@ -203,6 +215,12 @@ async function serve(flags: ServeFlags): Promise<void> {
     auditStream.flushSync();
     auditStream.end();
   }
+}
+
+/** The start-up line about admins: who they are, and how the list changes. */
+function adminsLine(admins: readonly string[], file: string | undefined): string {
+  const who = admins.length === 0 ? "no admins: every identity sees its own jobs only" : `admins (may act on every job): ${admins.join(", ")}`;
+  return file !== undefined ? `${who}; SIGHUP re-reads ${file}` : who;
 }
 
 /**

@@ -59,9 +59,19 @@ function alignColumns(rows: readonly string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c < last ? cell.padEnd(widths[c]!) : cell)).join("  ")).join("\n") + "\n";
 }
 
-/** The `list` table: ID, STATUS, EXIT, AGE, COMMAND, columns aligned, newest first as given. */
-export function formatJobTable(jobs: readonly JobRecord[], now: number = Date.now()): string {
-  return alignColumns([JOB_COLUMNS, ...jobs.map((j) => jobCells(j, now))]);
+/** Options of {@link formatJobTable}. */
+export interface JobTableOptions {
+  /** Add an OWNER column first: the listing spans identities (`list --owner`, `--all-owners`). */
+  showOwner?: boolean;
+  /** The time ages are counted to (default now). */
+  now?: number;
+}
+
+/** The `list` table: [OWNER,] ID, STATUS, EXIT, AGE, COMMAND, columns aligned, newest first as given. */
+export function formatJobTable(jobs: readonly JobRecord[], { showOwner = false, now = Date.now() }: JobTableOptions = {}): string {
+  if (!showOwner) return alignColumns([JOB_COLUMNS, ...jobs.map((j) => jobCells(j, now))]);
+  // A CN may hold any printable character but no control character (the server refuses those).
+  return alignColumns([["OWNER", ...JOB_COLUMNS], ...jobs.map((j) => [j.owner, ...jobCells(j, now)])]);
 }
 
 /** The `list --on` table: the same columns after HOST, the context each job is on. */

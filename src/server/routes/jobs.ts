@@ -23,16 +23,24 @@ export interface JobRoutesOptions {
   maxRunningPerClient: number;
   /** Told, for each PUT /jobs whose job runs, the seconds from the request's arrival to then (metrics). */
   onJobRunning?: (seconds: number) => void;
+  /** Who may act on every job (`serve --admin`), asked on each request. */
+  admins: { has(identity: string): boolean };
 }
 
-/** What {@link registerJobRoutes}' `ownJob` needs of a request. */
-type IdRequest = Pick<FastifyRequest, "identity" | "jobId"> & { params: JobParams };
+/** What {@link registerJobRoutes}' `jobFor` needs of a request. */
+type IdRequest = Pick<FastifyRequest, "identity" | "jobId" | "jobOwner"> & { params: JobParams };
+
+/**
+ * Who may reach a job: "owner" routes serve its owner alone (writing its stdin: an
+ * admin stops a job, it does not type into it); "admin" routes serve an admin too.
+ */
+type Access = "owner" | "admin";
 
 /** Ids are random UUIDs as `randomUUID` writes them. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The API of docs/api.md, on `app`; the shapes are the protocol's (src/protocol/). */
-export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPerClient, onJobRunning }: JobRoutesOptions): void {
+export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPerClient, onJobRunning, admins }: JobRoutesOptions): void {
   // One TypeBox schema per shape: Ajv validates with it and the handlers get its type.
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const startTurns = new StartTurns();
@@ -43,10 +51,12 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
   });
 
   /**
-   * The caller's job, or the one 404 answer for unknown ids, malformed ids and other
-   * identities' jobs alike: nothing tells them apart.
+   * The job if the caller may reach it (its owner; an admin on "admin" routes), or the one
+   * 404 answer for unknown ids, malformed ids and other identities' jobs alike: nothing
+   * tells them apart. An admin's request on another identity's job notes that owner for
+   * the audit log.
    */
-  function ownJob(request: IdRequest, body: "json" | "empty" = "json"): JobRecord {
+  function jobFor(request: IdRequest, body: "json" | "empty" = "json", access: Access = "admin"): JobRecord {
     const { id } = request.params;
     const notFound = () => new HttpError("JOB_NOT_FOUND", undefined, { emptyBody: body === "empty" });
     if (!UUID.test(id)) throw notFound();
@@ -57,7 +67,10 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
       if ((err as { code?: unknown }).code === "JOB_NOT_FOUND") throw notFound();
       throw err;
     }
-    if (record.owner !== request.identity) throw notFound();
+    if (record.owner !== request.identity) {
+      if (access === "owner" || !admins.has(request.identity)) throw notFound();
+      request.jobOwner = record.owner;
+    }
     request.jobId = id;
     return record;
   }
@@ -104,8 +117,9 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
     { schema: { querystring: ListQuery, ...ROUTE_DOCS.listJobs } },
     async (request): Promise<JobPage> => {
       const { limit, cursor } = request.query;
+      const owner = listedOwner(request);
       const page = pool.listPage({
-        owner: request.identity,
+        ...(owner !== "*" && { owner }),
         ...(limit !== undefined && { limit: Number(limit) }),
         ...(cursor !== undefined && { cursor }),
       });
@@ -113,19 +127,19 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
     },
   );
 
-  app.get("/jobs/:id", { schema: { params: JobParams, querystring: EmptyQuery, ...ROUTE_DOCS.getJob } }, async (request) => jobJson(ownJob(request)));
+  app.get("/jobs/:id", { schema: { params: JobParams, querystring: EmptyQuery, ...ROUTE_DOCS.getJob } }, async (request) => jobJson(jobFor(request)));
 
   app.get("/jobs/:id/status", { schema: { params: JobParams, querystring: StatusQuery, ...ROUTE_DOCS.getJobStatus } }, async (request) => {
-    const { id } = ownJob(request, "empty");
+    const { id } = jobFor(request, "empty");
     const waitSeconds = Number((request.query as StatusQuery).wait ?? 0);
     // A long poll: answers when the job ends (the engine's own event), the wait is over,
     // or the client leaves, whichever comes first.
     if (waitSeconds > 0 && pool.status(id).state === "running") await endOrTimeout(pool.wait(id), waitSeconds * 1000, request.raw);
-    return statusJson(ownJob(request, "empty"));
+    return statusJson(jobFor(request, "empty"));
   });
 
   app.get("/jobs/:id/output", { schema: { params: JobParams, querystring: EmptyQuery, ...ROUTE_DOCS.getJobOutput } }, async (request, reply) => {
-    const { id } = ownJob(request, "empty");
+    const { id } = jobFor(request, "empty");
     return sendStream(reply, "application/json; charset=utf-8", jsonOutputStream(pool, id));
   });
 
@@ -134,7 +148,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
       `/jobs/:id/${which}`,
       { schema: { params: JobParams, querystring: OutputStreamQuery, ...(which === "stdout" ? ROUTE_DOCS.getJobStdout : ROUTE_DOCS.getJobStderr) } },
       async (request, reply) => {
-        const { id } = ownJob(request);
+        const { id } = jobFor(request);
         const follow = request.query.follow === "true" || request.query.follow === "1";
         const offset = request.query.offset === undefined ? 0 : Number(request.query.offset);
         if (!Number.isSafeInteger(offset)) throw new HttpError("INVALID_REQUEST", "offset must be a non-negative integer");
@@ -144,16 +158,31 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
   }
 
   app.post("/jobs/:id/stop", { schema: { params: JobParams, querystring: EmptyQuery, ...ROUTE_DOCS.stopJob } }, async (request, reply) => {
-    const { id } = ownJob(request);
+    const { id } = jobFor(request);
     await pool.stop(id);
     return reply.code(200).send();
   });
 
   app.delete("/jobs/:id", { schema: { params: JobParams, querystring: EmptyQuery, ...ROUTE_DOCS.deleteJob } }, async (request, reply) => {
-    const { id } = ownJob(request);
+    const { id } = jobFor(request);
     await pool.delete(id);
     return reply.code(200).send();
   });
+
+  /**
+   * Whose jobs `GET /jobs` lists: the caller's own without `owner` (or with their own
+   * name); another identity's, or everyone's for `*`, for an admin alone (403 otherwise:
+   * a refusal that says nothing of whether that identity has jobs).
+   */
+  function listedOwner(request: FastifyRequest<{ Querystring: ListQuery }>): string {
+    const asked = request.query.owner;
+    if (asked === undefined || (asked === request.identity && asked !== "*")) return request.identity;
+    if (!admins.has(request.identity)) {
+      throw new HttpError("ADMIN_REQUIRED", asked === "*" ? "only the server's admins may list every identity's jobs" : "only the server's admins may list another identity's jobs");
+    }
+    request.jobOwner = asked;
+    return asked;
+  }
 
   // A known path with the wrong method says so (405 and Allow) instead of "not found".
   const allowed: Record<string, string[]> = {
@@ -181,7 +210,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
         config: { swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, consumes: ["application/octet-stream"], body: STDIN_BODY }, url }) },
       },
       async (request, reply) => {
-        const { id } = ownJob(request as unknown as IdRequest);
+        const { id } = jobFor(request as unknown as IdRequest, "json", "owner");
         const stdin = pool.openStdin(id);
         const body = request.body as Readable | undefined;
         try {
