@@ -219,7 +219,7 @@ async function serve(flags: ServeFlags): Promise<void> {
 
 /** The start-up line about admins: who they are, and how the list changes. */
 function adminsLine(admins: readonly string[], file: string | undefined): string {
-  const who = admins.length === 0 ? "no admins: every identity sees its own jobs only" : `admins (may act on every job): ${admins.join(", ")}`;
+  const who = admins.length === 0 ? "no admins yet" : `admins (may act on every job): ${admins.join(", ")}`;
   return file !== undefined ? `${who}; SIGHUP re-reads ${file}` : who;
 }
 
