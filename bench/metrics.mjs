@@ -10,12 +10,12 @@
 // than the wall clock. The ratio printed is CPU per request off/on (target >= 0.95:
 // metrics cost the status path no more than 5%), besides the wall-clock ratio.
 // BENCH_REQUESTS (default 8000) sizes the run.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
 import { JobPool } from "../dist/index.js";
-import { createCa, issueCert } from "../dist/pki/index.js";
+import { benchPki } from "./support/bench-pki.mjs";
 import { startServer } from "../dist/server/index.js";
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 8000);
@@ -24,14 +24,7 @@ const CONCURRENCY = 8;
 const SCRAPE_EVERY_MS = Number(process.env.BENCH_SCRAPE_MS ?? 1000);
 
 const work = mkdtempSync(join(tmpdir(), "jobworker-bench-metrics-"));
-const ca = await createCa();
-const serverCert = await issueCert(ca, { kind: "server" });
-const client = await issueCert(ca, { kind: "client", commonName: "bench" });
-const files = { caFile: join(work, "ca.pem"), certFile: join(work, "server.pem"), keyFile: join(work, "server.key") };
-writeFileSync(files.caFile, ca.certPem);
-writeFileSync(files.certFile, serverCert.certPem);
-writeFileSync(files.keyFile, serverCert.keyPem);
-const tls = { ca: ca.certPem, cert: client.certPem, key: client.keyPem, servername: "localhost" };
+const { ca, serverCert, files, tls } = await benchPki(work);
 
 const pool = await JobPool.open({ dataDir: join(work, "data"), isolation: false });
 const common = { ...files, pool, auditLog: false, admins: ["bench"] };

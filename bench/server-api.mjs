@@ -7,14 +7,14 @@
 //     child_process.spawn("/bin/true") at concurrency 16, and the p99 latency of GET
 //     status meanwhile (target: ratio >= 0.6, p99 < 20 ms).
 // BENCH_JOBS (default 1000) and BENCH_REQUESTS (default 5000) size the runs.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Fastify from "fastify";
 import { Agent, request } from "undici";
 import { spawn } from "node:child_process";
 import { JobPool } from "../dist/index.js";
-import { createCa, issueCert } from "../dist/pki/index.js";
+import { benchPki } from "./support/bench-pki.mjs";
 import { startServer } from "../dist/server/index.js";
 import { serverTlsOptions } from "../dist/server/tls-options.js";
 
@@ -23,14 +23,7 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 5000);
 const CONCURRENCY = 8;
 
 const work = mkdtempSync(join(tmpdir(), "jobworker-bench-server-"));
-const ca = await createCa();
-const serverCert = await issueCert(ca, { kind: "server" });
-const client = await issueCert(ca, { kind: "client", commonName: "bench" });
-const files = { caFile: join(work, "ca.pem"), certFile: join(work, "server.pem"), keyFile: join(work, "server.key") };
-writeFileSync(files.caFile, ca.certPem);
-writeFileSync(files.certFile, serverCert.certPem);
-writeFileSync(files.keyFile, serverCert.keyPem);
-const tls = { ca: ca.certPem, cert: client.certPem, key: client.keyPem, servername: "localhost" };
+const { ca, serverCert, files, tls } = await benchPki(work);
 
 const pool = await JobPool.open({ dataDir: join(work, "data") });
 const server = await startServer({ ...files, pool, auditLog: false, maxRunningPerClient: 100_000 });

@@ -11,6 +11,7 @@ import { defaultHome, defaultPkiDir, pkiPaths } from "../../pki/paths.js";
 import { ServerConfigError } from "../../server/config-error.js";
 import { DEFAULT_MAX_RUNNING_PER_CLIENT } from "../../server/defaults.js";
 import type { ServerOptions } from "../../server/index.js";
+import { collect } from "../options/repeatable.js";
 import { addLimitOptions, engineLimitsOf, limitFlagsOf, parseBytes } from "../options/limits.js";
 import { DEFAULT_LISTEN, parseListen, type ListenAddress } from "../options/listen.js";
 import { parseNonNegativeInt, parsePositiveInt } from "../options/numbers.js";
@@ -78,7 +79,7 @@ export function registerServeCommand(program: Command): void {
     .option("--no-isolation", "do not give jobs namespaces of their own (PID, mount with a private /tmp, IPC, UTS)")
     .option("--network <mode>", '"none": every job gets only loopback, whatever it asks for (default: jobs choose; host)', parseNetwork)
     .option("--tmp-size <size>", "size of each job's private /tmp and /var/tmp, e.g. 256M (default: the job's memory limit, else 64M)", parseBytes)
-    .option("--admin <name>", "an identity (client certificate CN) that may list, read, stop and delete every job and read /metrics; repeatable", collectNames)
+    .option("--admin <name>", "an identity (client certificate CN) that may list, read, stop and delete every job and read /metrics; repeatable", collect)
     .option("--metrics-listen <host:port>", "also serve GET /metrics in plain HTTP, without authentication, on this loopback address, e.g. 127.0.0.1:9464 (for a local Prometheus agent)", parseListen)
     .option("--metrics-listen-any", "allow --metrics-listen on an address other than loopback (anyone who reaches it reads the metrics)")
     .option("--no-metrics", "collect no Prometheus metrics: no GET /metrics, no counting")
@@ -246,10 +247,6 @@ async function tlsFiles(flags: ServeFlags, home: string): Promise<Pick<ServerOpt
 }
 
 /** commander's collector of a repeatable option. */
-function collectNames(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
 /** Opens the audit log for appending (mode 0600), failing with one line naming the file. */
 async function openAuditLog(path: string): Promise<SonicBoom> {
   const { openAuditFile } = await import("../../server/audit-log.js");

@@ -43,6 +43,8 @@ export class ServerMetrics {
   private readonly startSeconds: Histogram;
   private readonly running: Gauge<"owner">;
   private readonly requests: Counter<"route" | "code">;
+  /** One child per route and code: the request path increments it without hashing labels each time. */
+  private readonly requestCounts = new Map<string, { inc(): void }>();
   private readonly handshakeFailures: Counter<"reason">;
   /** Running jobs per owner, so that an owner's label goes once its count is back to 0. */
   private readonly runningByOwner = new Map<string, number>();
@@ -121,7 +123,13 @@ export class ServerMetrics {
 
   /** A request was answered (or its connection closed): `route` is its template, undefined when none matched. */
   requestDone(route: string | undefined, code: number): void {
-    this.requests.inc({ route: route ?? UNMATCHED_ROUTE, code: String(code) });
+    const key = `${route ?? UNMATCHED_ROUTE} ${code}`;
+    let counter = this.requestCounts.get(key);
+    if (!counter) {
+      counter = this.requests.labels({ route: route ?? UNMATCHED_ROUTE, code: String(code) });
+      this.requestCounts.set(key, counter);
+    }
+    counter.inc();
   }
 
   /** A TLS connection was refused before any request. */
