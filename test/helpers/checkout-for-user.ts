@@ -26,7 +26,8 @@ export function checkoutReachableBy(uid: number, gid: number): { root: string; r
   return {
     root: mountPoint,
     release: () => {
-      spawnSync("umount", [mountPoint]);
+      // Lazy: a process of the test that is still ending (a pool's launcher) must not make the unmount fail.
+      spawnSync("umount", ["--lazy", mountPoint]);
       rmdirSync(mountPoint);
     },
   };
