@@ -18,6 +18,8 @@
 
 static const int FORWARDED[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
 static volatile pid_t command_pid = 0;
+/* Signals that came before the command existed, to pass on once it does. */
+static volatile sig_atomic_t early_signals = 0;
 
 void report(const char *step, int err) {
   char line[96];
@@ -46,12 +48,16 @@ int job_namespace_flags(const struct job_options *options) {
   return CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (options->net_none ? CLONE_NEWNET : 0);
 }
 
-void exec_command(const struct job_options *options, char **command, int error_fd) {
+void reset_signals(void) {
   struct sigaction dfl = {.sa_handler = SIG_DFL};
   for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+void exec_command(const struct job_options *options, char **command, int error_fd) {
+  reset_signals();
   int err = 0;
   if (options->drop) {
     if (setgroups((size_t)options->ngroups, options->groups) < 0 || setgid(options->gid) < 0 || setuid(options->uid) < 0) err = errno;
@@ -73,7 +79,31 @@ void exec_command(const struct job_options *options, char **command, int error_f
 static void forward(int sig, siginfo_t *info, void *context) {
   (void)context;
   pid_t pid = command_pid;
+  /* Nobody had it yet, the group's copy included: the command gets it when it exists. */
+  if (pid == 0) {
+    early_signals |= 1 << sig;
+    return;
+  }
   if (pid > 0 && info->si_pid != 0) kill(pid, sig);
+}
+
+static void hold(int sig) { (void)sig; }
+
+void hold_init_signals(void) {
+  struct sigaction held = {.sa_handler = hold};
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (size_t s = 0; s < sizeof FORWARDED / sizeof *FORWARDED; s++) {
+    sigaction(FORWARDED[s], &held, NULL);
+    sigaddset(&mask, FORWARDED[s]);
+  }
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+}
+
+void catch_init_signals(void) {
+  struct sigaction fwd = {.sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART};
+  sigfillset(&fwd.sa_mask);
+  for (size_t s = 0; s < sizeof FORWARDED / sizeof *FORWARDED; s++) sigaction(FORWARDED[s], &fwd, NULL);
 }
 
 static void bring_loopback_up(void) {
@@ -104,12 +134,16 @@ struct result run_init(const struct job_options *options, char **command) {
 
   int exec_error[2];
   if (pipe2(exec_error, O_CLOEXEC) < 0) die("pipe");
-  struct sigaction fwd = {.sa_sigaction = forward, .sa_flags = SA_SIGINFO};
-  sigemptyset(&fwd.sa_mask);
   sigset_t all, old;
   sigfillset(&all);
   /* No forwarded signal may arrive between fork and command_pid being set. */
   sigprocmask(SIG_BLOCK, &all, &old);
+  /* One that came since the handler last ran (held by the mask now) reached init alone:
+     the command, forked below, never had the group's copy. */
+  sigset_t pending;
+  sigpending(&pending);
+  for (size_t s = 0; s < sizeof FORWARDED / sizeof *FORWARDED; s++)
+    if (sigismember(&pending, FORWARDED[s])) early_signals |= 1 << FORWARDED[s];
   pid_t child = fork();
   if (child < 0) die("fork");
   if (child == 0) {
@@ -117,7 +151,9 @@ struct result run_init(const struct job_options *options, char **command) {
     exec_command(options, command, exec_error[1]);
   }
   command_pid = child;
-  for (size_t s = 0; s < sizeof FORWARDED / sizeof *FORWARDED; s++) sigaction(FORWARDED[s], &fwd, NULL);
+  /* Pending in the child (all blocked until its exec resets them): delivered at once. */
+  for (size_t s = 0; s < sizeof FORWARDED / sizeof *FORWARDED; s++)
+    if (early_signals & (1 << FORWARDED[s])) kill(child, FORWARDED[s]);
   sigprocmask(SIG_SETMASK, &old, NULL);
 
   close(exec_error[1]);

@@ -40,6 +40,20 @@ int job_namespace_flags(const struct job_options *options);
 /* Resets signals, drops privileges, execs; on failure reports "exec <errno>" to `error_fd` (or STATUS_FD when -1) and exits 127. */
 void exec_command(const struct job_options *options, char **command, int error_fd) __attribute__((noreturn));
 /*
+ * An init's signal handling, to install first thing in a new PID namespace: the kernel
+ * drops a signal sent to a namespace's init that has no handler for it, so without this a
+ * stop sent while the job is being set up would be lost. Signals that come before the
+ * command exists are kept for it.
+ */
+void catch_init_signals(void);
+/*
+ * For the process that forks inits: the signals an init forwards get a handler here, and
+ * are blocked, so that a child is never without one (those it has not caught yet wait).
+ */
+void hold_init_signals(void);
+/* Every signal to its default, none blocked (as a command expects at exec). */
+void reset_signals(void);
+/*
  * Runs as PID 1 of fresh namespaces: private mounts, /proc, /tmp, /var/tmp, hostname,
  * lo; forks the command, forwards signals sent to PID 1 from inside, reaps orphans, and
  * once the command ends kills and reaps what is left. Returns how the command ended.

@@ -41,7 +41,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void ignore_in_outer(int sig) { (void)sig; }
+static volatile pid_t init_pid = 0;
+/* Signals that came before init existed: nobody else had them, init gets them. */
+static volatile sig_atomic_t early_signals = 0;
+
+static void ignore_in_outer(int sig) {
+  if (init_pid == 0) early_signals |= 1 << sig;
+}
 
 /* Reads the options before `--`; returns the index of the command, or -1. */
 static int parse_options(int argc, char **argv, struct job_options *o) {
@@ -70,8 +76,8 @@ int main(int argc, char **argv) {
   if (fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC) < 0) return 127;
 
   /* Signals to the job's process group reach init directly (it is in the group): outer
-   * only waits, and must not die before the job does. A handler, not SIG_IGN, so that
-   * nothing inherits "ignored". */
+   * only waits, and must not die before the job does; those that come before init
+   * exists are passed to it. A handler, not SIG_IGN, so that nothing inherits "ignored". */
   static const int QUIET[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
   struct sigaction quiet = {.sa_handler = ignore_in_outer};
   for (size_t s = 0; s < sizeof QUIET / sizeof *QUIET; s++) sigaction(QUIET[s], &quiet, NULL);
@@ -80,10 +86,24 @@ int main(int argc, char **argv) {
   int channel[2];
   if (pipe2(channel, O_CLOEXEC) < 0) die("pipe");
 
+  /* Blocked across the fork: init catches them for itself before it takes any. */
+  sigset_t quiet_mask, old_mask;
+  sigemptyset(&quiet_mask);
+  for (size_t s = 0; s < sizeof QUIET / sizeof *QUIET; s++) sigaddset(&quiet_mask, QUIET[s]);
+  sigprocmask(SIG_BLOCK, &quiet_mask, &old_mask);
+  /* Held by the mask now, these reached outer alone: init never had the group's copy. */
+  sigset_t pending;
+  sigpending(&pending);
+  for (size_t s = 0; s < sizeof QUIET / sizeof *QUIET; s++)
+    if (sigismember(&pending, QUIET[s])) early_signals |= 1 << QUIET[s];
   pid_t init = fork();
   if (init < 0) die("fork");
   if (init > 0) {
     /* outer */
+    init_pid = init;
+    for (size_t s = 0; s < sizeof QUIET / sizeof *QUIET; s++)
+      if (early_signals & (1 << QUIET[s])) kill(init, QUIET[s]);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
     close(channel[1]);
     int status;
     while (waitpid(init, &status, 0) < 0 && errno == EINTR) {}
@@ -109,6 +129,8 @@ int main(int argc, char **argv) {
   /* init: pid 1 of the new namespace. If outer is killed, so is init, and with it the
    * whole namespace. */
   close(channel[0]);
+  catch_init_signals();
+  sigprocmask(SIG_SETMASK, &old_mask, NULL);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   struct result r = run_init(&options, command);
   (void)!write(channel[1], &r, sizeof r);

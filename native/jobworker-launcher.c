@@ -2,11 +2,15 @@
  * jobworker-launcher: starts the engine's jobs for it, so that the server's thread never
  * forks (docs/design.md, "The start path"). One long-lived process per job pool:
  *
- *   jobworker-launcher REQUEST-FIFO REPLY-FIFO
+ *   jobworker-launcher REQUEST-FIFO REPLY-FIFO ENGINE-PID
  *
- * It makes both FIFOs (0600), says "ready" on stdout, and opens them; the engine opens
- * the other ends and removes the names. Requests come on REQUEST-FIFO, each a 4-byte
- * little-endian length and that many bytes of NUL-terminated strings:
+ * It makes both FIFOs (0600) and opens its ends without waiting for a peer, then says
+ * "ready" on stdout; the engine opens the other ends (at once: ours are open) and removes
+ * the names. No open of ours can block, so a launcher whose engine died at any moment
+ * never hangs: it dies with it (PR_SET_PDEATHSIG, SIGTERM), killing its jobs.
+ *
+ * Requests come on REQUEST-FIFO, each a 4-byte little-endian length and that many bytes
+ * of NUL-terminated strings:
  *     start HANDLE CWD STDOUT-PATH STDERR-PATH ISOLATE NET-NONE HOSTNAME TMP-SIZE
  *           UID GID GROUPS NCGROUPS CGROUP-PROCS-FILE... NENV NAME=VALUE... NARGV ARG...
  *       (UID empty: keep the launcher's user; ISOLATE and NET-NONE "0" or "1")
@@ -33,7 +37,8 @@
  * The launcher reaps its children. A job's process group is signalled only while its
  * leader is unreaped (so a recycled process group id is never hit), and is SIGKILLed
  * when the leader ends (nothing of a job outlives it). When the engine goes away (EOF on
- * REQUEST-FIFO), every job still running is killed. Static, like jobworker-init.
+ * REQUEST-FIFO, or SIGTERM when it dies), every job still running is killed, and the
+ * launcher waits a bounded time for its children. Static, like jobworker-init.
  */
 #define _GNU_SOURCE
 #include "job-init.h"
@@ -69,16 +74,22 @@ struct job {
 
 static struct job *jobs;
 static int reply_fd = -1;
+/* Set in main, before any fork: the children know who their launcher is. */
+static pid_t launcher_pid;
 /* The launcher's own command line, rewritten in an init child (see `name_init`). */
 static char *args_start, *args_end;
 static size_t njobs, jobs_cap;
+
+static void kill_all_and_exit(void) __attribute__((noreturn));
 
 static void write_all(int fd, const char *data, size_t len) {
   while (len > 0) {
     ssize_t n = write(fd, data, len);
     if (n < 0) {
       if (errno == EINTR) continue;
-      _exit(1); /* the engine is gone */
+      /* The engine is gone: its jobs must not run on unsupervised. */
+      if (getpid() == launcher_pid) kill_all_and_exit();
+      _exit(1);
     }
     data += n;
     len -= (size_t)n;
@@ -235,9 +246,16 @@ static void prepare_process(int isolate, int report_w, int *keep, int nkeep) {
     close(report_w);
   }
   fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
+  /* An init catches its signals before it takes them (see catch_init_signals); anything
+     else is as a command expects it. */
+  if (isolate) {
+    catch_init_signals();
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+  } else {
+    reset_signals();
+  }
   setpgid(0, 0);
   if (isolate) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -325,6 +343,14 @@ static void spare_main(int kind, int sock, int report_w) {
   int keep[1] = {sock};
   prepare_process(kind == ISOLATED, report_w, keep, 1);
   sock = keep[0];
+  /* None of the launcher's standard descriptors (the engine's pipe): a spare outlives
+     the launcher only until it reads its socket's end. */
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    for (int fd = 0; fd < 3; fd++)
+      if (fd != null) dup2(null, fd);
+    if (null > 2) close(null);
+  }
   uint32_t len;
   int received[2];
   char control[CMSG_SPACE(sizeof received)];
@@ -667,13 +693,38 @@ static void handle_frame(char *data, size_t len) {
   else if (strcmp(kind, "signal") == 0) signal_job(&f);
 }
 
-/* The engine is gone: nothing of ours may run on unsupervised. */
+/* How long the launcher waits for its killed children before it exits anyway. */
+#define REAP_LIMIT_MS 5000
+
+static int sigchld_fd = -1;
+
+/*
+ * The engine is gone (or closes the pool): nothing of ours may run on unsupervised. Spares
+ * still on their way from the nursery are this process's children too, known to nobody
+ * yet: closing the nursery's socket drops the descriptors in flight, so they see their
+ * socket's end and exit. Reaping lets the engine know, when it sees this process exit,
+ * that nothing of the pool runs any more; bounded, since a process in a frozen cgroup or
+ * stuck in the kernel cannot die now, and a launcher that never exits would hold up its
+ * engine's close for good.
+ */
 static void kill_all_and_exit(void) {
+  if (nursery_fd >= 0) close(nursery_fd);
+  if (nursery_pid > 0) kill(nursery_pid, SIGKILL);
   for (size_t i = 0; i < njobs; i++) kill(-jobs[i].pid, SIGKILL);
   for (int k = 0; k < 2; k++)
-    for (int i = 0; i < nready[k]; i++) kill(ready[k][i].pid, SIGKILL);
-  if (nursery_pid > 0) kill(nursery_pid, SIGKILL);
-  while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {}
+    for (int i = 0; i < nready[k]; i++) {
+      kill(ready[k][i].pid, SIGKILL);
+      close(ready[k][i].sock);
+    }
+  struct pollfd chld = {.fd = sigchld_fd, .events = POLLIN};
+  for (int waited = 0; waited < REAP_LIMIT_MS; waited += 100) {
+    pid_t pid;
+    while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {}
+    if (pid < 0 && errno == ECHILD) break;
+    if (sigchld_fd < 0 || poll(&chld, 1, 100) < 0) usleep(100 * 1000);
+    struct signalfd_siginfo si;
+    while (sigchld_fd >= 0 && read(sigchld_fd, &si, sizeof si) > 0) {}
+  }
   _exit(0);
 }
 
@@ -684,24 +735,37 @@ static int make_fifo(const char *path) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3) return 2;
+  if (argc != 4) return 2;
+  launcher_pid = getpid();
   args_start = argv[0];
   args_end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
   /* A write to a vanished engine fails with EPIPE instead of killing us silently. */
   signal(SIGPIPE, SIG_IGN);
-  sigset_t chld;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &chld, NULL);
-  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  /* Our clones start with a handler for what their init will forward (a stop sent before
+     the init caught it would be dropped by the kernel otherwise); SIGTERM is read below. */
+  hold_init_signals();
+  /* SIGCHLD (a child ended) and SIGTERM (the engine died, or someone asks us to end) are
+     read from a descriptor in the loop below. */
+  sigset_t handled;
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGCHLD);
+  sigaddset(&handled, SIGTERM);
+  sigprocmask(SIG_BLOCK, &handled, NULL);
+  int sfd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) return 1;
+  sigchld_fd = sfd;
+  /* Dies with the engine, even one that dies before it ever opened the FIFOs. */
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != (pid_t)strtol(argv[3], NULL, 10)) return 1;
   fcntl(1, F_SETFD, FD_CLOEXEC);
   if (make_fifo(argv[1]) < 0 || make_fifo(argv[2]) < 0) return 1;
-  emit(1, "ready\n");
-  /* In the order the engine opens the other ends: each open waits for its peer. */
-  int requests = open(argv[1], O_RDONLY | O_CLOEXEC);
-  reply_fd = open(argv[2], O_WRONLY | O_CLOEXEC);
+  /* Neither open waits for the engine: the read end without O_NONBLOCK's wait, the reply
+     end read-write (a FIFO's writer that is also a reader). The request end reports
+     nothing to poll until the engine's writer came, and its end-of-file once it left. */
+  int requests = open(argv[1], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  reply_fd = open(argv[2], O_RDWR | O_CLOEXEC);
   if (requests < 0 || reply_fd < 0) return 1;
+  emit(1, "ready\n");
   size_t cap = 1 << 16, used = 0;
   char *buf = malloc(cap);
   if (!buf) return 1;
@@ -716,8 +780,11 @@ int main(int argc, char **argv) {
     if (fds[2].revents && nursery_fd >= 0) receive_spare();
     if (fds[1].revents) {
       struct signalfd_siginfo si;
-      while (read(sfd, &si, sizeof si) > 0) {}
+      int terminate = 0;
+      while (read(sfd, &si, sizeof si) > 0)
+        if (si.ssi_signo == SIGTERM) terminate = 1;
       reap();
+      if (terminate) kill_all_and_exit();
     }
     if (fds[0].revents) {
       if (used == cap) {
@@ -727,7 +794,7 @@ int main(int argc, char **argv) {
         buf = grown;
       }
       ssize_t n = read(requests, buf + used, cap - used);
-      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
       if (n <= 0) kill_all_and_exit();
       used += (size_t)n;
       size_t at = 0;

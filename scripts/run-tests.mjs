@@ -4,7 +4,7 @@
 // substring: `npm test -- pki` runs only the files whose path contains "pki".
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 
 function findTests(dir) {
   const found = [];
@@ -22,9 +22,39 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(" ")}`);
   process.exit(1);
 }
+// A whole run takes minutes; this bound turns a hang into a failure that says what was
+// still running, well within CI's own limit. (A test file that hangs is ended by
+// --test-timeout; this is for what outlives it, such as a process holding a test
+// file's output pipe open, for which the runner would wait for ever.)
+const RUN_LIMIT_MS = Number(process.env.JOBWORKER_TEST_RUN_LIMIT_MS) || 45 * 60 * 1000;
+
+// Its own process group, so that the bound can end the runner and every test file at once.
 const child = spawn(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=120000", ...files],
-  { stdio: "inherit" },
+  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=180000", ...files],
+  { stdio: "inherit", detached: true },
 );
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+const bound = setTimeout(() => {
+  console.error(`\nrun-tests: the run passed its limit of ${RUN_LIMIT_MS / 60000} minutes; what still runs:`);
+  spawnSync("ps", ["-eo", "pid,ppid,pgid,sid,stat,etime,wchan:24,args", "--forest"], { stdio: "inherit" });
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // gone already
+  }
+  process.exit(1);
+}, RUN_LIMIT_MS);
+child.on("exit", (code, signal) => {
+  clearTimeout(bound);
+  process.exit(code ?? (signal ? 1 : 0));
+});
+// In its own session the runner no longer hears the terminal: Ctrl-C and SIGTERM are passed on.
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // gone already
+    }
+  });
+}

@@ -121,6 +121,26 @@ describe("isolated jobs", { skip: asRoot ? false : "needs root" }, () => {
     assert.deepEqual(pool.status(id), { state: "completed", exitCode: 137, signal: "SIGKILL" });
   });
 
+  it("stop at once after start: SIGTERM reaches the command even before it ran, on every start path", { timeout: 120_000 }, async () => {
+    // A namespace's init gets no signal it has no handler for: a stop sent while the init
+    // was still setting up used to be dropped, and the job ran until the grace period's
+    // SIGKILL. The long grace makes a lost SIGTERM show as SIGKILL, not as slowness.
+    for (const launcher of [true, false]) {
+      const patient = await JobPool.open({ dataDir: join(dir.path, `stop-at-once-${launcher}`), stopGraceMs: 60_000, launcher });
+      try {
+        for (const network of ["host", "none"] as const) {
+          for (let round = 0; round < 3; round++) {
+            const id = patient.create({ cmd: "sleep", args: ["1000"], network });
+            await patient.stop(id);
+            assert.deepEqual(patient.status(id), { state: "completed", exitCode: 143, signal: "SIGTERM" }, `launcher ${launcher}, network ${network}`);
+          }
+        }
+      } finally {
+        await patient.close();
+      }
+    }
+  });
+
   it("stop kills a process that escaped the job's process group with setsid", async () => {
     const escapee = ["sleep", "4242.25"];
     const id = pool.create({ cmd: "sh", args: ["-c", `setsid ${escapee.join(" ")} & echo started; sleep 1000`] });

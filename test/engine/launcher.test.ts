@@ -2,10 +2,12 @@
 // separate small process, not by the server's thread. Real processes; the launcher is
 // killed for real to check that its jobs end and the next ones still start.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { JobPool } from "../../src/index.js";
+import { LAUNCHER_PROGRAM } from "../../src/engine/start/launcher.js";
 import { until } from "../../src/engine/back-off.js";
 import { isAlive } from "../helpers/processes.js";
 import { readUntil } from "../helpers/streams.js";
@@ -25,6 +27,20 @@ function launchers(): number[] {
     .filter((pid) => {
       try {
         return Number(statField(pid, 4)) === process.pid && readFileSync(`/proc/${pid}/comm`, "latin1").trim() === "jobworker-launc";
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** Live processes of the session `sid`: a launcher's own, its nursery, spares and jobs. */
+function sessionMembers(sid: number): number[] {
+  return readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return Number(statField(pid, 6)) === sid && isAlive(pid);
       } catch {
         return false;
       }
@@ -114,6 +130,41 @@ describe("the launcher", () => {
       await pool.stop(third);
     } finally {
       await pool.close();
+    }
+  });
+
+  it("close leaves nothing of the pool running, spares on their way from the nursery included", { timeout: 90_000 }, async () => {
+    // Each start asks the nursery for more spares; closing at once catches some of them
+    // between the nursery and the launcher (a launcher once waited for those for ever).
+    for (let round = 0; round < 12; round++) {
+      const pool = await JobPool.open({ dataDir: join(dir.path, `close-${round}`), ...(round % 2 === 0 && { isolation: false }) });
+      const [launcher] = launchers();
+      assert.ok(launcher, "a launcher runs");
+      pool.create({ cmd: "true" });
+      pool.create({ cmd: "sleep", args: ["1000"] });
+      await pool.close();
+      assert.deepEqual(launchers(), [], `round ${round}: close ends the launcher`);
+      assert.deepEqual(sessionMembers(launcher!), [], `round ${round}: nothing of the launcher's session runs`);
+    }
+  });
+
+  it("a launcher whose parent dies before it opened its FIFOs exits, never blocking", async () => {
+    // Its parent (a shell standing in for a server) names itself and exits at once; the
+    // launcher is told by PR_SET_PDEATHSIG, although no engine ever opened its FIFOs.
+    const fifos = join(dir.path, "orphan");
+    mkdirSync(fifos);
+    const shell = spawn("sh", ["-c", `"$0" "$1/req" "$1/rep" $$ >/dev/null & echo $!; read line`, LAUNCHER_PROGRAM, fifos], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    try {
+      const pid = Number((await readUntil(shell.stdout!, (s) => s.includes("\n"))).toString());
+      assert.ok(await until(() => readdirSync(fifos).length === 2, 5000), "the launcher made its FIFOs");
+      assert.equal(Number(statField(pid, 4)), shell.pid, "the shell is the launcher's parent");
+      assert.equal(isAlive(pid), true, "it waits for its engine");
+      shell.stdin!.end(); // the shell's `read` ends: the shell exits
+      assert.ok(await until(() => !isAlive(pid), 5000), "the launcher exits when its parent dies");
+    } finally {
+      shell.kill("SIGKILL");
     }
   });
 

@@ -28,6 +28,9 @@ export function launcherBuilt(program = LAUNCHER_PROGRAM): boolean {
 /** How a job's process ends when the launcher dies under it. */
 const LAUNCHER_DIED: ProcessExit = { code: null, signal: "SIGKILL", failure: { step: "launcher", code: "EPIPE" } };
 
+/** How long `close` lets the launcher take before it is killed (its own bound is 5 s). */
+const CLOSE_LIMIT_MS = 15_000;
+
 /** The longest answer line: "started HANDLE PID STARTTIME" and the like. */
 const MAX_REPLY = 256;
 
@@ -62,7 +65,9 @@ export class Launcher {
     const requestPath = join(dir, "launcher.requests");
     const replyPath = join(dir, "launcher.replies");
     // Its own session: a Ctrl-C meant for the server must not kill the launcher first.
-    const child = spawn(program, [requestPath, replyPath], { stdio: ["ignore", "pipe", "inherit"], detached: true });
+    // It writes nothing on stderr: none of its processes holds ours (a test runner, or a
+    // supervisor's pipe, waits for every holder of it to end).
+    const child = spawn(program, [requestPath, replyPath, String(process.pid)], { stdio: ["ignore", "pipe", "ignore"], detached: true });
     const launcher = new Launcher(child);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -80,7 +85,8 @@ export class Launcher {
         };
         child.stdout!.on("data", onReady);
       });
-      // In the order the launcher opens its ends: each open waits for its peer.
+      // The launcher holds its ends open already (a reader of the one, a writer of the
+      // other), so neither open waits.
       launcher.requestFd = openSync(requestPath, "w");
       launcher.replyFd = openSync(replyPath, "r");
     } catch (err) {
@@ -143,11 +149,20 @@ export class Launcher {
     return { process: launched };
   }
 
-  /** Ends the launcher (after the pool stopped its jobs); any job left is killed by it. */
+  /**
+   * Ends the launcher (after the pool stopped its jobs): it kills any job left and exits
+   * once its children are reaped, so that nothing of the pool runs when this resolves.
+   */
   close(): Promise<void> {
     this.closing ??= new Promise((resolve) => {
       if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();
-      this.child.once("exit", () => resolve());
+      // A bound, not a wait: the launcher gives up on its children after 5 s itself; this
+      // is for a launcher that cannot run at all (stopped, or stuck in the kernel).
+      const stuck = setTimeout(() => this.child.kill("SIGKILL"), CLOSE_LIMIT_MS);
+      this.child.once("exit", () => {
+        clearTimeout(stuck);
+        resolve();
+      });
       this.child.ref();
       this.closeFifos();
     });
