@@ -260,8 +260,7 @@ async function buildApp({ pool, material, options, log, maxRunningPerClient, ope
     // Refusals fastify makes before routing (a malformed URL): same shape, and audited too.
     frameworkErrors: (err, request, reply) => {
       const httpError = toHttpError(err);
-      auditWhenDone(request as FastifyRequest, reply as FastifyReply);
-      countWhenDone(request as FastifyRequest, reply as FastifyReply);
+      whenDone(request as FastifyRequest, reply as FastifyReply);
       void (reply as FastifyReply).code(httpError.statusCode).send(httpError.body());
     },
   });
@@ -272,17 +271,24 @@ async function buildApp({ pool, material, options, log, maxRunningPerClient, ope
   const auditOut = options.auditLog ?? process.stdout;
   const audit = createAuditWriter(auditOut, log);
 
-  /** Writes the request's audit line once its response is over (finished or aborted). */
-  function auditWhenDone(request: FastifyRequest, reply: FastifyReply): void {
-    if (auditOut === false) return;
+  /**
+   * Once the request's response is over (finished or aborted): counts it by route template
+   * and status, and writes its audit line. One listener for both, and the route template
+   * (a getter that builds an object) read once: this runs for every request.
+   */
+  function whenDone(request: FastifyRequest, reply: FastifyReply): void {
+    if (auditOut === false && !metrics) return;
     const started = performance.now();
-    const time = new Date().toISOString();
+    const time = auditOut === false ? "" : new Date().toISOString();
     reply.raw.once("close", () => {
+      const route = request.routeOptions?.url;
+      metrics?.requestDone(route, reply.raw.statusCode);
+      if (auditOut === false) return;
       audit({
         time,
         identity: request.identity || identityOf(request.raw.socket as TLSSocket) || null,
         method: request.method,
-        route: request.routeOptions?.url ?? request.url.slice(0, 200),
+        route: route ?? request.url.slice(0, 200),
         job_id: request.jobId ?? null,
         ...(request.jobOwner !== null && { owner: request.jobOwner }),
         status: reply.raw.statusCode,
@@ -290,12 +296,6 @@ async function buildApp({ pool, material, options, log, maxRunningPerClient, ope
         ...(reply.raw.writableFinished ? {} : { aborted: true as const }),
       });
     });
-  }
-
-  /** Counts the request by route template and status once its response is over (finished or aborted). */
-  function countWhenDone(request: FastifyRequest, reply: FastifyReply): void {
-    if (!metrics) return;
-    reply.raw.once("close", () => metrics.requestDone(request.routeOptions?.url, reply.raw.statusCode));
   }
 
   // Runs before the HTTP layer sees the connection (prepended): a certificate OpenSSL
@@ -327,8 +327,7 @@ async function buildApp({ pool, material, options, log, maxRunningPerClient, ope
   app.decorateRequest("jobId", null);
   app.decorateRequest("jobOwner", null);
   app.addHook("onRequest", async (request, reply) => {
-    auditWhenDone(request, reply);
-    countWhenDone(request, reply);
+    whenDone(request, reply);
     const identity = identityOf(request.raw.socket as TLSSocket);
     // Cannot happen with the listener above; kept so that no handler ever runs without one.
     if (identity === undefined) throw new HttpError("CLIENT_CERT_REQUIRED");
