@@ -759,9 +759,9 @@ int main(int argc, char **argv) {
   if (getppid() != (pid_t)strtol(argv[3], NULL, 10)) return 1;
   fcntl(1, F_SETFD, FD_CLOEXEC);
   if (make_fifo(argv[1]) < 0 || make_fifo(argv[2]) < 0) return 1;
-  /* Neither open waits for the engine: the read end without O_NONBLOCK's wait, the reply
-     end read-write (a FIFO's writer that is also a reader). The request end reports
-     nothing to poll until the engine's writer came, and its end-of-file once it left. */
+  /* Neither open waits for the engine: the request end is opened O_NONBLOCK, the reply
+     end read-write (a writer that is also a reader). The request end reports nothing to
+     poll until the engine's writer came, and its end-of-file once that writer left. */
   int requests = open(argv[1], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   reply_fd = open(argv[2], O_RDWR | O_CLOEXEC);
   if (requests < 0 || reply_fd < 0) return 1;
