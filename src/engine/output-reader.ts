@@ -66,6 +66,12 @@ export class OutputReader extends Readable {
       const endedBefore = this.notifier.isEnded;
       const wanted = Math.min(CHUNK_BYTES, this.limit - this.position);
       if (wanted <= 0) {
+        // At the cap nothing more is delivered; a follower's stream still ends only with
+        // the job (being stopped for its output now), as followers are promised.
+        if (this.follow && !endedBefore) {
+          await this.changeAfter(seen);
+          continue;
+        }
         this.push(null);
         return;
       }
@@ -81,11 +87,16 @@ export class OutputReader extends Readable {
         this.push(null);
         return;
       }
-      await new Promise<void>((resolve) => {
-        this.cancelWait = this.notifier.waitForChange(seen, resolve);
-      });
-      this.cancelWait = undefined;
+      await this.changeAfter(seen);
     }
+  }
+
+  /** Resolves once the notifier's version differs from `seen` (a write, or the job's end). */
+  private async changeAfter(seen: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.cancelWait = this.notifier.waitForChange(seen, resolve);
+    });
+    this.cancelWait = undefined;
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {

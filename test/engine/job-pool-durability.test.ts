@@ -180,6 +180,21 @@ describe("durability", () => {
     }
   });
 
+  it("a follower of a job stopped at the cap sees its stream end only once the job has ended", async () => {
+    // The cap is reached before the job is stopped: the stream has nothing more to give
+    // then, but its end tells a follower that the job is over (docs/api.md, "follow").
+    const pool = await JobPool.open({ isolation: false, dataDir: freshDataDir(), maxOutputBytes: 10_000 });
+    try {
+      for (let round = 0; round < 5; round++) {
+        const id = pool.create({ cmd: "sh", args: ["-c", "while :; do head -c 4096 /dev/zero; done"] });
+        assert.equal((await collect(pool.stream(id, "stdout", { follow: true }))).length, 10_000);
+        assert.notEqual(pool.status(id).state, "running", `round ${round}: the job had ended when its stream did`);
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("stops a job at the output cap, keeps exactly the cap, and marks it truncated", async () => {
     const pool = await JobPool.open({ isolation: false, dataDir: freshDataDir(), maxOutputBytes: 10_000 });
     try {
