@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const int FORWARDED[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+const int FORWARDED[FORWARDED_COUNT] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
 static volatile pid_t command_pid = 0;
 /* Signals that came before the command existed, to pass on once it does. */
 static volatile sig_atomic_t early_signals = 0;
@@ -87,13 +87,22 @@ static void forward(int sig, siginfo_t *info, void *context) {
   if (pid > 0 && info->si_pid != 0) kill(pid, sig);
 }
 
+int pending_forwarded(void) {
+  sigset_t pending;
+  sigpending(&pending);
+  int bits = 0;
+  for (size_t s = 0; s < FORWARDED_COUNT; s++)
+    if (sigismember(&pending, FORWARDED[s])) bits |= 1 << FORWARDED[s];
+  return bits;
+}
+
 static void hold(int sig) { (void)sig; }
 
 void hold_init_signals(void) {
   struct sigaction held = {.sa_handler = hold};
   sigset_t mask;
   sigemptyset(&mask);
-  for (size_t s = 0; s < sizeof FORWARDED / sizeof *FORWARDED; s++) {
+  for (size_t s = 0; s < FORWARDED_COUNT; s++) {
     sigaction(FORWARDED[s], &held, NULL);
     sigaddset(&mask, FORWARDED[s]);
   }
@@ -103,7 +112,7 @@ void hold_init_signals(void) {
 void catch_init_signals(void) {
   struct sigaction fwd = {.sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART};
   sigfillset(&fwd.sa_mask);
-  for (size_t s = 0; s < sizeof FORWARDED / sizeof *FORWARDED; s++) sigaction(FORWARDED[s], &fwd, NULL);
+  for (size_t s = 0; s < FORWARDED_COUNT; s++) sigaction(FORWARDED[s], &fwd, NULL);
 }
 
 static void bring_loopback_up(void) {
@@ -140,10 +149,7 @@ struct result run_init(const struct job_options *options, char **command) {
   sigprocmask(SIG_BLOCK, &all, &old);
   /* One that came since the handler last ran (held by the mask now) reached init alone:
      the command, forked below, never had the group's copy. */
-  sigset_t pending;
-  sigpending(&pending);
-  for (size_t s = 0; s < sizeof FORWARDED / sizeof *FORWARDED; s++)
-    if (sigismember(&pending, FORWARDED[s])) early_signals |= 1 << FORWARDED[s];
+  early_signals |= pending_forwarded();
   pid_t child = fork();
   if (child < 0) die("fork");
   if (child == 0) {
@@ -152,7 +158,7 @@ struct result run_init(const struct job_options *options, char **command) {
   }
   command_pid = child;
   /* Pending in the child (all blocked until its exec resets them): delivered at once. */
-  for (size_t s = 0; s < sizeof FORWARDED / sizeof *FORWARDED; s++)
+  for (size_t s = 0; s < FORWARDED_COUNT; s++)
     if (early_signals & (1 << FORWARDED[s])) kill(child, FORWARDED[s]);
   sigprocmask(SIG_SETMASK, &old, NULL);
 

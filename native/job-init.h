@@ -39,6 +39,11 @@ int parse_groups(const char *text, gid_t *groups);
 int job_namespace_flags(const struct job_options *options);
 /* Resets signals, drops privileges, execs; on failure reports "exec <errno>" to `error_fd` (or STATUS_FD when -1) and exits 127. */
 void exec_command(const struct job_options *options, char **command, int error_fd) __attribute__((noreturn));
+/* The signals an init passes on to its command (and helper's outer keeps from killing it). */
+#define FORWARDED_COUNT 8
+extern const int FORWARDED[FORWARDED_COUNT];
+/* Those of FORWARDED pending (blocked) in this process, as bits (1 << signal). */
+int pending_forwarded(void);
 /*
  * An init's signal handling, to install first thing in a new PID namespace: the kernel
  * drops a signal sent to a namespace's init that has no handler for it, so without this a

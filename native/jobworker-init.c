@@ -78,9 +78,8 @@ int main(int argc, char **argv) {
   /* Signals to the job's process group reach init directly (it is in the group): outer
    * only waits, and must not die before the job does; those that come before init
    * exists are passed to it. A handler, not SIG_IGN, so that nothing inherits "ignored". */
-  static const int QUIET[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
   struct sigaction quiet = {.sa_handler = ignore_in_outer};
-  for (size_t s = 0; s < sizeof QUIET / sizeof *QUIET; s++) sigaction(QUIET[s], &quiet, NULL);
+  for (size_t s = 0; s < FORWARDED_COUNT; s++) sigaction(FORWARDED[s], &quiet, NULL);
 
   if (unshare(job_namespace_flags(&options)) < 0) die("unshare");
   int channel[2];
@@ -89,20 +88,17 @@ int main(int argc, char **argv) {
   /* Blocked across the fork: init catches them for itself before it takes any. */
   sigset_t quiet_mask, old_mask;
   sigemptyset(&quiet_mask);
-  for (size_t s = 0; s < sizeof QUIET / sizeof *QUIET; s++) sigaddset(&quiet_mask, QUIET[s]);
+  for (size_t s = 0; s < FORWARDED_COUNT; s++) sigaddset(&quiet_mask, FORWARDED[s]);
   sigprocmask(SIG_BLOCK, &quiet_mask, &old_mask);
   /* Held by the mask now, these reached outer alone: init never had the group's copy. */
-  sigset_t pending;
-  sigpending(&pending);
-  for (size_t s = 0; s < sizeof QUIET / sizeof *QUIET; s++)
-    if (sigismember(&pending, QUIET[s])) early_signals |= 1 << QUIET[s];
+  early_signals |= pending_forwarded();
   pid_t init = fork();
   if (init < 0) die("fork");
   if (init > 0) {
     /* outer */
     init_pid = init;
-    for (size_t s = 0; s < sizeof QUIET / sizeof *QUIET; s++)
-      if (early_signals & (1 << QUIET[s])) kill(init, QUIET[s]);
+    for (size_t s = 0; s < FORWARDED_COUNT; s++)
+      if (early_signals & (1 << FORWARDED[s])) kill(init, FORWARDED[s]);
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
     close(channel[1]);
     int status;

@@ -139,17 +139,26 @@ describe("durability", () => {
 
   it("after kill -9 of the server, kills every process of an isolated job, even one that left its group", { skip: process.getuid?.() !== 0 && "needs root (namespaces)" }, async () => {
     const dataDir = freshDataDir();
-    const worker = spawn(process.execPath, ["--import", "tsx", "test/fixtures/crash-worker.ts", dataDir, "isolated", "direct"], { stdio: ["ignore", "pipe", "inherit"] });
+    // A duration of its own: a process left by another run is never taken for this one's.
+    const seconds = `4244.${process.pid}`;
+    const worker = spawn(process.execPath, ["--import", "tsx", "test/fixtures/crash-worker.ts", dataDir, "isolated", "direct"], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, JOBWORKER_TEST_ESCAPEE: seconds },
+    });
     const line = await readUntil(worker.stdout, (s) => s.includes("\n"));
     const { id, pid } = JSON.parse(line.toString()) as { id: string; pid: number };
+    // The printed PIDs are the namespace's own: the host sees the escapee by its command line.
+    const escapee = (): boolean => readdirSync("/proc").some((p) => /^\d+$/.test(p) && isAlive(Number(p)) && readCmdline(p) === `sleep\u0000${seconds}\u0000`);
+    // Its PID is printed when forked: it may still be `setsid` for a moment.
+    const running = await until(escapee, 10_000);
     worker.kill("SIGKILL");
     await new Promise((resolve) => worker.once("exit", resolve));
-    // The printed PIDs are the namespace's own: the host sees the escapee by its command line.
-    const escapee = (): boolean => readdirSync("/proc").some((p) => /^\d+$/.test(p) && isAlive(Number(p)) && readCmdline(p) === "sleep\u00004244.5\u0000");
-    assert.ok(isAlive(pid) && escapee(), "the job outlives its server");
+    const outlived = running && isAlive(pid) && escapee();
 
+    // Reopened whatever the checks above found: the restart is also what cleans up.
     const pool = await JobPool.open({ dataDir });
     try {
+      assert.ok(outlived, "the job outlives its server");
       assert.equal(isAlive(pid), false, "the job's helper killed at restart");
       assert.equal(escapee(), false, "the escaped grandchild killed at restart");
       assert.deepEqual(pool.status(id), { state: "error", errorMsg: INTERRUPTED_MESSAGE, errorCode: "INTERRUPTED" });
