@@ -3,6 +3,7 @@
 #include "job-init.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <grp.h>
 #include <net/if.h>
 #include <sched.h>
@@ -138,6 +139,12 @@ struct result run_init(const struct job_options *options, char **command) {
   if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount-proc");
   mount_private_tmp("/tmp", options->tmp_size);
   mount_private_tmp("/var/tmp", options->tmp_size);
+  /* The working directory was entered before these mounts: under /tmp it would still be
+     the host's directory, shared with the host and every job. Entered again by its path,
+     it is the job's own (and a directory that exists only in the host's /tmp is not
+     found here). */
+  char here[PATH_MAX];
+  if (!getcwd(here, sizeof here) || chdir(here) < 0) die("cwd-private");
   if (options->hostname && sethostname(options->hostname, strlen(options->hostname)) < 0) die("hostname");
   if (options->net_none) bring_loopback_up();
 

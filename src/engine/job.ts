@@ -261,6 +261,8 @@ export class Job {
       case "output":
         if (code === "ENOSPC") return { code: "STORAGE_FULL", message: "cannot start: the disk is full" };
         return { code: "START_FAILED", message: `cannot start: its output files could not be opened (${code})` };
+      case "cwd-private":
+        return { code: "CWD_NOT_FOUND", message: `working directory not found: ${this.cwd} (the job's /tmp and /var/tmp are its own)` };
       case "setpriv":
         return { code: "START_FAILED", message: `cannot start ${this.spec.cmd}: a command name with "=" cannot run as another user` };
       case "cgroup":

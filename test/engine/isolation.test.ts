@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:net";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { IsolationNotAvailableError, JobPool, resolveUser } from "../../src/index.js";
@@ -73,6 +73,35 @@ describe("isolated jobs", { skip: asRoot ? false : "needs root" }, () => {
     const second = await runJob(pool, { cmd: "sh", args: ["-c", `ls -A /tmp; test ! -e /tmp/${marker}`] });
     assert.deepEqual(second.status, { state: "completed", exitCode: 0 });
     assert.equal(second.stdout, "");
+  });
+
+  it("works in its private /tmp by default: a file made there by a relative path stays in the job, on every start path", async () => {
+    // The working directory is entered before /tmp is mounted; it must be entered again,
+    // or relative paths would write into the host's /tmp (seen before this was fixed).
+    for (const launcher of [true, false]) {
+      const own = await JobPool.open({ dataDir: join(dir.path, `cwd-${launcher}`), launcher });
+      try {
+        const marker = `jobworker-relative-${process.pid}-${launcher}`;
+        const job = await runJob(own, { cmd: "sh", args: ["-c", `pwd; echo inside > ./${marker}; cat /tmp/${marker}`] });
+        assert.deepEqual(job.status, { state: "completed", exitCode: 0 }, job.stderr);
+        assert.equal(job.stdout, "/tmp\ninside\n");
+        assert.equal(existsSync(`/tmp/${marker}`), false, `launcher ${launcher}: nothing lands in the host's /tmp`);
+      } finally {
+        await own.close();
+      }
+    }
+  });
+
+  it("does not find a working directory that exists only in the host's /tmp", async () => {
+    const hostOnly = mkdtempSync(join(tmpdir(), "jobworker-host-only-"));
+    try {
+      const job = await runJob(pool, { cmd: "true", cwd: hostOnly });
+      assert.equal(job.status.state, "error");
+      assert.equal(job.status.errorCode, "CWD_NOT_FOUND");
+      assert.match(job.status.errorMsg!, /working directory not found: .*the job's \/tmp and \/var\/tmp are its own/);
+    } finally {
+      rmSync(hostOnly, { recursive: true, force: true });
+    }
   });
 
   it("has its own SysV IPC: a queue it makes is seen by neither the host nor another job", async () => {
