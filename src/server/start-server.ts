@@ -252,6 +252,9 @@ async function buildApp({ pool, material, options, log, maxRunningPerClient, ope
     exposeHeadRoutes: false,
     // Follow streams would otherwise keep close() waiting until their jobs end.
     forceCloseConnections: true,
+    // Fastify's own 503 while closing has none of our error shape (clients would call it
+    // a stranger's answer): the onRequest hook below answers SHUTTING_DOWN instead.
+    return503OnClosing: false,
     // verbose: each complaint carries its schema, whose description completes the refusal's
     // sentence (src/server/validation-message.ts).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false, verbose: true } },
@@ -326,8 +329,16 @@ async function buildApp({ pool, material, options, log, maxRunningPerClient, ope
   app.decorateRequest("identity", "");
   app.decorateRequest("jobId", null);
   app.decorateRequest("jobOwner", null);
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
   app.addHook("onRequest", async (request, reply) => {
     whenDone(request, reply);
+    if (closing) {
+      reply.header("connection", "close");
+      throw new HttpError("SHUTTING_DOWN");
+    }
     const identity = identityOf(request.raw.socket as TLSSocket);
     // Cannot happen with the listener above; kept so that no handler ever runs without one.
     if (identity === undefined) throw new HttpError("CLIENT_CERT_REQUIRED");

@@ -59,7 +59,7 @@ function whyNotIsolated(helper: string): string | undefined {
   } catch {
     return "the namespace helper was not built: `npm run build` needs a C compiler (cc) with static glibc";
   }
-  const trial = spawnSync(helper, ["--net-none", "--", "true"], { stdio: ["ignore", "ignore", "ignore", "pipe"], encoding: "utf8", timeout: 10_000 });
+  const trial = spawnSync(helper, ["--net-none", "--", "true"], { cwd: "/", stdio: ["ignore", "ignore", "ignore", "pipe"], encoding: "utf8", timeout: 10_000 });
   if (trial.status === 0) return undefined;
   const reason = (trial.output?.[3] as string | undefined)?.trim();
   return `a trial job could not be isolated${reason ? ` (${reason})` : ""}`;
