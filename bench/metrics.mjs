@@ -26,7 +26,7 @@ const CONCURRENCY = 8;
 const SCRAPE_EVERY_MS = Number(process.env.BENCH_SCRAPE_MS ?? 1000);
 
 const work = mkdtempSync(join(tmpdir(), "jobworker-bench-metrics-"));
-const { ca, serverCert, files, tls } = await benchPki(work);
+const { files, tls } = await benchPki(work);
 
 const pool = await JobPool.open({ dataDir: join(work, "data"), isolation: false });
 const common = { ...files, pool, auditLog: false, admins: ["bench"] };

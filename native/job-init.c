@@ -97,6 +97,11 @@ int pending_forwarded(void) {
   return bits;
 }
 
+void send_forwarded(pid_t pid, int bits) {
+  for (size_t s = 0; s < FORWARDED_COUNT; s++)
+    if (bits & (1 << FORWARDED[s])) kill(pid, FORWARDED[s]);
+}
+
 static void hold(int sig) { (void)sig; }
 
 void hold_init_signals(void) {
@@ -165,8 +170,7 @@ struct result run_init(const struct job_options *options, char **command) {
   }
   command_pid = child;
   /* Pending in the child (all blocked until its exec resets them): delivered at once. */
-  for (size_t s = 0; s < FORWARDED_COUNT; s++)
-    if (early_signals & (1 << FORWARDED[s])) kill(child, FORWARDED[s]);
+  send_forwarded(child, early_signals);
   sigprocmask(SIG_SETMASK, &old, NULL);
 
   close(exec_error[1]);

@@ -44,6 +44,8 @@ void exec_command(const struct job_options *options, char **command, int error_f
 extern const int FORWARDED[FORWARDED_COUNT];
 /* Those of FORWARDED pending (blocked) in this process, as bits (1 << signal). */
 int pending_forwarded(void);
+/* Sends `pid` each signal of FORWARDED whose bit (1 << signal) is set in `bits`. */
+void send_forwarded(pid_t pid, int bits);
 /*
  * An init's signal handling, to install first thing in a new PID namespace: the kernel
  * drops a signal sent to a namespace's init that has no handler for it, so without this a

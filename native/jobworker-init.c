@@ -97,8 +97,7 @@ int main(int argc, char **argv) {
   if (init > 0) {
     /* outer */
     init_pid = init;
-    for (size_t s = 0; s < FORWARDED_COUNT; s++)
-      if (early_signals & (1 << FORWARDED[s])) kill(init, FORWARDED[s]);
+    send_forwarded(init, early_signals);
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
     close(channel[1]);
     int status;

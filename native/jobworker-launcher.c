@@ -58,6 +58,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_FRAME (64u << 20)
@@ -696,7 +697,14 @@ static void handle_frame(char *data, size_t len) {
 /* How long the launcher waits for its killed children before it exits anyway. */
 #define REAP_LIMIT_MS 5000
 
+/* The launcher's signalfd (SIGCHLD, SIGTERM), set up before anything can end it. */
 static int sigchld_fd = -1;
+
+static long long now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 /*
  * The engine is gone (or closes the pool): nothing of ours may run on unsupervised. Spares
@@ -716,14 +724,16 @@ static void kill_all_and_exit(void) {
       kill(ready[k][i].pid, SIGKILL);
       close(ready[k][i].sock);
     }
+  /* Woken by each SIGCHLD (the signalfd), until none is left or the time is up. */
   struct pollfd chld = {.fd = sigchld_fd, .events = POLLIN};
-  for (int waited = 0; waited < REAP_LIMIT_MS; waited += 100) {
+  long long deadline = now_ms() + REAP_LIMIT_MS;
+  for (long long left = REAP_LIMIT_MS; left > 0; left = deadline - now_ms()) {
     pid_t pid;
     while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {}
     if (pid < 0 && errno == ECHILD) break;
-    if (sigchld_fd < 0 || poll(&chld, 1, 100) < 0) usleep(100 * 1000);
+    poll(&chld, 1, (int)left);
     struct signalfd_siginfo si;
-    while (sigchld_fd >= 0 && read(sigchld_fd, &si, sizeof si) > 0) {}
+    while (read(sigchld_fd, &si, sizeof si) > 0) {}
   }
   _exit(0);
 }

@@ -4,11 +4,12 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:net";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { IsolationNotAvailableError, JobPool, resolveUser } from "../../src/index.js";
+import { cmdlineOf, isAlive, processesWhere } from "../helpers/processes.js";
 import { readUntil } from "../helpers/streams.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
@@ -22,19 +23,10 @@ async function runJob(pool: JobPool, spec: Parameters<JobPool["create"]>[0]) {
   return { id, status, stdout: stdout.toString(), stderr: stderr.toString() };
 }
 
-/** PIDs of host processes whose command line is exactly `argv`. */
+/** PIDs of live host processes whose command line is exactly `argv`. */
 function hostProcesses(argv: string[]): number[] {
   const wanted = argv.join("\0") + "\0";
-  return readdirSync("/proc")
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, "utf8") === wanted && !/^Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+  return processesWhere((pid) => cmdlineOf(pid) === wanted && isAlive(pid));
 }
 
 describe("isolated jobs", { skip: asRoot ? false : "needs root" }, () => {

@@ -4,13 +4,13 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { INTERRUPTED_MESSAGE, JobPool, StorageFullError } from "../../src/index.js";
 import { JobStore, type StoredJob } from "../../src/engine/job-store.js";
 import { until } from "../../src/engine/back-off.js";
-import { isAlive } from "../helpers/processes.js";
+import { cmdlineOf, isAlive, processesWhere } from "../helpers/processes.js";
 import { collect, readUntil } from "../helpers/streams.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
@@ -148,7 +148,7 @@ describe("durability", () => {
     const line = await readUntil(worker.stdout, (s) => s.includes("\n"));
     const { id, pid } = JSON.parse(line.toString()) as { id: string; pid: number };
     // The printed PIDs are the namespace's own: the host sees the escapee by its command line.
-    const escapee = (): boolean => readdirSync("/proc").some((p) => /^\d+$/.test(p) && isAlive(Number(p)) && readCmdline(p) === `sleep\u0000${seconds}\u0000`);
+    const escapee = (): boolean => processesWhere((pid) => cmdlineOf(pid) === `sleep\u0000${seconds}\u0000` && isAlive(pid)).length > 0;
     // Its PID is printed when forked: it may still be `setsid` for a moment.
     const running = await until(escapee, 10_000);
     worker.kill("SIGKILL");
@@ -327,11 +327,3 @@ describe("durability", () => {
     }
   });
 });
-
-function readCmdline(pid: string): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
-  } catch {
-    return "";
-  }
-}

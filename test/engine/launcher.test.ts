@@ -9,7 +9,7 @@ import { after, describe, it } from "node:test";
 import { JobPool } from "../../src/index.js";
 import { LAUNCHER_PROGRAM } from "../../src/engine/start/launcher.js";
 import { until } from "../../src/engine/back-off.js";
-import { isAlive } from "../helpers/processes.js";
+import { isAlive, processesWhere } from "../helpers/processes.js";
 import { readUntil } from "../helpers/streams.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
@@ -21,30 +21,12 @@ function statField(pid: number, n: number): string {
 
 /** This process's children that run the launcher. */
 function launchers(): number[] {
-  return readdirSync("/proc")
-    .filter((name) => /^\d+$/.test(name))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return Number(statField(pid, 4)) === process.pid && readFileSync(`/proc/${pid}/comm`, "latin1").trim() === "jobworker-launc";
-      } catch {
-        return false;
-      }
-    });
+  return processesWhere((pid) => Number(statField(pid, 4)) === process.pid && readFileSync(`/proc/${pid}/comm`, "latin1").trim() === "jobworker-launc");
 }
 
 /** Live processes of the session `sid`: a launcher's own, its nursery, spares and jobs. */
 function sessionMembers(sid: number): number[] {
-  return readdirSync("/proc")
-    .filter((name) => /^\d+$/.test(name))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return Number(statField(pid, 6)) === sid && isAlive(pid);
-      } catch {
-        return false;
-      }
-    });
+  return processesWhere((pid) => Number(statField(pid, 6)) === sid && isAlive(pid));
 }
 
 describe("the launcher", () => {

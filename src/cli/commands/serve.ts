@@ -246,7 +246,6 @@ async function tlsFiles(flags: ServeFlags, home: string): Promise<Pick<ServerOpt
   return { caFile: paths.caCert, certFile: paths.serverCert, keyFile: paths.serverKey, ...(crl ?? { crlFileIfExists: paths.crl }) };
 }
 
-/** commander's collector of a repeatable option. */
 /** Opens the audit log for appending (mode 0600), failing with one line naming the file. */
 async function openAuditLog(path: string): Promise<SonicBoom> {
   const { openAuditFile } = await import("../../server/audit-log.js");
