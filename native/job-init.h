@@ -1,26 +1,36 @@
 /*
- * The parts of a job's start that both native programs share (docs/design.md,
- * "Isolation" and "The launcher"): PID 1 of a job's namespaces, and the last steps of
- * the command's own process (signals reset, privileges dropped, exec).
+ * The parts of a job's start shared by the launcher's children (docs/design.md,
+ * "Isolation" and "The start path"): failure reports, strict numbers, PID 1 of a job's
+ * namespaces, and the last steps of the command's own process (signals reset, confinement,
+ * exec).
  */
 #ifndef JOBWORKER_JOB_INIT_H
 #define JOBWORKER_JOB_INIT_H
+#include <signal.h>
+#include <stddef.h>
 #include <sys/types.h>
 
-/* Where failures are reported, one line "<step> <errno>": a pipe only the engine reads. */
+/* Where a child reports its failures, one line "<step> <errno>": a pipe the launcher reads. */
 #define STATUS_FD 3
 #define MAX_GROUPS 256
 
 /* What the command runs as, and in what namespaces. */
 struct job_options {
   const char *hostname; /* NULL: leave the UTS name as it is */
-  const char *tmp_size; /* size of the private /tmp and /var/tmp */
+  const char *tmp_size; /* size of the private /tmp and /var/tmp, bytes (decimal) */
   int net_none;         /* a network namespace with only lo */
   int drop;             /* switch to uid/gid/groups before exec */
   uid_t uid;
   gid_t gid;
   gid_t groups[MAX_GROUPS];
   int ngroups;
+  /* confinement (native/confine.h) */
+  int confine;               /* 1: no privilege left (caps, bounding set, no_new_privs, seccomp) */
+  int ro_host;               /* 1 (isolated jobs only): host read-only, /proc masks, private /dev... */
+  const char *home_source;   /* host path of the identity's home, or NULL */
+  const char *home_target;   /* where the job sees it (e.g. /home/job), or NULL */
+  char **masks; size_t nmasks;       /* host paths made empty in the job */
+  char **writable; size_t nwritable; /* host paths left writable */
 };
 
 /* How the command ended. */
@@ -29,41 +39,46 @@ struct result {
   int value;
 };
 
-/* Writes "<step> <err>\n" on STATUS_FD. */
+/*
+ * The one reporting path of every failure before the command runs: a STEP name (a
+ * literal at the call, pinned by test/engine/start-steps.test.ts) and an errno.
+ * report() writes "<step> <err>\n" to the current report descriptor (STATUS_FD unless
+ * report_to_fd said otherwise), or hands it to the sink of report_to_sink (the launcher's
+ * own failures, which become "exit HANDLE - - STEP ERRNO" events).
+ */
 void report(const char *step, int err);
-/* Reports errno for `step` and ends the process with 127. */
+/* Reports errno for `step` and ends the process with 127. Never in the launcher itself. */
 void die(const char *step) __attribute__((noreturn));
-/* Parses "G1,G2,..." into `groups`; returns how many. */
+void report_to_fd(int fd);
+void report_to_sink(void (*sink)(const char *step, int err));
+
+/* Parses a decimal number: digits only (no sign, space or junk), at least one, at most `max`. 0 on success. */
+int parse_uint(const char *s, unsigned long max, unsigned long *out);
+/* The largest uid or gid a job may get: (uid_t)-1 means "unchanged" to setresuid. */
+#define MAX_ID 4294967294UL
+/* Parses "G1,G2,..." (or "") strictly into `groups`; how many, or -1 for junk or too many. */
 int parse_groups(const char *text, gid_t *groups);
 /* The namespace flags a job gets. */
 int job_namespace_flags(const struct job_options *options);
-/* Resets signals, drops privileges, execs; on failure reports "exec <errno>" to `error_fd` (or STATUS_FD when -1) and exits 127. */
-void exec_command(const struct job_options *options, char **command, int error_fd) __attribute__((noreturn));
-/* The signals an init passes on to its command (and helper's outer keeps from killing it). */
+
+/* The signals an init passes on to its command. */
 #define FORWARDED_COUNT 8
 extern const int FORWARDED[FORWARDED_COUNT];
-/* Those of FORWARDED pending (blocked) in this process, as bits (1 << signal). */
-int pending_forwarded(void);
-/* Sends `pid` each signal of FORWARDED whose bit (1 << signal) is set in `bits`. */
-void send_forwarded(pid_t pid, int bits);
-/*
- * An init's signal handling, to install first thing in a new PID namespace: the kernel
- * drops a signal sent to a namespace's init that has no handler for it, so without this a
- * stop sent while the job is being set up would be lost. Signals that come before the
- * command exists are kept for it.
- */
-void catch_init_signals(void);
-/*
- * For the process that forks inits: the signals an init forwards get a handler here, and
- * are blocked, so that a child is never without one (those it has not caught yet wait).
- */
-void hold_init_signals(void);
+/* FORWARDED and SIGCHLD: blocked in the launcher (so that every clone starts with them
+   blocked, and a namespace's init never has one dropped), read by init from a signalfd. */
+void init_signal_set(sigset_t *set);
 /* Every signal to its default, none blocked (as a command expects at exec). */
 void reset_signals(void);
+/* In the command's own process: signals reset, confine_process, death with `parent` (when
+   > 0) armed again and checked, execvp. On failure the step is reported and the process
+   exits 127. */
+void exec_command(const struct job_options *options, char **command, pid_t parent) __attribute__((noreturn));
 /*
- * Runs as PID 1 of fresh namespaces: private mounts, /proc, /tmp, /var/tmp, hostname,
- * lo; forks the command, forwards signals sent to PID 1 from inside, reaps orphans, and
- * once the command ends kills and reaps what is left. Returns how the command ended.
+ * Runs as PID 1 of fresh namespaces: private mounts, then /proc, /tmp, /var/tmp (or
+ * confine_mounts when options->ro_host), the working directory entered again, hostname,
+ * lo; forks the command, forwards the signals sent to PID 1 from inside (and those that
+ * came before the command existed), reaps orphans, and once the command ends kills and
+ * reaps what is left. Returns how the command ended.
  */
 struct result run_init(const struct job_options *options, char **command);
 

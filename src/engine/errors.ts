@@ -15,7 +15,9 @@ export type EngineErrorCode =
   | "DATA_DIR_LOCKED"
   | "ISOLATION_NOT_AVAILABLE"
   | "TIMEOUT_ABOVE_MAXIMUM"
-  | "STDIN_NOT_AVAILABLE";
+  | "STDIN_NOT_AVAILABLE"
+  | "UID_RANGE_EXHAUSTED"
+  | "LAUNCHER_UNAVAILABLE";
 
 /** Base class of every error the engine throws. */
 export class EngineError extends Error {
@@ -129,5 +131,27 @@ export class LimitNotEnforceableError extends EngineError {
     const { label } = labelOf(limit);
     super("LIMIT_NOT_ENFORCEABLE", `this server cannot enforce a ${label} limit: ${why}`);
     this.limit = limit;
+  }
+}
+
+/**
+ * Every uid of `serve --uid-range` belongs to an identity already: a new identity cannot
+ * be given one. Not a wire code: the client did nothing wrong, so the server answers 500
+ * INTERNAL (src/server/map-error.ts) and logs this, which tells the operator to widen the range.
+ */
+export class UidRangeExhaustedError extends EngineError {
+  readonly first: number;
+  readonly last: number;
+  constructor(first: number, last: number) {
+    super("UID_RANGE_EXHAUSTED", `every uid of --uid-range ${first}-${last} is taken: no uid is left for a new identity; widen the range`);
+    this.first = first;
+    this.last = last;
+  }
+}
+
+/** The native launcher, through which every job starts, is not built or cannot run. */
+export class LauncherUnavailableError extends EngineError {
+  constructor(why: string) {
+    super("LAUNCHER_UNAVAILABLE", `jobs cannot be started: ${why}. Build it with \`npm run build\` (it needs a C compiler and static libc; Debian: apt-get install gcc libc6-dev)`);
   }
 }

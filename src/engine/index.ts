@@ -12,10 +12,12 @@ export {
   LimitNotEnforceableError,
   PoolClosedError,
   StorageFullError,
+  LauncherUnavailableError,
+  UidRangeExhaustedError,
 } from "./errors.js";
 export type { IsolationOptions, IsolationReport, JobIsolation } from "./isolation/host.js";
 export { LOCK_FILE } from "./data-dir-lock.js";
-export { findSetpriv, resolveUser } from "./run-as.js";
+export { resolveUser } from "./run-as.js";
 export { LIMIT_NAMES, LIMIT_RULES } from "./cgroups/limits.js";
 export type { LimitName } from "./cgroups/limits.js";
 export type { DataDirHealth } from "./data-dir-health.js";
@@ -42,3 +44,5 @@ export type {
 export type { JobPage } from "./job-store.js";
 export { DEFAULT_MAX_OUTPUT_BYTES } from "./job-pool.js";
 export { INTERRUPTED_MESSAGE } from "./recovery.js";
+export { parseUidRange, DEFAULT_UID_RANGE, type UidRange } from "./confinement/uid-range.js";
+export { HOME_IN_JOB } from "./confinement/job-confinement.js";

@@ -8,15 +8,29 @@ import { isDiskFull, isNoSpaceError } from "./disk-space.js";
 import { CgroupHost } from "./cgroups/cgroup-host.js";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.js";
 import { checkPoolOptions } from "./pool-options.js";
-import { detectIsolation, INIT_HELPER, type IsolationOptions, type IsolationReport } from "./isolation/host.js";
-import type { JobCgroup } from "./cgroups/job-cgroup.js";
+import { detectIsolation, JOB_NAMESPACES, type IsolationOptions, type IsolationReport } from "./isolation/host.js";
 import { effectiveLimits } from "./cgroups/limits.js";
-import { InvalidArgumentError, IsolationNotAvailableError, StdinNotAvailableError, TimeoutAboveMaximumError, JobNotFoundError, PoolClosedError, StorageFullError } from "./errors.js";
+import {
+  InvalidArgumentError,
+  IsolationNotAvailableError,
+  LauncherUnavailableError,
+  StdinNotAvailableError,
+  TimeoutAboveMaximumError,
+  JobNotFoundError,
+  PoolClosedError,
+  StorageFullError,
+} from "./errors.js";
 import { Job } from "./job.js";
-import { Launcher, launcherBuilt } from "./start/launcher.js";
+import { launcherBuilt, LAUNCHER_PROGRAM } from "./start/launcher.js";
+import { LauncherSupervisor } from "./start/launcher-supervisor.js";
+import { startJob, type StartContext } from "./start/start-job.js";
+import { Confiner, type ConfinementMode } from "./confinement/job-confinement.js";
+import { IdentityHomes } from "./confinement/homes.js";
+import { checkUidRange, DEFAULT_UID_RANGE } from "./confinement/uid-range.js";
+import { defaultJobLimits } from "./confinement/host-defaults.js";
 import { defaultJobEnv, jobEnv } from "./job-env.js";
+import { commandResolves } from "./explain-spawn-failure.js";
 import { validateJobSpec, type ValidJobSpec } from "./job-spec.js";
-import { findSetpriv } from "./run-as.js";
 import { JobStore, type JobPage, type StoredJob } from "./job-store.js";
 import { OutputFiles } from "./output-files.js";
 import { OutputNotifier } from "./output-notifier.js";
@@ -36,7 +50,6 @@ import type {
   PageOptions,
   PoolOptions,
   ResourceControlReport,
-  RunAsUser,
   StreamOptions,
 } from "./types.js";
 
@@ -57,20 +70,14 @@ interface CheckedSpec {
   timeoutMs: number | undefined;
 }
 
-const noop = (): void => {};
-
-/** Why a job cannot start when its cgroup could not be made: only the error code (the message holds the server's cgroup paths). */
-function cgroupSetupError(err: unknown): string {
-  return `cannot start: the job's cgroup could not be created (${(err as NodeJS.ErrnoException).code ?? "failed"})`;
-}
-
 /** A job as the pool finds it: running under our supervision, or a record on disk. */
 type Found = { job: Job; record?: undefined } | { job?: undefined; record: StoredJob };
 
 /**
  * The job pool: the one object through which jobs are created, observed, stopped and
  * deleted (docs/design.md, "Engine"). Records are kept in SQLite and output in files under
- * `dataDir`, so both survive restarts; only running jobs are held in memory.
+ * `dataDir`, so both survive restarts; only running jobs are held in memory. Every job
+ * starts through the launcher (start/start-job.ts), confined as `open` found possible.
  *
  * @example
  * const pool = await JobPool.open({ dataDir: "/var/lib/jobworker" });
@@ -78,10 +85,8 @@ type Found = { job: Job; record?: undefined } | { job?: undefined; record: Store
  * pool.stream(id, "stdout", { follow: true }).pipe(process.stdout);
  */
 export class JobPool {
-  /** Jobs whose processes we supervise, until their end is recorded. */
+  /** Jobs whose processes we supervise (starting or running), until their end is recorded. */
   private readonly live = new Map<string, Job>();
-  /** Jobs being started by `start`, by id: known to nobody yet, but counted. */
-  private readonly starting = new Map<string, { owner: string | undefined; done: Promise<void> }>();
   /** Deletions in progress: those jobs are already gone for everyone else. */
   private readonly deleting = new Map<string, Promise<void>>();
   /** Open readers per job, so a deletion can end them. */
@@ -94,146 +99,123 @@ export class JobPool {
   private readonly maxOutputBytes: number;
   private readonly defaultCwd: string;
   private readonly baseEnv: Record<string, string>;
-  private readonly store: JobStore;
-  private readonly cgroups: CgroupHost;
-  /** This pool's exclusive hold on its data directory (set by `open`). */
-  private lock: DataDirLock | undefined;
-  /** What the host lets the pool isolate (set by `open`). */
-  private isolationReport: IsolationReport = { enabled: false, summary: "isolation: off" };
   private readonly isolationOptions: IsolationOptions;
   private readonly timeouts: { defaultMs?: number; maxMs?: number };
-  private readonly defaultLimits: JobLimits;
-  private readonly maxLimits: JobLimits;
-  private readonly runAs: RunAsUser | undefined;
-  private readonly setpriv: string | undefined;
-  private readonly launcherWanted: boolean;
-  /** Forks jobs off this thread, where it was built (see `startPath`). */
-  private launcher: Launcher | undefined;
-  /** Why the launcher is not in use, when it is not. */
-  private launcherProblem: string | undefined;
-  private launcherRestart: Promise<void> | undefined;
   private retention: RetentionSweeper | undefined;
   private outputWatcher: OutputWatcher | undefined;
   private closing: Promise<void> | undefined;
 
-  private constructor(dataDir: string, store: JobStore, cgroups: CgroupHost, options: PoolOptions, limits: { defaults: JobLimits; maxima: JobLimits }) {
+  private constructor(
+    dataDir: string,
+    private readonly store: JobStore,
+    private readonly cgroups: CgroupHost,
+    private readonly launcher: LauncherSupervisor,
+    private readonly isolationReport: IsolationReport,
+    private readonly confiner: Confiner,
+    private readonly lock: DataDirLock,
+    options: PoolOptions,
+    private readonly defaultLimits: JobLimits,
+    private readonly maxLimits: JobLimits,
+  ) {
     this.dataDir = dataDir;
     this.jobsDir = join(dataDir, "jobs");
-    this.store = store;
-    this.cgroups = cgroups;
     this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     this.defaultCwd = options.defaultCwd ?? tmpdir();
-    this.runAs = options.runAs;
     this.isolationOptions = options.isolation === false ? {} : (options.isolation ?? {});
     this.timeouts = options.timeouts ?? {};
-    this.setpriv = options.runAs?.groups?.length ? findSetpriv() : undefined;
     this.baseEnv = options.baseEnv ?? { ...defaultJobEnv(), ...(options.runAs && { HOME: options.runAs.home }) };
-    this.defaultLimits = limits.defaults;
-    this.maxLimits = limits.maxima;
-    this.launcherWanted = options.launcher !== false && launcherBuilt();
   }
 
   /**
    * Opens the pool whose records and output live under `dataDir` (created, mode 0700, if
    * missing). Jobs that a previous server left running are dealt with before this
    * resolves: their remaining processes are killed and they are recorded as interrupted.
+   * Throws `LauncherUnavailableError` where the native launcher is not built.
    */
   static async open(options: PoolOptions): Promise<JobPool> {
     const dataDir = resolve(options.dataDir);
-    const { defaults, maxima } = checkPoolOptions(options);
+    const checked = checkPoolOptions(options);
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     // Before anything else in the directory is touched: recovery would take a live
     // server's jobs for a crash's leftovers, and its cgroup pool is its own.
     const lock = lockDataDir(dataDir);
     let cgroups: CgroupHost | undefined;
     let store: JobStore | undefined;
-    let isolation: IsolationReport;
+    let launcher: LauncherSupervisor | undefined;
     try {
-      isolation = detectIsolation(options.isolation !== false, (options.isolation || undefined)?.helperPath);
+      if (!launcherBuilt()) throw new LauncherUnavailableError(`the job launcher is not built (${LAUNCHER_PROGRAM})`);
+      // Jobs may not read the data directory (other jobs' output, the records, homes).
+      await chmod(dataDir, 0o700);
+      await mkdir(join(dataDir, "jobs"), { recursive: true, mode: 0o700 });
+      await chmod(join(dataDir, "jobs"), 0o700);
+      launcher = await LauncherSupervisor.open().catch((err: Error) => {
+        throw new LauncherUnavailableError(err.message);
+      });
+      const isolation = await detectIsolation(options.isolation !== false, launcher);
       if (options.isolation && options.isolation.networkNone && !isolation.enabled) {
         throw new IsolationNotAvailableError(`every job is to have network "none", but ${isolation.summary}`);
       }
-      await mkdir(join(dataDir, "jobs"), { recursive: true, mode: 0o700 });
-      // mkdir's mode applies only to a directory it creates: output is owner-only regardless.
-      await chmod(join(dataDir, "jobs"), 0o700);
-      // Jobs may not read the data directory (other jobs' output, the records): with runAs
-      // it must be the server's alone, whatever mode it was created with.
-      if (options.runAs) await chmod(dataDir, 0o700);
       cgroups = await CgroupHost.open(dataDir, options.cgroups !== false);
+      const defaults = { ...hostDefaults(cgroups, options, checked.maxima), ...checked.defaults };
       // Every job gets the defaults, else the maxima: the host must be able to enforce them.
-      cgroups.checkEnforceable(effectiveLimits({}, defaults, maxima));
+      cgroups.checkEnforceable(effectiveLimits({}, defaults, checked.maxima));
       store = new JobStore(dataDir);
+      const confiner = makeConfiner(options, store, isolation, dataDir);
+      const pool = new JobPool(dataDir, store, cgroups, launcher, isolation, confiner, lock, options, defaults, checked.maxima);
+      await recoverInterruptedJobs(store, (id) => new OutputFiles(pool.jobsDir, id));
+      pool.outputWatcher = new OutputWatcher(
+        pool.jobsDir,
+        (id) => pool.live.get(id)?.notifier.changed(),
+        () => pool.live.forEach((job) => job.notifier.changed()),
+      );
+      void pool.removeOrphanedOutput();
+      if (options.retain) pool.retention = new RetentionSweeper(store, options.retain, (id) => pool.delete(id));
+      return pool;
     } catch (err) {
+      await launcher?.close();
+      await store?.close();
       cgroups?.close();
       lock.release();
       throw err;
     }
-    const pool = new JobPool(dataDir, store, cgroups, options, { defaults, maxima });
-    pool.lock = lock;
-    pool.isolationReport = isolation;
-    if (pool.launcherWanted) await pool.startLauncher();
-    await recoverInterruptedJobs(store, (id) => new OutputFiles(pool.jobsDir, id));
-    pool.outputWatcher = new OutputWatcher(
-      pool.jobsDir,
-      (id) => pool.live.get(id)?.notifier.changed(),
-      () => pool.live.forEach((job) => job.notifier.changed()),
-    );
-    void pool.removeOrphanedOutput();
-    if (options.retain) pool.retention = new RetentionSweeper(store, options.retain, (id) => pool.delete(id));
-    return pool;
   }
 
   /**
-   * Starts a job and returns its id at once. A command that cannot start still makes a
-   * job, in state "error" with the reason. Throws only for an invalid spec
+   * Creates a job and returns its id at once; it is recorded, and `running` while the
+   * launcher makes its process. A command that cannot be found or executed makes a job
+   * in state "error" at once, with the reason. Throws only for an invalid spec
    * (`InvalidJobSpecError`), a closed pool (`PoolClosedError`) and a full disk
-   * (`StorageFullError`).
+   * (`StorageFullError`). Never waits on another process.
    */
   create(spec: JobSpec): string {
     const checked = this.check(spec);
-    let made: { cgroup?: JobCgroup; setupError?: string } = {};
-    if (this.cgroups.usable) {
-      try {
-        made = { cgroup: this.cgroups.create(checked.id, checked.limits) };
-      } catch (err) {
-        made = { setupError: cgroupSetupError(err) };
-      }
-    }
-    const prepared = this.makeJob(checked, made);
-    prepared.job.start();
-    return this.register(prepared);
+    const job = this.makeJob(checked);
+    if (!commandResolves(job.spec.cmd, job.cwd, job.launch.env.PATH)) job.refuse(job.explainFailure());
+    this.register(job, checked.timeoutMs);
+    if (job.isRunning) void startJob(job, this.startContext(checked));
+    return job.id;
   }
 
   /**
-   * The same as `create`, without holding this thread while the job's cgroup and process
-   * are made (the launcher answers while other work goes on): the server's path. Resolves
-   * with the id once the job runs, or has its start failure recorded; rejects as `create`
-   * throws. The job counts in `runningCount` from the call on.
+   * The same as `create`, resolving once the job's process runs or its start failure is
+   * recorded: the server's path, which answers with a job that runs.
    */
   async start(spec: JobSpec): Promise<string> {
-    const checked = this.check(spec);
-    const started = this.startChecked(checked);
-    this.starting.set(checked.id, { owner: checked.valid.owner, done: started.then(noop, noop) });
-    try {
-      return await started;
-    } finally {
-      this.starting.delete(checked.id);
-    }
+    const id = this.create(spec);
+    await this.live.get(id)?.whenStartSettled();
+    return id;
   }
 
-  private async startChecked(checked: CheckedSpec): Promise<string> {
-    let made: { cgroup?: JobCgroup; setupError?: string } = {};
-    if (this.cgroups.usable) {
-      try {
-        made = { cgroup: await this.cgroups.createAsync(checked.id, checked.limits) };
-      } catch (err) {
-        made = { setupError: cgroupSetupError(err) };
-      }
-    }
-    const prepared = this.makeJob(checked, made);
-    await prepared.job.startAsync();
-    return this.register(prepared);
+  private startContext({ network, limits }: CheckedSpec): StartContext {
+    const tmpSizeBytes = this.isolationOptions.tmpSizeBytes ?? limits.memoryBytes ?? DEFAULT_TMP_SIZE_BYTES;
+    return {
+      cgroups: this.cgroups,
+      launcher: this.launcher,
+      confiner: this.confiner,
+      fifoDir: this.jobsDir,
+      ...(this.isolationReport.enabled && { isolation: { network, tmpSizeBytes } }),
+    };
   }
 
   /** Checks a spec against the pool's rules and the host; gives the job its id. */
@@ -248,67 +230,54 @@ export class JobPool {
     const timeoutMs = this.effectiveTimeout(valid.timeoutMs);
     this.cgroups.checkEnforceable(limits);
     if (isDiskFull(this.dataDir)) throw new StorageFullError();
-    if (this.launcher && !this.launcher.usable && !this.launcherRestart) {
-      this.launcher = undefined;
-      void this.startLauncher();
-    }
     return { id: randomUUID(), valid, limits, network, timeoutMs };
   }
 
-  /** The job of a checked spec, with its cgroup (or why it has none), not started yet. */
-  private makeJob({ id, valid, limits, network, timeoutMs }: CheckedSpec, { cgroup, setupError }: { cgroup?: JobCgroup; setupError?: string }): { job: Job; timeoutMs: number | undefined } {
-    const job = new Job({
+  /** The job of a checked spec, not started yet. */
+  private makeJob({ id, valid, limits, network, timeoutMs }: CheckedSpec): Job {
+    const plan = this.confiner.plan(valid.owner);
+    return new Job({
       id,
       spec: valid,
       cwd: valid.cwd ?? this.defaultCwd,
-      env: jobEnv(this.baseEnv, valid.env, id),
+      env: jobEnv({ ...this.baseEnv, ...(plan.home && { HOME: plan.home }) }, valid.env, id),
       files: new OutputFiles(this.jobsDir, id),
       maxOutputBytes: this.maxOutputBytes,
       recordEnd: (record) => {
         this.store.finish(record);
-        // Only a registered job's end is news: one whose record could not be made never existed.
-        if (this.live.has(record.id)) this.tell("ended", record);
+        this.tell("ended", record);
       },
+      recordStarted: (process) => this.store.started(id, process),
       diskFull: () => isDiskFull(this.dataDir),
       limits,
+      foreignUser: plan.runAs !== undefined,
       ...(timeoutMs !== undefined && { deadlineAt: Date.now() + timeoutMs }),
-      ...(cgroup && { cgroup }),
-      ...(setupError !== undefined && { setupError }),
-      ...(this.runAs && { runAs: this.runAs }),
-      ...(this.launcher && { launcher: this.launcher }),
-      ...(this.setpriv && { setpriv: this.setpriv }),
-      ...(this.isolationReport.enabled && {
+      ...((this.isolationReport.enabled || plan.runAs) && {
         isolation: {
+          namespaces: this.isolationReport.enabled ? [...JOB_NAMESPACES, ...(network === "none" ? ["net"] : [])] : [],
           network,
-          tmpSizeBytes: this.isolationOptions.tmpSizeBytes ?? limits.memoryBytes ?? DEFAULT_TMP_SIZE_BYTES,
-          helper: this.isolationOptions.helperPath ?? INIT_HELPER,
+          ...plan.record,
         },
       }),
     });
-    return { job, timeoutMs };
   }
 
-  /** Records a started job and watches it; the job is known to everyone from here. */
-  private register({ job, timeoutMs }: { job: Job; timeoutMs: number | undefined }): string {
-    const id = job.id;
-    if (timeoutMs !== undefined && job.isRunning) this.stopAtDeadline(job, timeoutMs);
+  /** Records a job and watches it; the job is known to everyone from here. */
+  private register(job: Job, timeoutMs: number | undefined): void {
     const record = job.toRecord();
     try {
       this.store.insert(record);
     } catch (err) {
       // Unrecorded, the job must not exist at all: nobody could ever see or stop it.
-      void job.terminate(0).then(() => job.files.remove());
       if (isNoSpaceError(err)) throw new StorageFullError();
       throw err;
     }
     if (job.isRunning) {
-      this.live.set(id, job);
-      void job.whenEnded().then(() => this.live.delete(id));
-    } else {
-      job.files.remove();
+      this.live.set(job.id, job);
+      void job.whenEnded().then(() => this.live.delete(job.id));
+      if (timeoutMs !== undefined) this.stopAtDeadline(job, timeoutMs);
     }
     this.tell("recorded", publicRecord(record));
-    return id;
   }
 
   /**
@@ -511,32 +480,19 @@ export class JobPool {
   }
 
   /** How jobs are started here: one line for the operator (`serve` prints it). */
-  startPath(): { launcher: boolean; summary: string } {
-    return this.launcher
-      ? { launcher: true, summary: "start path: jobs are forked by the launcher, off the server's thread (jobs with stdin: by the server's thread)" }
-      : { launcher: false, summary: `start path: jobs are spawned by the server's thread (${this.launcherOff()})` };
+  startPath(): { launcher: true; summary: string } {
+    const problem = this.launcher.problem ? ` (${this.launcher.problem})` : "";
+    return { launcher: true, summary: `start path: every job is forked by the launcher, off the server's thread${problem}` };
   }
 
-  private launcherOff(): string {
-    if (this.launcherProblem) return this.launcherProblem;
-    return this.launcherWanted ? "the launcher is restarting" : "launcher off, or not built: `npm run build` needs a C compiler";
+  /** What a job runs as and under: one line for the operator. */
+  confinement(): { mode: ConfinementMode["kind"]; summary: string } {
+    return { mode: this.confiner.mode.kind, summary: this.confiner.summary() };
   }
 
-  /** (Re)starts the launcher; until it runs, jobs are spawned by this thread. */
-  private startLauncher(): Promise<void> {
-    this.launcherRestart ??= Launcher.start(this.dataDir).then(
-      (launcher) => {
-        this.launcher = launcher;
-        this.launcherProblem = undefined;
-        this.launcherRestart = undefined;
-        if (this.closing) void launcher.close();
-      },
-      (err: Error) => {
-        this.launcherProblem = `the launcher could not start: ${err.message}`;
-        this.launcherRestart = undefined;
-      },
-    );
-    return this.launcherRestart;
+  /** The launcher's pid, for tests that stop or kill it. */
+  launcherPid(): number | undefined {
+    return this.launcher.pid;
   }
 
   /** The limits a job that asks for none gets, and the most any job may ask for. */
@@ -561,10 +517,6 @@ export class JobPool {
     for (const job of this.live.values()) {
       if (job.isRunning && (owner === undefined || job.spec.owner === owner)) count++;
     }
-    // Starting jobs count already: a limit checked before `start` holds when many start at once.
-    for (const job of this.starting.values()) {
-      if (owner === undefined || job.owner === owner) count++;
-    }
     return count;
   }
 
@@ -576,15 +528,13 @@ export class JobPool {
     this.closing ??= (async () => {
       this.retention?.stop();
       this.outputWatcher?.close();
-      // Starts in flight end first (registered, their jobs are stopped with the others).
-      await Promise.all([...this.starting.values()].map((job) => job.done));
       await Promise.all([...this.live.values()].map((job) => job.terminate(this.stopGraceMs, "shutdown")));
       await Promise.allSettled([...this.deleting.values()]);
-      await this.launcher?.close();
+      await this.launcher.close();
       await this.store.close();
       this.cgroups.close();
       // Last: the directory is free only once nothing of ours runs or writes in it.
-      this.lock?.release();
+      this.lock.release();
     })();
     return this.closing;
   }
@@ -658,4 +608,38 @@ async function readOrEmpty(path: string): Promise<Buffer> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return Buffer.alloc(0);
     throw err;
   }
+}
+
+/**
+ * The limits a job that asks for none gets where the pool sets none: processes and memory
+ * sized to the host (host-defaults.ts), on a root server with cgroups; within the maxima.
+ */
+function hostDefaults(cgroups: CgroupHost, options: PoolOptions, maxima: JobLimits): JobLimits {
+  if (options.hostDefaultLimits === false || process.getuid?.() !== 0 || !cgroups.usable) return {};
+  const host = defaultJobLimits();
+  const defaults: JobLimits = {};
+  if (cgroups.report.enforced.pids) defaults.pids = Math.min(host.pids, maxima.pids ?? Infinity);
+  if (cgroups.report.enforced.memoryBytes) defaults.memoryBytes = Math.min(host.memoryBytes, maxima.memoryBytes ?? Infinity);
+  return defaults;
+}
+
+/** Who jobs run as (see Confiner): decided once, from the options and what the host allows. */
+function makeConfiner(options: PoolOptions, store: JobStore, isolation: IsolationReport, dataDir: string): Confiner {
+  const root = process.getuid?.() === 0;
+  const runAsRoot = options.runAs?.uid === 0;
+  const homes = new IdentityHomes(join(dataDir, "homes"));
+  const settings = {
+    isolated: isolation.enabled,
+    masks: [dataDir, ...(options.confinement?.masks ?? [])],
+    writable: options.confinement?.writable ?? [],
+  };
+  if (!root || runAsRoot) return new Confiner({ kind: "as-server" }, homes, settings);
+  if (!isolation.confinable) {
+    throw new IsolationNotAvailableError(`jobs cannot be confined on this host (${isolation.summary}); pass --run-as root to run them as root, unconfined`);
+  }
+  const range = options.confinement?.uidRange ?? DEFAULT_UID_RANGE;
+  checkUidRange(range);
+  const uids = store.identityUids(range);
+  if (options.runAs) return new Confiner({ kind: "run-as", user: options.runAs, uids }, homes, settings);
+  return new Confiner({ kind: "per-identity", uids }, homes, settings);
 }

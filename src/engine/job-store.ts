@@ -1,4 +1,6 @@
 import Database from "better-sqlite3";
+import { IdentityUids } from "./confinement/identity-uids.js";
+import type { UidRange } from "./confinement/uid-range.js";
 import { chmodSync, closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { WalSync } from "./wal-sync.js";
@@ -174,6 +176,7 @@ export class JobStore {
         `UPDATE jobs SET state = @state, exit_code = @exitCode, signal = @signal, error_msg = @errorMsg, error_code = @errorCode, ended_at = @endedAt,
            stdout_bytes = @stdoutBytes, stderr_bytes = @stderrBytes, truncated = @truncated, oom_killed = @oomKilled, timed_out = @timedOut WHERE id = @id`,
       ),
+      started: this.db.prepare("UPDATE jobs SET pid = @pid, pid_start = @pidStart, boot_id = @bootId WHERE id = @id AND state = 'running'"),
       get: this.db.prepare("SELECT * FROM jobs WHERE id = ?"),
       remove: this.db.prepare("DELETE FROM jobs WHERE id = ? RETURNING state"),
       running: this.db.prepare("SELECT * FROM jobs WHERE state = 'running'"),
@@ -215,6 +218,25 @@ export class JobStore {
       deadlineAt: job.deadlineAt ?? null,
     });
     this.counts[job.state]++;
+  }
+
+  /**
+   * Records a running job's process, once the launcher has started it (the record was
+   * made before, at `create`), for crash recovery's identity check. A crash before this
+   * leaves a running record without a pid: recovery marks it interrupted, and its process,
+   * if any, died with the launcher.
+   */
+  started(id: string, process: { pid: number; pidStart: string | undefined; bootId: string }): void {
+    try {
+      this.statements.started.run({ id, pid: process.pid, pidStart: process.pidStart ?? null, bootId: process.bootId });
+    } catch {
+      // Only crash recovery reads it, and the launcher dies with us: best effort.
+    }
+  }
+
+  /** The identities' uids, kept in the same database (see IdentityUids). */
+  identityUids(range: UidRange): IdentityUids {
+    return IdentityUids.open(this.db, range);
   }
 
   /** Records many jobs in one transaction (imports, and seeding large histories in tests and benchmarks). */

@@ -2,6 +2,7 @@
 import type { JobErrorCode } from "../protocol/error-codes.js";
 import type { EngineLimits } from "../protocol/limits.js";
 import type { IsolationOptions, JobIsolation } from "./isolation/host.js";
+import type { UidRange } from "./confinement/uid-range.js";
 export type { JobIsolation };
 
 export type JobState = "running" | "error" | "completed";
@@ -142,12 +143,14 @@ export interface PoolOptions {
    */
   isolation?: false | IsolationOptions;
   /**
-   * Start jobs through the launcher, a small helper process that forks them so that this
-   * thread never does (docs/design.md, "The start path"); where it was built. `false`
-   * spawns every job from this thread. Jobs with a stdin pipe always are. See
-   * `JobPool.startPath()`.
+   * How a root server confines jobs (docs/security.md): each identity its own uid from
+   * `uidRange` (default 700000000-700999999), no privilege, the host read-only but for
+   * `writable` paths, `masks` (and the data directory) made empty. `runAs` puts every
+   * job under one user instead; `runAs` root turns confinement off.
    */
-  launcher?: boolean;
+  confinement?: { uidRange?: UidRange; writable?: string[]; masks?: string[] };
+  /** Default limits sized to the host (processes, memory) for jobs that ask for none, on a root server with cgroups; `false` turns them off. */
+  hostDefaultLimits?: boolean;
   /**
    * Job timeouts: `defaultMs` applies to jobs that ask for none, `maxMs` bounds every job
    * (a job that asks for none gets the default, else the maximum), as for limits.
@@ -155,14 +158,14 @@ export interface PoolOptions {
   timeouts?: { defaultMs?: number; maxMs?: number };
 }
 
-/** An unprivileged user jobs run as. */
+/** The one user every job runs as (`runAs`); root turns confinement off. */
 export interface RunAsUser {
   name: string;
   uid: number;
   gid: number;
   /** The user's home directory, the jobs' HOME. */
   home: string;
-  /** Supplementary group ids (besides `gid`); jobs get them where `setpriv` is installed. */
+  /** Supplementary group ids (besides `gid`). */
   groups?: number[];
 }
 

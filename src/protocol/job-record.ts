@@ -59,6 +59,15 @@ export const JobRecordJson = Type.Composite([
       Type.Object({
         namespaces: Type.Array(Type.String()),
         network: Type.Union([Type.Literal("host"), Type.Literal("none")]),
+        /** The uid and gid the job ran as, when the server chose them (a uid per identity, or --run-as). */
+        uid: Type.Optional(Type.Integer()),
+        gid: Type.Optional(Type.Integer()),
+        /** Whether it ran with no privilege: no capability, no_new_privs, the seccomp filter. */
+        confined: Type.Optional(Type.Boolean()),
+        /** Whether the host was read-only to it (writable: its $HOME, /tmp, /var/tmp, serve --writable paths). */
+        read_only_host: Type.Optional(Type.Boolean()),
+        /** Its $HOME, as it saw it. */
+        home: Type.Optional(Type.String()),
       }),
     ),
   }),

@@ -71,6 +71,8 @@ export interface ServerOptions {
   /** Job timeouts: the default and the maximum (`serve --default-timeout --max-timeout`). */
   timeouts?: PoolOptions["timeouts"];
   runAs?: PoolOptions["runAs"];
+  /** How a root server confines jobs: uid range, writable paths, masks (see the engine's `PoolOptions`). */
+  confinement?: PoolOptions["confinement"];
   /** Identities that may act on every job (`serve --admin`); fixed for the server's life. */
   admins?: readonly string[];
   /**
@@ -162,6 +164,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.isolation !== undefined ? { isolation: options.isolation } : {}),
       ...(options.timeouts !== undefined ? { timeouts: options.timeouts } : {}),
       ...(options.runAs !== undefined ? { runAs: options.runAs } : {}),
+      ...(options.confinement !== undefined ? { confinement: options.confinement } : {}),
     });
   }
   const metrics = options.metrics === false ? undefined : new ServerMetrics(pool);

@@ -35,6 +35,8 @@ interface ServeFlags {
   maxOutputBytes?: number;
   retain?: RetentionPolicy;
   runAs?: string;
+  uidRange?: string;
+  writable?: string[];
   /** commander's `--no-cgroups`: false when given. */
   cgroups: boolean;
   maxTimeout?: number;
@@ -79,6 +81,8 @@ export function registerServeCommand(program: Command): void {
     .option("--no-isolation", "do not give jobs namespaces of their own (PID, mount with a private /tmp, IPC, UTS)")
     .option("--network <mode>", '"none": every job gets only loopback, whatever it asks for (default: jobs choose; host)', parseNetwork)
     .option("--tmp-size <size>", "size of each job's private /tmp and /var/tmp, e.g. 256M (default: the job's memory limit, else 64M)", parseBytes)
+    .option("--uid-range <first-last>", "uids (and gids) for the identities' jobs on a root server, one per identity, kept for ever (default 700000000-700999999)")
+    .option("--writable <path>", "leave this host path writable for jobs (the host is read-only to them); shared by every identity; repeatable", collect)
     .option("--admin <name>", "an identity (client certificate CN) that may list, read, stop and delete every job and read /metrics; repeatable", collect)
     .option("--metrics-listen <host:port>", "also serve GET /metrics in plain HTTP, without authentication, on this loopback address, e.g. 127.0.0.1:9464 (for a local Prometheus agent)", parseListen)
     .option("--metrics-listen-any", "allow --metrics-listen on an address other than loopback (anyone who reaches it reads the metrics)")
@@ -90,7 +94,7 @@ export function registerServeCommand(program: Command): void {
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
-  const [{ DataDirLockedError, EngineError, findSetpriv, resolveUser }, { startServer }] = await Promise.all([import("../../engine/index.js"), import("../../server/index.js")]);
+  const [{ DataDirLockedError, EngineError, parseUidRange, resolveUser }, { startServer }] = await Promise.all([import("../../engine/index.js"), import("../../server/index.js")]);
   const home = flags.home !== undefined ? resolve(flags.home) : defaultHome();
   const tls = await tlsFiles(flags, home);
   const auditStream = flags.auditLog !== undefined ? await openAuditLog(resolve(flags.auditLog)) : undefined;
@@ -101,9 +105,20 @@ async function serve(flags: ServeFlags): Promise<void> {
     try {
       runAs = resolveUser(flags.runAs);
     } catch (err) {
-      throw new ServerConfigError(`--run-as: ${(err as Error).message}`, "name an existing unprivileged user, e.g. nobody", { exitCode: 2 });
+      throw new ServerConfigError(`--run-as: ${(err as Error).message}`, "name an existing user, e.g. nobody", { exitCode: 2 });
     }
   }
+  let uidRange: ReturnType<typeof parseUidRange> | undefined;
+  if (flags.uidRange !== undefined) {
+    try {
+      uidRange = parseUidRange(flags.uidRange);
+    } catch (err) {
+      throw new ServerConfigError(`--uid-range: ${(err as Error).message}`, "give FIRST-LAST, e.g. 700000000-700999999", { exitCode: 2 });
+    }
+  }
+  const writable = (flags.writable ?? []).map((path) => resolve(path));
+  // Every file a flag names is the server's: jobs never see it (native/confine.c masks them).
+  const masks = [home, ...[tls.caFile, tls.certFile, tls.keyFile, tls.crlFile ?? tls.crlFileIfExists, flags.auditLog, flags.adminsFile].filter((path): path is string => path !== undefined).map((path) => resolve(path))];
   if (flags.metricsListenAny && !flags.metricsListen) {
     throw new ServerConfigError("--metrics-listen-any needs --metrics-listen", "give the address too, e.g. --metrics-listen 0.0.0.0:9464 --metrics-listen-any", { exitCode: 2 });
   }
@@ -132,6 +147,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     }),
     isolation: flags.isolation ? { ...(flags.network === "none" && { networkNone: true }), ...(flags.tmpSize !== undefined && { tmpSizeBytes: flags.tmpSize }) } : false,
     ...(runAs && { runAs }),
+    confinement: { ...(uidRange && { uidRange }), writable, masks },
     ...(flags.admin && { admins: flags.admin }),
     ...(!flags.metrics && { metrics: false }),
     ...(flags.metricsListen && { metricsListen: { ...flags.metricsListen, ...(flags.metricsListenAny && { anyAddress: true }) } }),
@@ -141,7 +157,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     // A limit the host cannot enforce, a default above its maximum…: one line, exit 2.
     // Another server owns the data directory: one line naming it, and nothing touched.
     if (err instanceof DataDirLockedError) throw new ServerConfigError(err.message, "stop that server first, or give this one its own --data-dir");
-    if (err instanceof EngineError && err.code === "ISOLATION_NOT_AVAILABLE") throw new ServerConfigError(err.message, "run serve as root with the namespace helper built (npm run build), or drop --network none", { exitCode: 2 });
+    if (err instanceof EngineError && err.code === "ISOLATION_NOT_AVAILABLE") throw new ServerConfigError(err.message, "run serve as root with the launcher built (npm run build), or drop --network none", { exitCode: 2 });
+    if (err instanceof EngineError && err.code === "LAUNCHER_UNAVAILABLE") throw new ServerConfigError(err.message, "npm run build", { exitCode: 2 });
+    if (err instanceof EngineError && err.code === "INVALID_ARGUMENT") throw new ServerConfigError(err.message, "change --uid-range or --writable", { exitCode: 2 });
     if (err instanceof EngineError) throw new ServerConfigError(err.message, "change the limit flags, or run where cgroups are available", { exitCode: 2 });
     throw err;
   });
@@ -154,16 +172,8 @@ async function serve(flags: ServeFlags): Promise<void> {
   if (server.metricsUrl) log(`metrics: also in plain HTTP, without authentication, at ${server.metricsUrl}`);
   // Only when admins are configured: a server without them starts as it always did.
   if (flags.admin !== undefined || flags.adminsFile !== undefined) log(adminsLine(server.admins(), flags.adminsFile));
-  if (runAs) {
-    const groups = runAs.groups ?? [];
-    const detail = groups.length === 0 ? "" : findSetpriv() ? `, groups ${groups.join(",")}` : `; without its supplementary groups ${groups.join(",")}: setpriv is not installed`;
-    log(`jobs run as ${runAs.name} (uid ${runAs.uid}, gid ${runAs.gid}${detail}); the data directory is not readable by it`);
-  }
-  if (!runAs && process.getuid?.() === 0) {
-    // The development default is to run jobs as whoever runs serve; as root that is a
-    // remote root shell for every client certificate holder. Say so every time.
-    log("warning: jobs run as root (no --run-as): every client can do anything root can on this host; pass --run-as USER (e.g. nobody) to run them unprivileged");
-  }
+  log(server.pool.confinement().summary);
+  if (runAs?.uid === 0) log("warning: jobs run as root (--run-as root): every client can do anything root can on this host");
 
   await new Promise<void>((done) => {
     const onHangup = () => {

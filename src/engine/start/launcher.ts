@@ -1,18 +1,17 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, closeSync, constants, openSync, readSync, rmSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { accessSync, closeSync, constants, openSync, rmSync } from "node:fs";
+import { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
+import type { Writable } from "node:stream";
 import { signalGroup } from "../process-group.js";
+import { processStartTime } from "../process-identity.js";
 import type { JobProcess, ProcessExit, StartStepFailure } from "./job-process.js";
-import { parseEvent, signalFrame, startFrame, type LaunchRequest, type LauncherEvent } from "./launcher-protocol.js";
+import { LAUNCHER_HELLO, parseEvent, signalFrame, startFrame, stdinAttachedFrame, type LaunchRequest } from "./launcher-protocol.js";
 
 /** What a start gives: the job's process, or the step that failed before it ran. */
 export type LaunchAnswer = { process: JobProcess } | { failure: StartStepFailure };
 
-/**
- * The launcher program (native/jobworker-launcher.c, built by `npm run build` into
- * dist/native/). Found from the package root, like the isolation helper.
- */
+/** The launcher program (native/jobworker-launcher.c, built by `npm run build` into dist/native/). */
 export const LAUNCHER_PROGRAM = fileURLToPath(new URL("../../../dist/native/jobworker-launcher", import.meta.url));
 
 /** Whether the launcher program is there to run. */
@@ -25,134 +24,101 @@ export function launcherBuilt(program = LAUNCHER_PROGRAM): boolean {
   }
 }
 
-/** How a job's process ends when the launcher dies under it. */
-const LAUNCHER_DIED: ProcessExit = { code: null, signal: "SIGKILL", failure: { step: "launcher", code: "EPIPE" } };
+/** How a start or a job ends when the launcher dies under it: never started again (it may have run). */
+const LAUNCHER_DIED: StartStepFailure = { step: "launcher", code: "EPIPE" };
 
 /** How long `close` lets the launcher take before it is killed (its own bound is 5 s). */
 const CLOSE_LIMIT_MS = 15_000;
 
-/** The longest answer line: "started HANDLE PID STARTTIME" and the like. */
-const MAX_REPLY = 256;
+/** How long the launcher may take to say hello. */
+const HELLO_LIMIT_MS = 10_000;
 
 /**
- * Starts jobs through one long-lived launcher process, so that the server's thread never
- * forks (a fork copies its large page tables and blocks it for milliseconds; see
- * docs/design.md, "The start path").
- *
- * A start is a synchronous exchange over two FIFOs: the caller waits for the launcher's
- * fork of itself (a fraction of a millisecond), so that `create` still returns a job whose
- * pid is known, whose output files exist and whose start failures are already recorded,
- * exactly as with a spawn. Ends arrive later, as events on the launcher's stdout.
- * Requests travel in order: a signal sent after a start reaches that start's job.
+ * One launcher process (native/jobworker-launcher.c, protocol in native/PROTOCOL.md): it
+ * forks every job of the pool, so that the server's thread never does. Nothing here waits
+ * on it: requests go to its stdin through Node's own buffered socket, answers and ends
+ * come as events on its stdout. A stopped or slow launcher delays starts; it can never
+ * hold this thread. Requests travel in order: a signal sent after a start reaches that
+ * start's job even before the start was answered.
  */
 export class Launcher {
   private readonly processes = new Map<string, LaunchedProcess>();
-  /** Asynchronous starts not answered yet. */
-  private readonly answers = new Map<string, (answer: LaunchAnswer) => void>();
+  /** Starts sent and not answered yet. */
+  private readonly answers = new Map<string, { request: LaunchRequest; resolve: (answer: LaunchAnswer) => void }>();
   private nextHandle = 0;
   private pendingText = "";
-  private requestFd = -1;
-  private replyFd = -1;
+  private gone = false;
   private closing: Promise<void> | undefined;
+  /** Told once when the launcher has died (not when it was closed). */
+  onDeath: (() => void) | undefined;
 
   private constructor(private readonly child: ChildProcess) {}
 
-  /**
-   * Starts the launcher; its FIFOs are made in `dir` (the pool's private data directory)
-   * and removed once both ends are open. Rejects when it cannot start.
-   */
-  static async start(dir: string, program = LAUNCHER_PROGRAM): Promise<Launcher> {
-    const requestPath = join(dir, "launcher.requests");
-    const replyPath = join(dir, "launcher.replies");
-    // Its own session: a Ctrl-C meant for the server must not kill the launcher first.
-    // It writes nothing on stderr: none of its processes holds ours (a test runner, or a
-    // supervisor's pipe, waits for every holder of it to end).
-    const child = spawn(program, [requestPath, replyPath, String(process.pid)], { stdio: ["ignore", "pipe", "ignore"], detached: true });
+  /** Starts a launcher and waits for its hello; rejects when it cannot start. */
+  static async start(program = LAUNCHER_PROGRAM): Promise<Launcher> {
+    // Its own session: a Ctrl-C meant for the server must not kill the launcher first. No
+    // stderr: none of its processes may hold ours (a test runner, or a supervisor's pipe,
+    // waits for every holder of it). Its environment is empty: an init's /proc/1/environ
+    // is the launcher's, and the server's may hold secrets.
+    const child = spawn(program, [String(process.pid)], { stdio: ["pipe", "pipe", "ignore"], detached: true, env: {} });
     const launcher = new Launcher(child);
+    child.stdin!.on("error", () => {}); // EPIPE: the launcher died; its exit event says so
+    child.stdout!.setEncoding("latin1");
     try {
       await new Promise<void>((resolve, reject) => {
-        child.once("error", reject);
-        child.once("exit", (code, signal) => reject(new Error(`the job launcher ended at start (${signal ?? `exit code ${code}`})`)));
-        child.stdout!.setEncoding("latin1");
+        const timer = setTimeout(() => reject(new Error("the job launcher did not answer")), HELLO_LIMIT_MS);
+        const fail = (err: Error) => {
+          clearTimeout(timer);
+          reject(err);
+        };
+        child.once("error", fail);
+        child.once("exit", (code, signal) => fail(new Error(`the job launcher ended at start (${signal ?? `exit code ${code}`})`)));
         let first = "";
-        const onReady = (text: string) => {
+        const onHello = (text: string) => {
           first += text;
-          if (!first.includes("\n")) return;
-          child.stdout!.off("data", onReady);
-          if (!first.startsWith("ready\n")) return reject(new Error(`the job launcher said ${JSON.stringify(first)}`));
-          launcher.pendingText = first.slice("ready\n".length);
+          const end = first.indexOf("\n");
+          if (end < 0) return;
+          child.stdout!.off("data", onHello);
+          clearTimeout(timer);
+          if (first.slice(0, end) !== LAUNCHER_HELLO) return reject(new Error(`the job launcher said ${JSON.stringify(first.slice(0, end))}, not ${JSON.stringify(LAUNCHER_HELLO)}: rebuild it (npm run build)`));
+          launcher.pendingText = first.slice(end + 1);
           resolve();
         };
-        child.stdout!.on("data", onReady);
+        child.stdout!.on("data", onHello);
       });
-      // The launcher holds its ends open already (a reader of the one, a writer of the
-      // other), so neither open waits.
-      launcher.requestFd = openSync(requestPath, "w");
-      launcher.replyFd = openSync(replyPath, "r");
     } catch (err) {
       child.kill("SIGKILL");
       throw err;
-    } finally {
-      rmSync(requestPath, { force: true });
-      rmSync(replyPath, { force: true });
     }
     child.removeAllListeners("exit").removeAllListeners("error");
     child.on("error", () => {});
     child.stdout!.on("data", (text: string) => launcher.onText(text));
     child.once("exit", () => launcher.onLauncherExit());
-    launcher.holdEventLoop(false);
+    launcher.updateHold();
     return launcher;
   }
 
   /** Whether it can take a start (it has not died nor been closed). */
   get usable(): boolean {
-    return this.requestFd >= 0 && !this.closing;
+    return !this.gone && !this.closing;
   }
 
   /**
-   * Starts a job's process and returns it, or the step that failed. Throws when the
-   * launcher itself is gone (the caller then starts the job another way).
+   * Starts a job's process. Resolves with the process, or the step that failed; a launcher
+   * that dies after the request was sent answers `launcher` (the job may have run: it is
+   * never started twice). Throws `LauncherGoneError` only when nothing was sent.
    */
-  launch(request: LaunchRequest): LaunchAnswer {
+  launch(request: LaunchRequest): Promise<LaunchAnswer> {
+    if (!this.usable) return Promise.reject(new LauncherGoneError());
     const handle = String(++this.nextHandle);
-    this.send(startFrame(handle, request));
-    const answer = this.answerOf(handle, parseEvent(this.readReply()));
-    if (!answer) throw new Error("unexpected answer from the job launcher");
-    return answer;
-  }
-
-  /**
-   * The same as `launch`, without waiting: the answer comes with the launcher's events,
-   * while this thread serves others (the server's path). Rejects when the launcher is gone.
-   */
-  launchAsync(request: LaunchRequest): Promise<LaunchAnswer> {
-    const handle = String(++this.nextHandle);
-    return new Promise((resolve, reject) => {
-      try {
-        this.send(startFrame(handle, request, "start-async"));
-      } catch (err) {
-        return reject(err as Error);
-      }
-      this.answers.set(handle, resolve);
-      if (this.answers.size + this.processes.size === 1) this.holdEventLoop(true);
+    return new Promise((resolve) => {
+      this.answers.set(handle, { request, resolve });
+      this.updateHold();
+      this.child.stdin!.write(startFrame(handle, request));
     });
   }
 
-  /** A start's answer: its process (now watched for its end), or the step that failed. */
-  private answerOf(handle: string, event: LauncherEvent): LaunchAnswer | undefined {
-    if (event.kind === "unknown" || event.handle !== handle) return undefined;
-    if (event.kind === "exit" && event.exit.failure) return { failure: event.exit.failure };
-    if (event.kind !== "started") return undefined;
-    const launched = new LaunchedProcess(event.pid, event.pidStart, (signal) => this.signal(handle, signal));
-    this.processes.set(handle, launched);
-    if (this.processes.size + this.answers.size === 1) this.holdEventLoop(true);
-    return { process: launched };
-  }
-
-  /**
-   * Ends the launcher (after the pool stopped its jobs): it kills any job left and exits
-   * once its children are reaped, so that nothing of the pool runs when this resolves.
-   */
+  /** Ends the launcher: it kills any job left and exits once its children are reaped. */
   close(): Promise<void> {
     this.closing ??= new Promise((resolve) => {
       if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();
@@ -164,35 +130,18 @@ export class Launcher {
         resolve();
       });
       this.child.ref();
-      this.closeFifos();
+      this.child.stdin!.end();
     });
     return this.closing;
   }
 
-  private signal(handle: string, signal: NodeJS.Signals): void {
-    try {
-      this.send(signalFrame(handle, signal));
-    } catch {
-      // The launcher is gone: it killed the job's group on its way out (see onLauncherExit).
-    }
+  /** The launcher's pid (tests stop and kill it). */
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   private send(frame: Buffer): void {
-    if (this.requestFd < 0) throw new Error("the job launcher is not running");
-    let sent = 0;
-    while (sent < frame.length) sent += writeSync(this.requestFd, frame, sent);
-  }
-
-  private readReply(): string {
-    const buffer = Buffer.alloc(MAX_REPLY);
-    let length = 0;
-    while (!buffer.subarray(0, length).includes(10)) {
-      if (length === MAX_REPLY) throw new Error("the job launcher's answer is too long");
-      const n = readSync(this.replyFd, buffer, length, MAX_REPLY - length, null);
-      if (n === 0) throw new Error("the job launcher ended");
-      length += n;
-    }
-    return buffer.toString("latin1", 0, length - 1);
+    if (!this.gone) this.child.stdin!.write(frame);
   }
 
   private onText(text: string): void {
@@ -201,47 +150,58 @@ export class Launcher {
     for (const line of lines) {
       const event = parseEvent(line);
       if (event.kind === "unknown") continue;
-      const answer = this.answers.get(event.handle);
-      if (answer) {
+      const waiting = this.answers.get(event.handle);
+      if (waiting) {
         this.answers.delete(event.handle);
-        answer(this.answerOf(event.handle, event) ?? { failure: { step: "launcher", code: "EPROTO" } });
-        if (this.answers.size + this.processes.size === 0) this.holdEventLoop(false);
-      } else if (event.kind === "exit") this.settle(event.handle, event.exit);
+        if (event.kind === "started") {
+          const launched = new LaunchedProcess(event.pid, event.pidStart, (signal) => this.send(signalFrame(event.handle, signal)));
+          this.processes.set(event.handle, launched);
+          if (waiting.request.stdinPath) launched.attachStdin(waiting.request.stdinPath, () => this.send(stdinAttachedFrame(event.handle)));
+          waiting.resolve({ process: launched });
+        } else {
+          if (waiting.request.stdinPath) rmSync(waiting.request.stdinPath, { force: true });
+          waiting.resolve({ failure: event.exit.failure ?? { step: "launcher", code: "EPROTO" } });
+        }
+      } else if (event.kind === "exit") {
+        this.settle(event.handle, event.exit);
+      }
     }
+    this.updateHold();
   }
 
   private settle(handle: string, exit: ProcessExit): void {
     const launched = this.processes.get(handle);
     if (!launched) return;
     this.processes.delete(handle);
-    if (this.processes.size + this.answers.size === 0) this.holdEventLoop(false);
     launched.onExit(exit);
   }
 
   /**
    * The launcher died (killed by someone, out of memory): its isolated jobs died with it
-   * (their init has PR_SET_PDEATHSIG); the others are killed here, and every one ends.
+   * (their init has PR_SET_PDEATHSIG), plain ones too (the same, set before exec); their
+   * groups are killed here as well, if their leaders are still the processes we started.
    */
   private onLauncherExit(): void {
-    this.closeFifos();
-    for (const [handle, answer] of [...this.answers]) {
+    this.gone = true;
+    for (const [handle, waiting] of [...this.answers]) {
       this.answers.delete(handle);
-      answer({ failure: { step: "launcher", code: "EPIPE" } });
+      if (waiting.request.stdinPath) rmSync(waiting.request.stdinPath, { force: true });
+      waiting.resolve({ failure: LAUNCHER_DIED });
     }
     for (const [handle, launched] of [...this.processes]) {
-      signalGroup(launched.pid, "SIGKILL");
-      this.settle(handle, LAUNCHER_DIED);
+      // A reaped leader's pid may be someone else's by now: only the same process is ours.
+      const start = processStartTime(launched.pid);
+      if (start !== undefined && start === launched.pidStart) signalGroup(launched.pid, "SIGKILL");
+      this.settle(handle, { code: null, signal: "SIGKILL", failure: LAUNCHER_DIED });
     }
+    this.updateHold();
+    if (!this.closing) this.onDeath?.();
   }
 
-  private closeFifos(): void {
-    for (const fd of [this.requestFd, this.replyFd]) if (fd >= 0) closeSync(fd);
-    this.requestFd = this.replyFd = -1;
-  }
-
-  /** Like a spawned child, the launcher keeps the process alive only while jobs run. */
-  private holdEventLoop(hold: boolean): void {
+  /** Like a spawned child, the launcher keeps the process alive only while jobs start or run. */
+  private updateHold(): void {
     const stdout = this.child.stdout as (NodeJS.ReadableStream & { ref(): void; unref(): void }) | null;
+    const hold = this.answers.size + this.processes.size > 0;
     if (hold) {
       this.child.ref();
       stdout?.ref();
@@ -252,9 +212,16 @@ export class Launcher {
   }
 }
 
+/** The launcher is gone, and nothing was sent to it. */
+export class LauncherGoneError extends Error {
+  constructor() {
+    super("the job launcher is not running");
+  }
+}
+
 /** A job's process started by the launcher. */
 class LaunchedProcess implements JobProcess {
-  readonly stdin = null;
+  stdin: Writable | null = null;
   readonly exited: Promise<ProcessExit>;
   private markExited!: (exit: ProcessExit) => void;
   private ended = false;
@@ -265,6 +232,28 @@ class LaunchedProcess implements JobProcess {
     private readonly sendSignal: (signal: NodeJS.Signals) => void,
   ) {
     this.exited = new Promise((resolve) => (this.markExited = resolve));
+  }
+
+  /**
+   * Opens the write end of the job's stdin FIFO (the launcher holds a writer until we say
+   * we have ours, so the job never reads a false end of file) and removes its name. The
+   * open never waits: the job holds the read end, and O_NONBLOCK returns at once.
+   */
+  attachStdin(path: string, attached: () => void): void {
+    let fd = -1;
+    try {
+      fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+      const socket = new Socket({ fd, readable: false, writable: true });
+      // A job that stops reading, or ends, while a writer still sends: EPIPE goes to that writer.
+      socket.on("error", () => {});
+      socket.unref();
+      this.stdin = socket;
+    } catch {
+      if (fd >= 0) closeSync(fd); // the job ended already: it has no stdin to write to
+    } finally {
+      rmSync(path, { force: true });
+      attached();
+    }
   }
 
   onExit(exit: ProcessExit): void {

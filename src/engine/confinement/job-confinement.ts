@@ -1,0 +1,100 @@
+import type { Confinement } from "../start/launcher-protocol.js";
+import type { JobIsolation, RunAsUser } from "../types.js";
+import type { IdentityHomes } from "./homes.js";
+import type { IdentityUids } from "./identity-uids.js";
+
+/** Where an identity's home appears inside an isolated job. */
+export const HOME_IN_JOB = "/home/job";
+
+/** Who jobs run as, decided once at `open` (docs/security.md). */
+export type ConfinementMode =
+  /** A root server's default: each identity its own uid, no privilege, the host read-only. */
+  | { kind: "per-identity"; uids: IdentityUids }
+  /** `--run-as USER`: every identity under that one user (they share a uid), no privilege. */
+  | { kind: "run-as"; user: RunAsUser; uids: IdentityUids }
+  /** `--run-as root`, or a server that is not root: jobs run as the server, unconfined. */
+  | { kind: "as-server" };
+
+/** What one job runs as and under. */
+export interface JobConfinement {
+  runAs?: { uid: number; gid: number; groups: number[] };
+  confinement?: Confinement;
+  /** The job's $HOME, as the job sees it. */
+  home?: string;
+  /** What its record says of it (merged into `isolation`). */
+  record: Partial<JobIsolation>;
+}
+
+/**
+ * Turns the pool's confinement mode into what each job gets: its uid, its home, and the
+ * launcher's confinement options (native/confine.c). The masks are the server's own
+ * files (data directory, PKI, logs): invisible to every job.
+ */
+export class Confiner {
+  constructor(
+    readonly mode: ConfinementMode,
+    private readonly homes: IdentityHomes,
+    private readonly options: { isolated: boolean; masks: string[]; writable: string[] },
+  ) {}
+
+  /** The confinement of a job of `owner` (library jobs without an owner are one identity, ""), its home not made yet. */
+  plan(owner: string | undefined): JobConfinement & { homeSource?: string; homeOwner?: { uid: number; gid: number; slot: number } } {
+    const user = this.userOf(owner ?? "");
+    if (!user) return { record: { confined: false } };
+    const { isolated, masks, writable } = this.options;
+    const homeSource = this.homes.pathOf(user.slot);
+    const home = isolated ? HOME_IN_JOB : homeSource;
+    return {
+      runAs: { uid: user.uid, gid: user.gid, groups: user.groups },
+      confinement: {
+        noPrivileges: true,
+        readOnlyHost: isolated,
+        ...(isolated && { home: { source: homeSource, target: HOME_IN_JOB } }),
+        masks: isolated ? masks : [],
+        writable: isolated ? writable : [],
+      },
+      home,
+      homeSource,
+      homeOwner: user,
+      record: { uid: user.uid, gid: user.gid, confined: true, read_only_host: isolated, home },
+    };
+  }
+
+  /** The same, with the identity's home made (the first time) off the thread. */
+  async forJob(owner: string | undefined): Promise<JobConfinement> {
+    const planned = this.plan(owner);
+    if (planned.homeOwner) await this.homes.ensureAsync(planned.homeOwner.uid, planned.homeOwner.gid, planned.homeOwner.slot);
+    return planned;
+  }
+
+  /** One line for the operator: what a job gets. */
+  summary(): string {
+    const host = this.options.isolated ? "the host read-only (writable: its $HOME, /tmp, /var/tmp" + (this.options.writable.length ? `, ${this.options.writable.join(", ")}` : "") + "), the server's files masked, a private /dev" : "the host as the uid's permissions allow (no isolation)";
+    switch (this.mode.kind) {
+      case "per-identity":
+        return `confinement: each identity its own uid, no capability, no_new_privs, a seccomp filter; ${host}`;
+      case "run-as":
+        return `confinement: every job as ${this.mode.user.name} (uid ${this.mode.user.uid}): identities share that uid; no capability, no_new_privs, a seccomp filter; ${host}`;
+      case "as-server":
+        return process.getuid?.() === 0
+          ? "confinement: none (--run-as root): jobs run as root with every capability and can do anything root can on this host"
+          : "confinement: none (the server is not root): jobs run as the server's user, with its rights";
+    }
+  }
+
+  /** The uid a job runs as, and its home's slot: the identity's own uid from the range. */
+  private userOf(identity: string): { uid: number; gid: number; groups: number[]; slot: number } | undefined {
+    switch (this.mode.kind) {
+      case "per-identity": {
+        const uid = this.mode.uids.uidOf(identity);
+        return { uid, gid: uid, groups: [], slot: uid };
+      }
+      case "run-as": {
+        const { uid, gid, groups } = this.mode.user;
+        return { uid, gid, groups: groups ?? [], slot: this.mode.uids.uidOf(identity) };
+      }
+      case "as-server":
+        return undefined;
+    }
+  }
+}
