@@ -70,6 +70,10 @@ function explainErrno(cmd: string, errCode: string | undefined): StartFailure {
     case "EMFILE":
     case "ENFILE":
       return { code: "RESOURCES_EXHAUSTED", message: `cannot start ${cmd}: too many open files (${errCode})` };
+    case "EACCES":
+    case "EPERM":
+      // Found and executable to the server, not to the job's user.
+      return { code: "PERMISSION_DENIED", message: `permission denied: ${cmd}` };
     case "ENOEXEC":
       return { code: "NOT_EXECUTABLE", message: `cannot execute ${cmd}: not an executable format` };
     case "E2BIG":
@@ -78,5 +82,22 @@ function explainErrno(cmd: string, errCode: string | undefined): StartFailure {
       return { code: "RESOURCES_EXHAUSTED", message: `cannot start ${cmd}: out of memory` };
     default:
       return { code: "START_FAILED", message: `cannot start ${cmd}${errCode ? ` (${errCode})` : ""}` };
+  }
+}
+
+/**
+ * Whether anyone may learn that `path` exists: every directory above it can be searched
+ * by others (o+x). The server explains start failures with its own (root) eyes; for a job
+ * of another uid that is honest only about such paths (a 0700 directory's contents are
+ * its owner's secret).
+ */
+export function visibleToAnyone(path: string): boolean {
+  let dir = resolve(path, "..");
+  for (;;) {
+    const st = statOrNull(dir);
+    if (!st || (st.mode & 0o001) === 0) return false;
+    const parent = resolve(dir, "..");
+    if (parent === dir) return true;
+    dir = parent;
   }
 }

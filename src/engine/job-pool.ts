@@ -144,12 +144,13 @@ export class JobPool {
     let store: JobStore | undefined;
     let launcher: LauncherSupervisor | undefined;
     try {
-      if (!launcherBuilt()) throw new LauncherUnavailableError(`the job launcher is not built (${LAUNCHER_PROGRAM})`);
+      const program = options.launcherProgram ?? LAUNCHER_PROGRAM;
+      if (!launcherBuilt(program)) throw new LauncherUnavailableError(`the job launcher is not built (${program})`);
       // Jobs may not read the data directory (other jobs' output, the records, homes).
       await chmod(dataDir, 0o700);
       await mkdir(join(dataDir, "jobs"), { recursive: true, mode: 0o700 });
       await chmod(join(dataDir, "jobs"), 0o700);
-      launcher = await LauncherSupervisor.open().catch((err: Error) => {
+      launcher = await LauncherSupervisor.open(program).catch((err: Error) => {
         throw new LauncherUnavailableError(err.message);
       });
       const isolation = await detectIsolation(options.isolation !== false, launcher);
@@ -264,11 +265,22 @@ export class JobPool {
 
   /** Records a job and watches it; the job is known to everyone from here. */
   private register(job: Job, timeoutMs: number | undefined): void {
+    // The output files exist once `create` returns, so that a reader can follow at once;
+    // the launcher appends to them.
+    if (job.isRunning) {
+      try {
+        job.files.create();
+      } catch (err) {
+        if (isNoSpaceError(err)) throw new StorageFullError();
+        throw err;
+      }
+    }
     const record = job.toRecord();
     try {
       this.store.insert(record);
     } catch (err) {
       // Unrecorded, the job must not exist at all: nobody could ever see or stop it.
+      job.files.remove();
       if (isNoSpaceError(err)) throw new StorageFullError();
       throw err;
     }

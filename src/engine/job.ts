@@ -1,4 +1,5 @@
-import { explainSpawnFailure, type StartFailure } from "./explain-spawn-failure.js";
+import { resolve } from "node:path";
+import { explainSpawnFailure, visibleToAnyone, type StartFailure } from "./explain-spawn-failure.js";
 import type { OutputFiles } from "./output-files.js";
 import { OutputNotifier } from "./output-notifier.js";
 import { bootId } from "./process-identity.js";
@@ -244,13 +245,15 @@ export class Job {
   /** Why the job could not start, as execvp would have failed (see explain-spawn-failure.ts). */
   explainFailure(errCode?: string): StartFailure {
     const failure = explainSpawnFailure(this.spec.cmd, this.cwd, this.launch.env.PATH, errCode);
-    if (!this.launch.foreignUser) return failure;
-    // The server looks with its own (root) eyes: under another uid that would tell a
-    // client about paths the job's user cannot see, so the answer is the same either way.
-    if (failure.code === "COMMAND_NOT_FOUND" || failure.code === "PERMISSION_DENIED") {
+    if (!this.launch.foreignUser || failure.code === "COMMAND_NOT_FOUND" || failure.code === "CWD_NOT_FOUND") return failure;
+    // The server looks with its own (root) eyes: under another uid, "it exists but…" would
+    // tell a client about paths its user cannot see, unless anyone may see them.
+    const looked = failure.code.startsWith("CWD_") ? this.cwd : this.spec.cmd.includes("/") ? resolve(this.cwd, this.spec.cmd) : undefined;
+    if (looked === undefined || visibleToAnyone(looked)) return failure;
+    if (failure.code === "PERMISSION_DENIED") {
       return { code: "COMMAND_NOT_FOUND", message: `command not found or not executable: ${this.spec.cmd}` };
     }
-    if (failure.code === "CWD_NOT_FOUND" || failure.code === "CWD_NOT_A_DIRECTORY") {
+    if (failure.code === "CWD_NOT_A_DIRECTORY") {
       return { code: "CWD_NOT_FOUND", message: `working directory not usable: ${this.cwd}` };
     }
     return failure;

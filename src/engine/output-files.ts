@@ -28,19 +28,9 @@ export class OutputFiles {
     return { jobId: fileName.slice(0, dot), name };
   }
 
-  /**
-   * Creates both files and opens them for the child. O_APPEND keeps writes from the job's
-   * several processes (a shell and its children share these fds) from overwriting each other.
-   */
-  openForChild(): { stdout: number; stderr: number } {
-    const stdout = openSync(this.path("stdout"), "a", 0o600);
-    try {
-      const stderr = openSync(this.path("stderr"), "a", 0o600);
-      return { stdout, stderr };
-    } catch (err) {
-      closeQuietly(stdout);
-      throw err;
-    }
+  /** Creates both files, empty and owner-only, at the job's creation (the launcher appends to them, O_APPEND). */
+  create(): void {
+    for (const name of OUTPUT_NAMES) closeSync(openSync(this.path(name), "a", 0o600));
   }
 
   /** Current size in bytes; 0 when the file is missing (never created, or removed). */

@@ -149,6 +149,8 @@ export interface PoolOptions {
    * job under one user instead; `runAs` root turns confinement off.
    */
   confinement?: { uidRange?: UidRange; writable?: string[]; masks?: string[] };
+  /** Where the native launcher is, for embedders that install it elsewhere (default: the one `npm run build` made). */
+  launcherProgram?: string;
   /** Default limits sized to the host (processes, memory) for jobs that ask for none, on a root server with cgroups; `false` turns them off. */
   hostDefaultLimits?: boolean;
   /**

@@ -28,7 +28,7 @@ async function cgroupSkipReason(): Promise<string | false> {
   if (process.getuid?.() !== 0) return "needs root (cgroups)";
   const dir = tempDir();
   try {
-    const pool = await JobPool.open({ isolation: false, dataDir: join(dir.path, "data") });
+    const pool = await JobPool.open({ isolation: false, hostDefaultLimits: false, dataDir: join(dir.path, "data") });
     const report = pool.resourceControl();
     await pool.close();
     if (!report.cgroups) return `no usable cgroups: ${report.problems.join("; ")}`;
@@ -82,7 +82,7 @@ describe("resource control with cgroups", { skip }, () => {
   const dir = tempDir();
   let pool: JobPool;
   before(async () => {
-    pool = await JobPool.open({ isolation: false, dataDir: join(dir.path, "data"), stopGraceMs: 300 });
+    pool = await JobPool.open({ isolation: false, hostDefaultLimits: false, dataDir: join(dir.path, "data"), stopGraceMs: 300 });
   });
   after(async () => {
     const parents = pool.resourceControl().parentDirs;
@@ -124,7 +124,7 @@ describe("resource control with cgroups", { skip }, () => {
   it("bounds a fork bomb by the pids limit, and stop kills all of it", async () => {
     // `exec sleep` keeps the main process alive without another fork.
     const bomb = "echo ready; f() { f | f & }; f; exec sleep 1000";
-    const id = pool.create({ cmd: "sh", args: ["-c", bomb], limits: { pids: 20, cpus: 0.5 } });
+    const id = await pool.start({ cmd: "sh", args: ["-c", bomb], limits: { pids: 20, cpus: 0.5 } });
     await readUntil(pool.stream(id, "stdout", { follow: true }), (s) => s.includes("ready"));
     const pid = pool.get(id).pid!;
     const pidsDir = join(v1Mount("pids") ?? "/sys/fs/cgroup", cgroupOf(pid, v1Mount("pids") ? "pids" : "0")!);
@@ -138,7 +138,7 @@ describe("resource control with cgroups", { skip }, () => {
   });
 
   it("throttles a CPU spinner to its share of a core", async () => {
-    const id = pool.create({ cmd: "sh", args: ["-c", "while :; do :; done"], limits: { cpus: 0.2 } });
+    const id = await pool.start({ cmd: "sh", args: ["-c", "while :; do :; done"], limits: { cpus: 0.2 } });
     const pid = pool.get(id).pid!;
     const cpu0 = cpuSeconds(pid);
     const wall0 = performance.now();
@@ -155,6 +155,8 @@ describe("resource control with cgroups", { skip }, () => {
   it("throttles direct disk writes to the io write limit", async (t) => {
     if (!pool.resourceControl().enforced.ioWriteBps) return t.skip("the data directory's disk cannot be throttled here");
     const file = join(dir.path, "dd.out");
+    // The job runs as its identity's own uid: it may write here.
+    chmodSync(dir.path, 0o1777);
     // 2 MiB at 1 MiB/s: about 2 s; unthrottled, direct writes to this disk take milliseconds.
     const id = pool.create({
       cmd: "dd",
@@ -170,7 +172,7 @@ describe("resource control with cgroups", { skip }, () => {
   });
 
   it("stop kills a grandchild that escaped the process group with setsid", async () => {
-    const id = pool.create({ cmd: "sh", args: ["-c", "setsid sleep 1000 & echo $!; exec sleep 1000"] });
+    const id = await pool.start({ cmd: "sh", args: ["-c", "setsid sleep 1000 & echo $!; exec sleep 1000"] });
     const out = await readUntil(pool.stream(id, "stdout", { follow: true }), (s) => s.includes("\n"));
     const escaped = Number(out.toString().trim());
     const mainPid = pool.get(id).pid!;
@@ -211,6 +213,7 @@ describe("limits: defaults, maxima, validation", { skip }, () => {
   let pool: JobPool;
   before(async () => {
     pool = await JobPool.open({
+      hostDefaultLimits: false,
       isolation: false,
       dataDir: join(dir.path, "data"),
       limits: { defaults: { pids: 100 }, maxima: { memoryBytes: 512 * MIB, pids: 200 } },
@@ -249,14 +252,14 @@ describe("limits: defaults, maxima, validation", { skip }, () => {
 
   it("refuses a pool whose default is above its maximum", async () => {
     await assert.rejects(
-      JobPool.open({ isolation: false, dataDir: join(dir.path, "other"), limits: { defaults: { pids: 300 }, maxima: { pids: 200 } } }),
+      JobPool.open({ isolation: false, hostDefaultLimits: false, dataDir: join(dir.path, "other"), limits: { defaults: { pids: 300 }, maxima: { pids: 200 } } }),
       InvalidArgumentError,
     );
   });
 
   it("keeps limits and the out-of-memory mark across a restart, and upgrades an older database", async () => {
     const dataDir = join(dir.path, "restart");
-    let first = await JobPool.open({ isolation: false, dataDir });
+    let first = await JobPool.open({ isolation: false, hostDefaultLimits: false, dataDir });
     const id = first.create({ cmd: "true", limits: { pids: 50 } });
     await first.wait(id);
     await first.close();
@@ -264,12 +267,12 @@ describe("limits: defaults, maxima, validation", { skip }, () => {
     const db = new Database(join(dataDir, "jobs.db"));
     db.exec("ALTER TABLE jobs DROP COLUMN limits; ALTER TABLE jobs DROP COLUMN oom_killed");
     db.close();
-    first = await JobPool.open({ isolation: false, dataDir });
+    first = await JobPool.open({ isolation: false, hostDefaultLimits: false, dataDir });
     assert.equal(first.get(id).limits, undefined);
     const again = first.create({ cmd: "true", limits: { pids: 50 } });
     await first.wait(again);
     await first.close();
-    const reopened = await JobPool.open({ isolation: false, dataDir });
+    const reopened = await JobPool.open({ isolation: false, hostDefaultLimits: false, dataDir });
     assert.deepEqual(reopened.get(again).limits, { pids: 50 });
     await reopened.close();
   });
@@ -280,7 +283,7 @@ describe("without cgroups", () => {
   after(() => dir.remove());
 
   it("runs jobs, says what it cannot enforce, and refuses limits clearly", async () => {
-    const pool = await JobPool.open({ isolation: false, dataDir: join(dir.path, "off"), cgroups: false });
+    const pool = await JobPool.open({ isolation: false, hostDefaultLimits: false, dataDir: join(dir.path, "off"), cgroups: false });
     try {
       const report = pool.resourceControl();
       assert.equal(report.cgroups, false);
@@ -297,7 +300,7 @@ describe("without cgroups", () => {
   });
 
   it("refuses to open with maxima it cannot enforce", async () => {
-    await assert.rejects(JobPool.open({ isolation: false, dataDir: join(dir.path, "max"), cgroups: false, limits: { maxima: { memoryBytes: 64 * MIB } } }), LimitNotEnforceableError);
+    await assert.rejects(JobPool.open({ isolation: false, hostDefaultLimits: false, dataDir: join(dir.path, "max"), cgroups: false, limits: { maxima: { memoryBytes: 64 * MIB } } }), LimitNotEnforceableError);
   });
 
   it("a server without cgroup access (not root) refuses limit requests clearly", { skip: process.getuid?.() !== 0 ? "needs root to become another user" : !existsSync("/usr/bin/setpriv") && "needs setpriv" }, () => {
@@ -335,7 +338,7 @@ describe("run as an unprivileged user", { skip: process.getuid?.() !== 0 ? "need
   const nobody = resolveUser("nobody");
   before(async () => {
     chmodSync(dir.path, 0o755);
-    pool = await JobPool.open({ isolation: false, dataDir: join(dir.path, "data"), runAs: nobody });
+    pool = await JobPool.open({ isolation: false, hostDefaultLimits: false, dataDir: join(dir.path, "data"), runAs: nobody });
   });
   after(async () => {
     await pool.close();
@@ -347,7 +350,11 @@ describe("run as an unprivileged user", { skip: process.getuid?.() !== 0 ? "need
     const id = pool.create({ cmd: "sh", args: ["-c", `id -u; id -g; echo "$HOME"; ls ${dataDir}; cat ${dataDir}/jobs.db`] });
     const status = await pool.wait(id);
     const { stdout, stderr } = await pool.output(id);
-    assert.deepEqual(stdout.toString().split("\n").slice(0, 3), [String(nobody.uid), String(nobody.gid), nobody.home]);
+    // Each identity its own home, owned by the run-as user (identities share its uid).
+    const [uid, gid, home] = stdout.toString().split("\n");
+    assert.deepEqual([uid, gid], [String(nobody.uid), String(nobody.gid)]);
+    assert.match(home!, new RegExp(`^${dataDir}/homes/\\d+$`));
+    assert.equal(pool.get(id).isolation?.uid, nobody.uid);
     assert.match(stderr.toString(), /ls: cannot open directory .*Permission denied/);
     assert.match(stderr.toString(), /cat: .*jobs\.db: Permission denied/);
     assert.equal(status.exitCode, 1);
@@ -359,34 +366,44 @@ describe("run as an unprivileged user", { skip: process.getuid?.() !== 0 ? "need
       .split("\n")
       .map((line) => line.split(":")[3]?.split(",")[0])
       .find((name) => name && name !== "root");
-    if (!member || !existsSync("/usr/bin/setpriv")) return t.skip("no user with supplementary groups, or no setpriv");
+    if (!member) return t.skip("no user with supplementary groups");
     const user = resolveUser(member);
     assert.ok(user.groups!.length > 0);
-    const other = await JobPool.open({ isolation: false, dataDir: join(dir.path, "groups"), runAs: user });
+    const other = await JobPool.open({ isolation: false, hostDefaultLimits: false, dataDir: join(dir.path, "groups"), runAs: user });
     try {
       const id = other.create({ cmd: "id", args: ["-G"] });
       assert.deepEqual(await other.wait(id), { state: "completed", exitCode: 0 });
       const ids = (await other.output(id)).stdout.toString().trim().split(" ").map(Number);
       assert.deepEqual(new Set(ids), new Set([user.gid, ...user.groups!]));
-      // Under run-as, the reason does not tell "missing" from "not executable by the job's
-      // user": the server must not reveal paths that user cannot see.
+      // A command that exists nowhere is said so; one the job's user may not reach is told
+      // apart only where anyone may see it (see explain-spawn-failure.ts, visibleToAnyone).
       const missing = other.create({ cmd: "no-such-command-jobworker" });
-      assert.deepEqual(other.status(missing), { state: "error", errorMsg: "command not found or not executable: no-such-command-jobworker", errorCode: "COMMAND_NOT_FOUND" });
-      // The client's environment reaches the job, never setpriv, which runs as root: a
-      // loader variable such as LD_PRELOAD must not act there.
+      assert.deepEqual(other.status(missing), { state: "error", errorMsg: "command not found: no-such-command-jobworker", errorCode: "COMMAND_NOT_FOUND" });
+      // The client's environment reaches the job's command, never the launcher, which runs
+      // as root and is static: a loader variable such as LD_PRELOAD acts only in the job.
       const traced = other.create({ cmd: "sh", args: ["-c", 'echo "$GREETING"'], env: { GREETING: "hello", LD_DEBUG: "libs" } });
       await other.wait(traced);
       const { stdout, stderr } = await other.output(traced);
       assert.equal(stdout.toString(), "hello\n");
       assert.match(stderr.toString(), /initialize program: sh/);
-      assert.doesNotMatch(stderr.toString(), /initialize program: (setpriv|env)\b/);
+      assert.doesNotMatch(stderr.toString(), /initialize program: (jobworker|env)\b/);
     } finally {
       await other.close();
     }
   });
 
-  it("refuses root as the run-as user", () => {
-    assert.throws(() => resolveUser("root"), InvalidArgumentError);
+  it("takes root as the run-as user: jobs then run unconfined, and the pool says so", async () => {
+    const root = resolveUser("root");
+    assert.equal(root.uid, 0);
+    const asRoot = await JobPool.open({ isolation: false, hostDefaultLimits: false, dataDir: join(dir.path, "root"), runAs: root });
+    try {
+      assert.match(asRoot.confinement().summary, /none \(--run-as root\)/);
+      const id = asRoot.create({ cmd: "id", args: ["-u"] });
+      await asRoot.wait(id);
+      assert.equal((await asRoot.output(id)).stdout.toString(), "0\n");
+    } finally {
+      await asRoot.close();
+    }
   });
 });
 
@@ -396,7 +413,7 @@ describe("cgroups left by a crashed server", { skip }, () => {
 
   it("kills their processes and removes them at the next start", async () => {
     const dataDir = join(dir.path, "data");
-    let pool = await JobPool.open({ isolation: false, dataDir });
+    let pool = await JobPool.open({ isolation: false, hostDefaultLimits: false, dataDir });
     const parents = pool.resourceControl().parentDirs;
     await pool.close();
     // What a server killed -9 leaves: a job cgroup with a live process in it.
@@ -405,7 +422,7 @@ describe("cgroups left by a crashed server", { skip }, () => {
     mkdirSync(leftover, { recursive: true });
     try {
       writeFileSync(join(leftover, "cgroup.procs"), String(stray.pid));
-      pool = await JobPool.open({ isolation: false, dataDir });
+      pool = await JobPool.open({ isolation: false, hostDefaultLimits: false, dataDir });
       assert.equal(isAlive(stray.pid!), false);
       assert.equal(existsSync(leftover), false);
       await pool.close();

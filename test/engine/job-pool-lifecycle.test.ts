@@ -24,7 +24,7 @@ describe("JobPool lifecycle", () => {
   }
 
   it("returns a random UUID at once and reports running until the process ends", async () => {
-    const id = pool.create({ cmd: "sleep", args: ["0.2"] });
+    const id = await pool.start({ cmd: "sleep", args: ["0.2"] });
     assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.deepEqual(pool.status(id), { state: "running" });
     assert.equal(typeof pool.get(id).pid, "number");
@@ -59,6 +59,9 @@ describe("JobPool lifecycle", () => {
     const script = join(dir.path, "script.sh");
     writeFileSync(script, "#!/bin/sh\necho hi\n");
     chmodSync(script, 0o644);
+    // Where anyone may look: a root server's jobs run as their own uid, and the server
+    // tells what it sees only of paths any uid could see (see visibleToAnyone).
+    chmodSync(dir.path, 0o755);
     const id = pool.create({ cmd: "./script.sh", cwd: dir.path });
     assert.deepEqual(pool.status(id), { state: "error", errorMsg: "permission denied: ./script.sh", errorCode: "PERMISSION_DENIED" });
     // A job that failed to start has empty output and is already over.
