@@ -52,7 +52,7 @@ export async function finishJob(job: Job, end: JobEnd, cgroup: JobCgroup | undef
   if (cleanupError !== undefined) {
     // Only the error code: messages hold the server's paths.
     const code = (cleanupError as NodeJS.ErrnoException).code ?? "failed";
-    return { status: { state: "error", errorCode: "START_FAILED", errorMsg: `the job's end could not be cleaned up (${code}): some of its processes may have been left; the server logged it` }, truncated };
+    return { status: { state: "error", errorCode: "INTERRUPTED", errorMsg: `the job's end could not be cleaned up (${code}): some of its processes may have been left` }, truncated };
   }
   return { status: statusOf(job, end, oomKilled), truncated };
 }

@@ -27,7 +27,6 @@ export function checkPoolOptions(options: PoolOptions): CheckedPoolOptions {
   }
   if (options.runAs) {
     if (process.getuid?.() !== 0) throw new InvalidArgumentError("runAs needs the server to run as root (to switch to the job's user)");
-    if (options.runAs.uid === 0) throw new InvalidArgumentError("runAs must name an unprivileged user");
   }
   const { defaultMs, maxMs } = options.timeouts ?? {};
   if (defaultMs !== undefined && !isTimeout(defaultMs)) throw new InvalidArgumentError(`timeouts.defaultMs must be an integer from 1 to ${MAX_TIMEOUT_MS}`);

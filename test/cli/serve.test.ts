@@ -56,11 +56,12 @@ test("first run creates the development PKI, answers curl, reloads on SIGHUP and
   try {
     assert.match(s.stderr(), /created a development PKI in .*pki/);
     // Two lines, besides the report of what resource control, isolation and start path this host allows.
-    const lines = s.stderr().trim().split("\n").filter((l) => !/^jobworker: (cgroups|isolation|start path|cannot|warning: jobs run as root)/.test(l));
+    const lines = s.stderr().trim().split("\n").filter((l) => !/^jobworker: (cgroups|isolation|start path|confinement|default limits|cannot|warning: jobs run as root)/.test(l));
     assert.equal(lines.length, 2, s.stderr());
     assert.match(s.stderr(), /^jobworker: cgroups: /m);
     assert.match(s.stderr(), /^jobworker: isolation: /m);
-    assert.match(s.stderr(), /^jobworker: start path: jobs are forked by the launcher/m);
+    assert.match(s.stderr(), /^jobworker: start path: every job is forked by the launcher/m);
+    assert.match(s.stderr(), /^jobworker: confinement: /m);
     for (const f of ["ca.pem", "ca.key", "server.pem", "server.key", "clients/default.pem", "clients/default.key"]) {
       assert.ok(existsSync(join(home, "pki", f)), f);
     }
@@ -98,25 +99,34 @@ test("a second run reuses the PKI silently; SIGTERM stops running jobs", async (
   assert.equal(await s.exited, 0, "exits 0 once the running job was terminated");
 });
 
-const ROOT_WARNING = /^jobworker: warning: jobs run as root \(no --run-as\): .* pass --run-as USER/m;
+const ROOT_WARNING = /^jobworker: warning: jobs run as root \(--run-as root\)/m;
 
-test("a bare --listen PORT listens on loopback; without --run-as, a root serve warns that jobs run as root", async () => {
+test("a bare --listen PORT listens on loopback; a root serve confines jobs, each identity its own uid", async () => {
   const s = await serve(["--listen", "0"]);
   try {
     assert.match(s.stderr(), /listening on https:\/\/127\.0\.0\.1:\d+ /);
-    if (process.getuid?.() === 0) assert.match(s.stderr(), ROOT_WARNING);
-    else assert.doesNotMatch(s.stderr(), /jobs run as root/);
+    if (process.getuid?.() === 0) assert.match(s.stderr(), /^jobworker: confinement: each identity its own uid, no capability, no_new_privs, a seccomp filter/m);
+    else assert.match(s.stderr(), /^jobworker: confinement: none \(the server is not root\)/m);
+    assert.doesNotMatch(s.stderr(), /jobs run as root/);
   } finally {
     s.child.kill("SIGTERM");
   }
   assert.equal(await s.exited, 0);
 });
 
-test("with --run-as, serve does not warn about root", { skip: process.getuid?.() !== 0 && "--run-as needs root" }, async () => {
+test("with --run-as nobody, serve says identities share that uid; --run-as root warns", { skip: process.getuid?.() !== 0 && "--run-as needs root" }, async () => {
   const s = await serve(["--run-as", "nobody"]);
   try {
-    assert.match(s.stderr(), /jobs run as nobody/);
+    assert.match(s.stderr(), /confinement: every job as nobody \(uid 65534\): identities share that uid/);
     assert.doesNotMatch(s.stderr(), /jobs run as root/);
+  } finally {
+    s.child.kill("SIGTERM");
+  }
+  assert.equal(await s.exited, 0);
+  const r = await serve(["--run-as", "root"]);
+  try {
+    assert.match(r.stderr(), ROOT_WARNING);
+    assert.match(r.stderr(), /confinement: none \(--run-as root\)/);
   } finally {
     s.child.kill("SIGTERM");
   }

@@ -8,7 +8,7 @@ import { accessSync, chmodSync, chownSync, constants, mkdirSync, mkdtempSync, re
 import { delimiter, join } from "node:path";
 import { connect } from "node:tls";
 import { test } from "node:test";
-import { resolveUser } from "../../src/engine/run-as.js";
+import { JOB_NAMESPACES } from "../../src/engine/isolation/host.js";
 import { pkiPaths } from "../../src/pki/paths.js";
 import { CLI, cli } from "../e2e/fixtures.js";
 import { tempDir } from "../helpers/temp-dir.js";
@@ -98,7 +98,8 @@ test("the unit runs serve as root on the product's root defaults, with a stop ti
   const grace = Number(flagValue("--stop-grace-ms"));
   assert.ok(Number.isInteger(grace), "ExecStart= states --stop-grace-ms, so that TimeoutStopSec= can be checked against it");
   assert.ok(timespanMs(single(unit, "Service", "TimeoutStopSec")) > grace + 10_000, "TimeoutStopSec= leaves room after the grace period");
-  assert.notEqual(service.get("NoNewPrivileges")?.at(-1), "yes", "NoNewPrivileges would stop --run-as jobs' setuid programs");
+  // Not NoNewPrivileges=: the launcher sets no_new_privs on each job itself; on the server
+  // it would change nothing the bounding set does not, and keep nothing out.
   // The namespaces a job is given, by systemd's names, and network for --network none.
   const systemdName: Record<string, string> = { pid: "pid", mount: "mnt", ipc: "ipc", uts: "uts" };
   const allowed = single(unit, "Service", "RestrictNamespaces").split(/\s+/);
@@ -155,15 +156,6 @@ function followUntil(id: string, env: NodeJS.ProcessEnv, marker: string, onFirst
   });
 }
 
-/** A directory that isolated jobs see as the host does (not /tmp), where files may be executed. */
-function sharedExecDir(): string | undefined {
-  const shm = readFileSync("/proc/self/mounts", "utf8")
-    .split("\n")
-    .map((l) => l.split(" "))
-    .find((f) => f[1] === "/dev/shm");
-  return shm && !shm[3]!.split(",").includes("noexec") ? "/dev/shm" : undefined;
-}
-
 test("jobworker serve accepts the unit's ExecStart= flags and works under its capability bounding set", { timeout: 120_000 }, async (t) => {
   if (process.getuid?.() !== 0) {
     t.skip("needs root: the unit runs serve as root, switching jobs to the --run-as user");
@@ -210,10 +202,14 @@ test("jobworker serve accepts the unit's ExecStart= flags and works under its ca
     const pki = pkiPaths(join(home, "pki"));
     const env = { PATH: process.env.PATH, HOME: home, JOBWORKER_HOME: home, JOBWORKER_SERVER: url, JOBWORKER_CA: pki.caCert, JOBWORKER_CERT: pki.clientCert("default"), JOBWORKER_KEY: pki.clientKey("default") };
 
-    // --run-as: jobs run as that user.
-    const runAs = resolveUser(flagValue("--run-as")!);
-    const id = await cli(["run", "--", "id", "-u"], env);
-    assert.equal(id.stdout.toString(), `${runAs.uid}\n`, id.stderr);
+    // SETUID, SETGID, SETPCAP, CHOWN, FOWNER: the identity's job runs as its own uid, from
+    // the default range, with its home made and owned by it, and no capability left.
+    const id = await cli(["run", "--", "sh", "-c", 'id -u; grep CapBnd /proc/self/status; test -w "$HOME" && echo home'], env);
+    const [uidLine, capBnd, homeLine] = id.stdout.toString().split("\n");
+    const runAs = { uid: Number(uidLine), gid: Number(uidLine) };
+    assert.ok(runAs.uid >= 700000000 && runAs.uid <= 700999999, id.stdout.toString() + id.stderr);
+    assert.match(capBnd!, /0000000000000000/);
+    assert.equal(homeLine, "home");
 
     // SYS_ADMIN, NET_ADMIN: a job gets its namespaces, network none included, wherever the host allows it.
     if (/isolation: each job in its own PID/.test(stderr.all)) {
@@ -226,9 +222,9 @@ test("jobworker serve accepts the unit's ExecStart= flags and works under its ca
       t.diagnostic(`this host cannot isolate jobs even with every capability: ${stderr.all}`);
     }
 
-    // DAC_OVERRIDE: the server looks up a --run-as job's command and directory with root's
-    // eyes, so the user's own 0700 directory and 0700 script must not stop it.
-    const shared = sharedExecDir();
+    // DAC_OVERRIDE: the server looks up a job's command and directory with root's eyes, so
+    // the identity's own 0700 directory and 0700 script must not stop it.
+    const shared = process.getuid?.() === 0 ? "/var/lib" : undefined;
     if (shared) {
       const base = mkdtempSync(join(shared, "jobworker-unit-"));
       try {
@@ -244,7 +240,7 @@ test("jobworker serve accepts the unit's ExecStart= flags and works under its ca
         rmSync(base, { recursive: true, force: true });
       }
     } else {
-      t.diagnostic("no /dev/shm that allows exec: the run-as user's 0700 directory is not tried");
+      t.diagnostic("not root: the identity's 0700 directory is not tried");
     }
 
     // KILL: stop reaches a job of another user with SIGTERM, which its trap handles.

@@ -6,20 +6,25 @@ import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { cli, createWorld, type TestWorld } from "./fixtures.js";
+import { publicDir } from "../helpers/temp-dir.js";
 
 describe("jobworker run (e2e)", () => {
   let world: TestWorld;
   let binFile: string;
+  let shared: { path: string; remove: () => void };
   let bin: Buffer;
   before(async () => {
     world = await createWorld();
     // 1 MiB of random bytes: every byte value, invalid UTF-8 everywhere.
     bin = randomBytes(1024 * 1024);
-    binFile = join(world.home, "random.bin");
+    // Not in the server's home: jobs never see it (masked), nor in /tmp (each job's own).
+    shared = publicDir();
+    binFile = join(shared.path, "random.bin");
     await writeFile(binFile, bin);
   });
   after(async () => {
     await world?.close();
+    shared?.remove();
   });
 
   it("exits 0 and streams stdout and stderr to their own places", async () => {

@@ -159,7 +159,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     if (err instanceof DataDirLockedError) throw new ServerConfigError(err.message, "stop that server first, or give this one its own --data-dir");
     if (err instanceof EngineError && err.code === "ISOLATION_NOT_AVAILABLE") throw new ServerConfigError(err.message, "run serve as root with the launcher built (npm run build), or drop --network none", { exitCode: 2 });
     if (err instanceof EngineError && err.code === "LAUNCHER_UNAVAILABLE") throw new ServerConfigError(err.message, "npm run build", { exitCode: 2 });
-    if (err instanceof EngineError && err.code === "INVALID_ARGUMENT") throw new ServerConfigError(err.message, "change --uid-range or --writable", { exitCode: 2 });
+    if (err instanceof EngineError && err.code === "INVALID_ARGUMENT") throw new ServerConfigError(err.message, "check --uid-range, --writable and --run-as", { exitCode: 2 });
     if (err instanceof EngineError) throw new ServerConfigError(err.message, "change the limit flags, or run where cgroups are available", { exitCode: 2 });
     throw err;
   });
@@ -173,6 +173,8 @@ async function serve(flags: ServeFlags): Promise<void> {
   // Only when admins are configured: a server without them starts as it always did.
   if (flags.admin !== undefined || flags.adminsFile !== undefined) log(adminsLine(server.admins(), flags.adminsFile));
   log(server.pool.confinement().summary);
+  const jobDefaults = server.pool.limitPolicy().defaults;
+  if (Object.keys(jobDefaults).length > 0) log(`default limits for jobs that ask for none: ${describeLimits(jobDefaults)}`);
   if (runAs?.uid === 0) log("warning: jobs run as root (--run-as root): every client can do anything root can on this host");
 
   await new Promise<void>((done) => {
@@ -262,4 +264,13 @@ async function openAuditLog(path: string): Promise<SonicBoom> {
   return openAuditFile(path).catch((err: Error) => {
     throw new ServerConfigError(`cannot open the audit log ${path}: ${err.message}`, "check that its directory exists and is writable");
   });
+}
+
+/** "pids 4096, memory 11.7 GiB": the limits as people read them. */
+function describeLimits(limits: object): string {
+  const gib = (bytes: number) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${Math.floor(bytes / 1024 ** 2)} MiB`);
+  return Object.entries(limits)
+    .filter((entry): entry is [string, number] => entry[1] !== undefined)
+    .map(([name, value]) => (name === "memoryBytes" ? `memory ${gib(value)}` : name === "pids" ? `${value} processes` : `${name} ${value}`))
+    .join(", ");
 }

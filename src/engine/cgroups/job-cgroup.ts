@@ -85,8 +85,15 @@ export class JobCgroup {
       for (const part of made.reverse()) rmdirQuietly(part.dir);
       throw err;
     }
-    // The directories exist: `create` finds them (EEXIST costs a lookup) and writes the limits.
-    return JobCgroup.create(id, plan);
+    // The directories exist: only the limits are left to write (a few small writes).
+    const cgroup = new JobCgroup(id, plan);
+    try {
+      cgroup.writeLimits();
+    } catch (err) {
+      for (const part of made.reverse()) rmdirQuietly(part.dir);
+      throw err;
+    }
+    return cgroup;
   }
 
   /** A leftover job cgroup (of a server that crashed), to kill and remove. */
