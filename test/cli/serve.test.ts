@@ -128,9 +128,9 @@ test("with --run-as nobody, serve says identities share that uid; --run-as root 
     assert.match(r.stderr(), ROOT_WARNING);
     assert.match(r.stderr(), /confinement: none \(--run-as root\)/);
   } finally {
-    s.child.kill("SIGTERM");
+    r.child.kill("SIGTERM");
   }
-  assert.equal(await s.exited, 0);
+  assert.equal(await r.exited, 0);
 });
 
 test("errors are one line: missing files, partial TLS flags, a taken port", async () => {
