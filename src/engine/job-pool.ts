@@ -163,6 +163,9 @@ export class JobPool {
       cgroups.checkEnforceable(effectiveLimits({}, defaults, checked.maxima));
       store = new JobStore(dataDir);
       const confiner = makeConfiner(options, store, isolation, dataDir);
+      // Jobs of other uids pass through it to their own home (<dataDir>/homes/<uid>, 0700):
+      // searchable, never listable; everything in it is 0700 or 0600.
+      if (confiner.mode.kind !== "as-server") await chmod(dataDir, 0o711);
       const pool = new JobPool(dataDir, store, cgroups, launcher, isolation, confiner, lock, options, defaults, checked.maxima);
       await recoverInterruptedJobs(store, (id) => new OutputFiles(pool.jobsDir, id));
       pool.outputWatcher = new OutputWatcher(

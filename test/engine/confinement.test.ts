@@ -457,25 +457,27 @@ describe("confined jobs: the audit's attacks fail", needsRoot, () => {
 // file alice had left in /dev/shm), its own IPC namespace, and each identity its own home.
 // Files in shared `writable` paths are shared by that uid, as docs/security.md says.
 describe("confined jobs under runAs nobody: one uid, still apart", needsRoot, () => {
-  const dir = tempDir();
-  const nobody = asRoot ? resolveUser("nobody") : undefined;
+  let dir: ReturnType<typeof tempDir>;
+  let nobody: ReturnType<typeof resolveUser>;
   let pool: JobPool;
   before(async () => {
-    pool = await JobPool.open({ dataDir: join(dir.path, "data"), runAs: nobody!, stopGraceMs: 500 });
+    dir = tempDir();
+    nobody = resolveUser("nobody");
+    pool = await JobPool.open({ dataDir: join(dir.path, "data"), runAs: nobody, stopGraceMs: 500 });
     assert.equal(pool.confinement().mode, "run-as", pool.confinement().summary);
   });
   after(async () => {
     await pool?.close();
-    dir.remove();
+    dir?.remove();
   });
 
   it("records say uid 65534 and confined; the job has no privilege", async () => {
     const job = await sh(pool, "alice", "id -u; cat /proc/self/status");
-    assert.equal(job.stdout.split("\n")[0], String(nobody!.uid));
+    assert.equal(job.stdout.split("\n")[0], String(nobody.uid));
     assert.deepEqual(privilegeFields(job.stdout), UNPRIVILEGED);
     const isolation = pool.get(job.id).isolation!;
     assert.equal(isolation.uid, 65534);
-    assert.equal(isolation.gid, nobody!.gid);
+    assert.equal(isolation.gid, nobody.gid);
     assert.equal(isolation.confined, true);
     assert.equal(isolation.home, "/home/job");
   });
