@@ -115,7 +115,10 @@ async function burst() {
   clearInterval(watchdog);
   const stallAfter = Math.max(longest, performance.now() - last);
   const counts = {};
-  for (const { status } of statuses) counts[status] = (counts[status] ?? 0) + 1;
+  for (const { state, exitCode, errorCode } of statuses) {
+    const key = state === "completed" ? `completed (exit ${exitCode})` : `${state}${errorCode ? ` (${errorCode})` : ""}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
   const tally = Object.entries(counts).map(([status, n]) => `${n} ${status}`).join(", ");
   console.log(`burst of ${BURST} create() in one turn (${poolKind}): ${(BURST / (createMs / 1000)).toFixed(0)} creates/s (${createMs.toFixed(0)} ms, ${((createMs * 1000) / BURST).toFixed(0)} us each), all ended after ${allMs.toFixed(0)} ms (${(BURST / (allMs / 1000)).toFixed(0)} jobs/s; ${tally})`);
   console.log(`  longest event-loop stall (10 ms watchdog's max gap): ${stallWithTurn.toFixed(0)} ms including the create turn, ${stallAfter.toFixed(0)} ms after it while the ${BURST} jobs started and ended`);

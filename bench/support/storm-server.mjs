@@ -16,7 +16,7 @@ const server = await startServer({
   auditLog: false,
   maxRunningPerClient: 100_000,
 });
-process.stdout.write(`${JSON.stringify({ url: server.url, launcher: pool.startPath().launcher, isolated: pool.isolation().enabled })}\n`);
+process.stdout.write(`${JSON.stringify({ url: server.url, isolated: pool.isolation().enabled, confinement: pool.confinement().mode })}\n`);
 process.stdin.resume();
 process.stdin.on("end", async () => {
   await server.close();

@@ -7,10 +7,10 @@
  * busy cgroup). Everything else in the engine waits for an event. It returns at once when
  * `done` already holds, the common case.
  */
-export async function until(done: () => boolean, limitMs: number): Promise<boolean> {
+export async function until(done: () => boolean | Promise<boolean>, limitMs: number): Promise<boolean> {
   let pause = 1;
   for (let waited = 0; waited < limitMs; waited += pause, pause = Math.min(pause * 2, 50)) {
-    if (done()) return true;
+    if (await done()) return true;
     await new Promise((resolve) => setTimeout(resolve, pause));
   }
   return done();

@@ -4,6 +4,10 @@ import type { UidRange } from "./confinement/uid-range.js";
 import { chmodSync, closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { WalSync } from "./wal-sync.js";
+import { isNoSpaceError } from "./disk-space.js";
+
+/** How many job ends a full disk may keep waiting in memory (each a few hundred bytes). */
+const MAX_UNSAVED_ENDS = 100_000;
 import type { JobIsolation, JobLimits, JobRecord } from "./types.js";
 import type { JobErrorCode } from "../protocol/error-codes.js";
 
@@ -260,10 +264,17 @@ export class JobStore {
     let recorded: boolean;
     try {
       recorded = this.writeEnd(job);
-    } catch {
+    } catch (err) {
       recorded = this.unsavedEnds.has(job.id) || this.has(job.id);
       this.recentlyEnded.delete(job.id);
-      this.unsavedEnds.set(job.id, { ...this.unsavedEnds.get(job.id), ...job });
+      // Only a full disk passes: an end that failed otherwise would fail again. It stays
+      // running in the records, and the next start records it interrupted. Bounded: past
+      // MAX_UNSAVED_ENDS, the same.
+      if (isNoSpaceError(err) && (this.unsavedEnds.has(job.id) || this.unsavedEnds.size < MAX_UNSAVED_ENDS)) {
+        this.unsavedEnds.set(job.id, { ...this.unsavedEnds.get(job.id), ...job });
+      } else {
+        recorded = false;
+      }
     }
     // Ends are written once per job, always of a running one (a failed start is inserted ended).
     if (recorded) {

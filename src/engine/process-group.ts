@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { until } from "./back-off.js";
 
@@ -22,16 +22,17 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
 }
 
 /** Whether any process of the group still runs (zombies excluded: they run no code). */
-export function groupHasLiveMembers(pgid: number): boolean {
+export async function groupHasLiveMembers(pgid: number): Promise<boolean> {
   // Fast path, and the common case: no process at all is left in the group.
   if (!signalGroup(pgid, 0)) return false;
   // Something is there, perhaps only zombies: orphans whose reaper (init, on some hosts)
-  // never collects them. Only /proc tells a live member from a zombie.
-  for (const name of readdirSync("/proc")) {
+  // never collects them. Only /proc tells a live member from a zombie; read off the
+  // thread (a host has thousands of processes).
+  for (const name of await readdir("/proc")) {
     if (name.charCodeAt(0) < 48 || name.charCodeAt(0) > 57) continue;
     let stat: string;
     try {
-      stat = readFileSync(`/proc/${name}/stat`, "latin1");
+      stat = await readFile(`/proc/${name}/stat`, "latin1");
     } catch {
       continue; // exited while we looked
     }
@@ -50,5 +51,5 @@ const SETTLE_LIMIT_MS = 2000;
  * no event for it (see `until`).
  */
 export function waitForGroupGone(pgid: number): Promise<boolean> {
-  return until(() => !groupHasLiveMembers(pgid), SETTLE_LIMIT_MS);
+  return until(async () => !(await groupHasLiveMembers(pgid)), SETTLE_LIMIT_MS);
 }
