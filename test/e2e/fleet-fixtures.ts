@@ -2,7 +2,7 @@
 // PKI (CA, server certificate for 127.0.0.1, client "default"), N real servers sharing that
 // CA, each with its own data directory, and a second PKI with its own server for a context
 // whose files differ from the home's.
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initPki, pkiPaths, type PkiPaths } from "../../src/pki/index.js";
@@ -43,6 +43,9 @@ async function serverOn(pki: PkiPaths, dataDir: string): Promise<RunningServer> 
 /** Starts `count` servers of the home's CA, one of another CA, and a closed one. */
 export async function createFleet(count: number): Promise<Fleet> {
   const home = await mkdtemp(join(tmpdir(), "jobworker-fleet-"));
+  // The servers' jobs run unisolated as their identity's own uid (root servers confine):
+  // they read and write here (their PKI directories keep their own modes).
+  await chmod(home, 0o1777);
   const pki = pkiPaths(join(home, "pki"));
   const otherPki = pkiPaths(join(home, "other-pki"));
   await initPki({ dir: pki.dir, clients: ["default", "alice"] });

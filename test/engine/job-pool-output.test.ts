@@ -3,7 +3,7 @@
 // covers the same guarantees for isolated jobs.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { InvalidArgumentError, JobPool } from "../../src/index.js";
@@ -15,6 +15,8 @@ describe("JobPool output", () => {
   const dir = tempDir();
   let pool: JobPool;
   before(async () => {
+    // Jobs run as their identity's own uid on a root server: they read files put here.
+    chmodSync(dir.path, 0o755);
     pool = await JobPool.open({ isolation: false, dataDir: join(dir.path, "data"), stopGraceMs: 500 });
   });
   after(async () => {
