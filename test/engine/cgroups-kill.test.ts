@@ -31,13 +31,10 @@ describe("killing every process of a job's cgroup", () => {
       const cgroup = JobCgroup.create(`kill-test-${method}`, { parts: [part], killer: part, killMethod: method, byController: {}, limits: {}, ioDevice: undefined });
       let child;
       try {
-        cgroup.enter();
-        try {
-          // A setsid'd sleeper, and a loop that keeps forking short-lived processes.
-          child = spawn("sh", ["-c", "setsid sleep 1000 & while :; do /bin/true; done"], { stdio: "ignore", detached: true });
-        } finally {
-          cgroup.leave();
-        }
+        // The child places itself, as the launcher's children do; then a setsid'd sleeper,
+        // and a loop that keeps forking short-lived processes.
+        const [procs] = cgroup.procsFiles();
+        child = spawn("sh", ["-c", `echo 0 > ${procs}; setsid sleep 1000 & while :; do /bin/true; done`], { stdio: "ignore", detached: true });
         for (let i = 0; i < 200 && cgroup.members().length < 2; i++) await new Promise((r) => setTimeout(r, 5));
         const before = cgroup.members();
         assert.ok(before.length >= 2, `the tree is in the cgroup (${before.length} processes)`);

@@ -2,7 +2,6 @@ import { mkdirSync, readFileSync, rmdirSync, watch, writeFileSync, type FSWatche
 import { mkdir, rmdir } from "node:fs/promises";
 import { until } from "../back-off.js";
 import { join } from "node:path";
-import { isMainThread } from "node:worker_threads";
 import type { JobLimits } from "../types.js";
 import type { Controller, Hierarchy } from "./detect.js";
 import { readOr } from "./detect.js";
@@ -141,56 +140,11 @@ export class JobCgroup {
   }
 
   /**
-   * Moves the server's spawning thread into the job's cgroups, so that a child it forks
-   * now is born inside them (docs/design.md, "Resource control"). Must be followed by
-   * `leave()` in the same synchronous block: `enter(); try { spawn() } finally { leave() }`.
-   *
-   * cgroup v1 places threads, so only the main thread (whose TID is the PID) moves, via
-   * `tasks`; cgroup v2 places whole processes, via `cgroup.procs`.
-   */
-  enter(): void {
-    const entered: Part[] = [];
-    try {
-      for (const part of this.plan.parts) {
-        const v2Pids = part.hierarchy.version === 2 && part === this.plan.byController.pids && this.plan.limits.pids !== undefined;
-        // In v2 all the server's threads count against pids.max while it is inside: make
-        // room for them for the length of the spawn.
-        if (v2Pids) write(part.dir, "pids.max", this.plan.limits.pids! + serverThreads());
-        write(part.dir, membershipFile(part.hierarchy), process.pid);
-        entered.push(part);
-      }
-    } catch (err) {
-      this.leaveParts(entered);
-      throw err;
-    }
-  }
-
-  /**
    * The membership file of each of the job's cgroups, for a child that places itself
    * (the launcher's, writing "0" = itself, before it runs anything of the job's).
    */
   procsFiles(): string[] {
     return this.plan.parts.map((part) => join(part.dir, "cgroup.procs"));
-  }
-
-  /** Moves the server's thread back to its own cgroups. */
-  leave(): void {
-    this.leaveParts(this.plan.parts);
-  }
-
-  private leaveParts(parts: Part[]): void {
-    let failure: unknown;
-    for (const part of [...parts].reverse()) {
-      try {
-        write(part.hierarchy.ownDir, membershipFile(part.hierarchy), process.pid);
-        if (part.hierarchy.version === 2 && part === this.plan.byController.pids && this.plan.limits.pids !== undefined) {
-          write(part.dir, "pids.max", this.plan.limits.pids);
-        }
-      } catch (err) {
-        failure ??= err;
-      }
-    }
-    if (failure) throw failure;
   }
 
   /** PIDs of every process of the job (never the server's own). */
@@ -219,8 +173,6 @@ export class JobCgroup {
    */
   async killAll(): Promise<void> {
     const { killer, killMethod } = this.plan;
-    // Defensive: the server must never be inside a job's cgroup when it is killed.
-    if (readPids(killer.dir).includes(process.pid)) this.leave();
     if (killMethod === "cgroup.kill") {
       if (!populatedV2(killer.dir)) return;
       write(killer.dir, "cgroup.kill", 1);
@@ -271,17 +223,6 @@ export class JobCgroup {
     this.removed = all;
     return all;
   }
-}
-
-function membershipFile(hierarchy: Hierarchy): string {
-  // v1: `tasks` moves one thread (the caller's main thread, TID = PID); a worker thread
-  // cannot name itself, so a pool in a worker moves the whole process instead.
-  return hierarchy.version === 1 && isMainThread ? "tasks" : "cgroup.procs";
-}
-
-function serverThreads(): number {
-  const match = /^Threads:\s+(\d+)$/m.exec(readOr("/proc/self/status"));
-  return match ? Number(match[1]) : 64;
 }
 
 function write(dir: string, file: string, value: string | number): void {
