@@ -1,11 +1,11 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { chmod, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { dataDirHealth, type DataDirHealth } from "./data-dir-health.js";
 import { isDiskFull, isNoSpaceError } from "./disk-space.js";
-import { CgroupHost } from "./cgroups/cgroup-host.js";
+import { CgroupHost, GROUP_PREFIX } from "./cgroups/cgroup-host.js";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.js";
 import { checkPoolOptions } from "./pool-options.js";
 import { detectIsolation, JOB_NAMESPACES, type IsolationOptions, type IsolationReport } from "./isolation/host.js";
@@ -27,7 +27,7 @@ import { startJob, type StartContext } from "./start/start-job.js";
 import { Confiner, type ConfinementMode } from "./confinement/job-confinement.js";
 import { IdentityHomes } from "./confinement/homes.js";
 import { checkUidRange, DEFAULT_UID_RANGE } from "./confinement/uid-range.js";
-import { defaultJobLimits } from "./confinement/host-defaults.js";
+import { defaultClientLimits, defaultJobLimits } from "./confinement/host-defaults.js";
 import { defaultJobEnv, jobEnv } from "./job-env.js";
 import { commandResolves } from "./explain-spawn-failure.js";
 import { validateJobSpec, type ValidJobSpec } from "./job-spec.js";
@@ -116,6 +116,7 @@ export class JobPool {
     options: PoolOptions,
     private readonly defaultLimits: JobLimits,
     private readonly maxLimits: JobLimits,
+    private readonly clientLimits: JobLimits,
   ) {
     this.dataDir = dataDir;
     this.jobsDir = join(dataDir, "jobs");
@@ -159,6 +160,8 @@ export class JobPool {
       }
       cgroups = await CgroupHost.open(dataDir, options.cgroups !== false);
       const defaults = { ...hostDefaults(cgroups, options, checked.maxima), ...checked.defaults };
+      const clientLimits = { ...hostClientLimits(cgroups, options), ...options.clientLimits };
+      cgroups.checkEnforceable(clientLimits);
       // Every job gets the defaults, else the maxima: the host must be able to enforce them.
       cgroups.checkEnforceable(effectiveLimits({}, defaults, checked.maxima));
       store = new JobStore(dataDir);
@@ -166,7 +169,7 @@ export class JobPool {
       // Jobs of other uids pass through it to their own home (<dataDir>/homes/<uid>, 0700):
       // searchable, never listable; everything in it is 0700 or 0600.
       if (confiner.mode.kind !== "as-server") await chmod(dataDir, 0o711);
-      const pool = new JobPool(dataDir, store, cgroups, launcher, isolation, confiner, lock, options, defaults, checked.maxima);
+      const pool = new JobPool(dataDir, store, cgroups, launcher, isolation, confiner, lock, options, defaults, checked.maxima, clientLimits);
       await recoverInterruptedJobs(store, (id) => new OutputFiles(pool.jobsDir, id));
       pool.outputWatcher = new OutputWatcher(
         pool.jobsDir,
@@ -218,6 +221,7 @@ export class JobPool {
       launcher: this.launcher,
       confiner: this.confiner,
       fifoDir: this.jobsDir,
+      ...(Object.keys(this.clientLimits).length > 0 && { groupOf: (owner) => ({ name: groupName(this.confiner.plan(owner).record.uid, owner ?? ""), limits: this.clientLimits }) }),
       ...(this.isolationReport.enabled && { isolation: { network, tmpSizeBytes } }),
     };
   }
@@ -510,9 +514,9 @@ export class JobPool {
     return this.launcher.pid;
   }
 
-  /** The limits a job that asks for none gets, and the most any job may ask for. */
-  limitPolicy(): { defaults: JobLimits; maxima: JobLimits } {
-    return { defaults: { ...this.defaultLimits }, maxima: { ...this.maxLimits } };
+  /** The limits a job that asks for none gets, the most any job may ask for, and the limits over each identity's jobs together. */
+  limitPolicy(): { defaults: JobLimits; maxima: JobLimits; perClient: JobLimits } {
+    return { defaults: { ...this.defaultLimits }, maxima: { ...this.maxLimits }, perClient: { ...this.clientLimits } };
   }
 
   /**
@@ -636,6 +640,23 @@ function hostDefaults(cgroups: CgroupHost, options: PoolOptions, maxima: JobLimi
   if (cgroups.report.enforced.pids) defaults.pids = Math.min(host.pids, maxima.pids ?? Infinity);
   if (cgroups.report.enforced.memoryBytes) defaults.memoryBytes = Math.min(host.memoryBytes, maxima.memoryBytes ?? Infinity);
   return defaults;
+}
+
+/** Limits over each identity's jobs together, sized to the host where the pool sets none (root, cgroups). */
+function hostClientLimits(cgroups: CgroupHost, options: PoolOptions): JobLimits {
+  if (options.hostDefaultLimits === false || process.getuid?.() !== 0 || !cgroups.usable) return {};
+  const host = defaultClientLimits();
+  const enforced = cgroups.report.enforced;
+  return {
+    ...(enforced.pids && { pids: host.pids }),
+    ...(enforced.memoryBytes && { memoryBytes: host.memoryBytes }),
+    ...(enforced.cpus && { cpus: host.cpus }),
+  };
+}
+
+/** An identity's cgroup group: by its uid where it has one, else by a digest of its name (any string). */
+function groupName(uid: number | undefined, owner: string): string {
+  return `${GROUP_PREFIX}${uid ?? createHash("sha256").update(owner).digest("hex").slice(0, 16)}`;
 }
 
 /** Who jobs run as (see Confiner): decided once, from the options and what the host allows. */

@@ -149,6 +149,12 @@ export interface PoolOptions {
    * job under one user instead; `runAs` root turns confinement off.
    */
   confinement?: { uidRange?: UidRange; writable?: string[]; masks?: string[] };
+  /**
+   * Limits over all of one identity's jobs together (a cgroup per identity above its
+   * jobs'): `serve --client-max-memory --client-max-pids --client-max-cpus`. On a root
+   * server with cgroups, those not given are sized to the host (`hostDefaultLimits`).
+   */
+  clientLimits?: Pick<JobLimits, "memoryBytes" | "pids" | "cpus">;
   /** Where the native launcher is, for embedders that install it elsewhere (default: the one `npm run build` made). */
   launcherProgram?: string;
   /** Default limits sized to the host (processes, memory) for jobs that ask for none, on a root server with cgroups; `false` turns them off. */

@@ -73,6 +73,8 @@ export interface ServerOptions {
   runAs?: PoolOptions["runAs"];
   /** How a root server confines jobs: uid range, writable paths, masks (see the engine's `PoolOptions`). */
   confinement?: PoolOptions["confinement"];
+  /** Limits over each identity's jobs together (see the engine's `PoolOptions`). */
+  clientLimits?: PoolOptions["clientLimits"];
   /** Identities that may act on every job (`serve --admin`); fixed for the server's life. */
   admins?: readonly string[];
   /**
@@ -165,6 +167,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.timeouts !== undefined ? { timeouts: options.timeouts } : {}),
       ...(options.runAs !== undefined ? { runAs: options.runAs } : {}),
       ...(options.confinement !== undefined ? { confinement: options.confinement } : {}),
+      ...(options.clientLimits !== undefined ? { clientLimits: options.clientLimits } : {}),
     });
   }
   const metrics = options.metrics === false ? undefined : new ServerMetrics(pool);

@@ -56,7 +56,7 @@ test("first run creates the development PKI, answers curl, reloads on SIGHUP and
   try {
     assert.match(s.stderr(), /created a development PKI in .*pki/);
     // Two lines, besides the report of what resource control, isolation and start path this host allows.
-    const lines = s.stderr().trim().split("\n").filter((l) => !/^jobworker: (cgroups|isolation|start path|confinement|default limits|cannot|warning: jobs run as root)/.test(l));
+    const lines = s.stderr().trim().split("\n").filter((l) => !/^jobworker: (cgroups|isolation|start path|confinement|default limits|limits over each identity|cannot|warning: jobs run as root)/.test(l));
     assert.equal(lines.length, 2, s.stderr());
     assert.match(s.stderr(), /^jobworker: cgroups: /m);
     assert.match(s.stderr(), /^jobworker: isolation: /m);

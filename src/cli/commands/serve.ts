@@ -12,7 +12,8 @@ import { ServerConfigError } from "../../server/config-error.js";
 import { DEFAULT_MAX_RUNNING_PER_CLIENT } from "../../server/defaults.js";
 import type { ServerOptions } from "../../server/index.js";
 import { collect } from "../options/repeatable.js";
-import { addLimitOptions, engineLimitsOf, limitFlagsOf, parseBytes } from "../options/limits.js";
+import { addLimitOptions, engineLimitsOf, limitFlagsOf, parseBytes, parseCpus } from "../options/limits.js";
+import { integerParser } from "../options/numbers.js";
 import { DEFAULT_LISTEN, parseListen, type ListenAddress } from "../options/listen.js";
 import { parseNonNegativeInt, parsePositiveInt } from "../options/numbers.js";
 import { parseRetention } from "../options/retention.js";
@@ -36,6 +37,9 @@ interface ServeFlags {
   retain?: RetentionPolicy;
   runAs?: string;
   uidRange?: string;
+  clientMaxMemory?: number;
+  clientMaxPids?: number;
+  clientMaxCpus?: number;
   writable?: string[];
   /** commander's `--no-cgroups`: false when given. */
   cgroups: boolean;
@@ -81,6 +85,9 @@ export function registerServeCommand(program: Command): void {
     .option("--no-isolation", "do not give jobs namespaces of their own (PID, mount with a private /tmp, IPC, UTS)")
     .option("--network <mode>", '"none": every job gets only loopback, whatever it asks for (default: jobs choose; host)', parseNetwork)
     .option("--tmp-size <size>", "size of each job's private /tmp and /var/tmp, e.g. 256M (default: the job's memory limit, else 64M)", parseBytes)
+    .option("--client-max-memory <size>", "memory all of one identity's jobs may use together, e.g. 8G (default on a root server: 75% of the host's)", parseBytes)
+    .option("--client-max-pids <n>", "processes all of one identity's jobs may have together (default on a root server: 15% of pid_max)", integerParser(2, 4194304, "processes"))
+    .option("--client-max-cpus <n>", "CPUs all of one identity's jobs may use together, e.g. 1.5 (default on a root server: all of them)", parseCpus)
     .option("--uid-range <first-last>", "uids (and gids) for the identities' jobs on a root server, one per identity, kept for ever (default 700000000-700999999)")
     .option("--writable <path>", "leave this host path writable for jobs (the host is read-only to them); shared by every identity; repeatable", collect)
     .option("--admin <name>", "an identity (client certificate CN) that may list, read, stop and delete every job and read /metrics; repeatable", collect)
@@ -148,6 +155,11 @@ async function serve(flags: ServeFlags): Promise<void> {
     isolation: flags.isolation ? { ...(flags.network === "none" && { networkNone: true }), ...(flags.tmpSize !== undefined && { tmpSizeBytes: flags.tmpSize }) } : false,
     ...(runAs && { runAs }),
     confinement: { ...(uidRange && { uidRange }), writable, masks },
+    clientLimits: {
+      ...(flags.clientMaxMemory !== undefined && { memoryBytes: flags.clientMaxMemory }),
+      ...(flags.clientMaxPids !== undefined && { pids: flags.clientMaxPids }),
+      ...(flags.clientMaxCpus !== undefined && { cpus: flags.clientMaxCpus }),
+    },
     ...(flags.admin && { admins: flags.admin }),
     ...(!flags.metrics && { metrics: false }),
     ...(flags.metricsListen && { metricsListen: { ...flags.metricsListen, ...(flags.metricsListenAny && { anyAddress: true }) } }),
@@ -175,6 +187,8 @@ async function serve(flags: ServeFlags): Promise<void> {
   log(server.pool.confinement().summary);
   const jobDefaults = server.pool.limitPolicy().defaults;
   if (Object.keys(jobDefaults).length > 0) log(`default limits for jobs that ask for none: ${describeLimits(jobDefaults)}`);
+  const perClient = server.pool.limitPolicy().perClient;
+  if (Object.keys(perClient).length > 0) log(`limits over each identity's jobs together: ${describeLimits(perClient)}`);
   if (runAs?.uid === 0) log("warning: jobs run as root (--run-as root): every client can do anything root can on this host");
 
   await new Promise<void>((done) => {
@@ -271,6 +285,6 @@ function describeLimits(limits: object): string {
   const gib = (bytes: number) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${Math.floor(bytes / 1024 ** 2)} MiB`);
   return Object.entries(limits)
     .filter((entry): entry is [string, number] => entry[1] !== undefined)
-    .map(([name, value]) => (name === "memoryBytes" ? `memory ${gib(value)}` : name === "pids" ? `${value} processes` : `${name} ${value}`))
+    .map(([name, value]) => (name === "memoryBytes" ? `memory ${gib(value)}` : name === "pids" ? `${value} processes` : name === "cpus" ? `${value} CPUs` : `${name} ${value}`))
     .join(", ");
 }

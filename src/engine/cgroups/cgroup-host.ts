@@ -1,10 +1,29 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, rmdirSync, statSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { LimitNotEnforceableError } from "../errors.js";
 import type { JobLimits, ResourceControlReport } from "../types.js";
 import { detectCgroups, type Controller, type Detection, type Hierarchy } from "./detect.js";
 import { JobCgroup, type JobCgroupPlan, type KillMethod } from "./job-cgroup.js";
 import { LIMIT_NAMES, LIMIT_RULES, type LimitName } from "./limits.js";
+
+/** The name of an identity's group of job cgroups begins with it; a job id never does. */
+export const GROUP_PREFIX = "client-";
+
+/** One identity's jobs, with limits over all of them together. */
+export interface JobGroup {
+  /** `client-…`: a directory name. */
+  name: string;
+  limits: JobLimits;
+}
+
+function rmdirQuietlySync(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // still in use, or gone: the next start cleans up
+  }
+}
 
 const CONTROLLER_OF: Record<LimitName, Controller> = {
   memoryBytes: "memory",
@@ -26,6 +45,8 @@ export class CgroupHost {
   private readonly why: Partial<Record<LimitName, string>>;
   private readonly hierarchies: Hierarchy[];
   private readonly ioDevice: string | undefined;
+  /** Groups made by this pool (their limits written). */
+  private readonly groups = new Map<string, Promise<void>>();
 
   private constructor(detection: Detection | undefined, dataDir: string, disabledReason?: string) {
     const problems = [...(detection?.problems ?? [])];
@@ -92,17 +113,61 @@ export class CgroupHost {
     return JobCgroup.create(id, this.plan(id, limits, () => true));
   }
 
-  /** `create`, with the directories made off this thread. */
-  createAsync(id: string, limits: JobLimits): Promise<JobCgroup> {
-    return JobCgroup.createAsync(id, this.plan(id, limits, () => true));
+  /**
+   * `create`, with the directories made off this thread. With a `group` (one identity's
+   * jobs), the job's cgroups sit in the group's, whose limits hold over all its jobs
+   * together: `<pool>/<group>/<job id>`.
+   */
+  async createAsync(id: string, limits: JobLimits, group?: JobGroup): Promise<JobCgroup> {
+    if (group) await this.ensureGroup(group);
+    return JobCgroup.createAsync(id, this.plan(id, limits, () => true, group));
   }
 
-  private plan(id: string, limits: JobLimits, exists: (dir: string) => boolean): JobCgroupPlan {
+  /** Makes a group's directories and writes its limits, once per group and pool. */
+  private ensureGroup(group: JobGroup): Promise<void> {
+    let made = this.groups.get(group.name);
+    if (!made) {
+      made = (async () => {
+        for (const hierarchy of this.groupHierarchies(group)) {
+          await mkdir(join(hierarchy.poolDir, group.name)).catch((err: NodeJS.ErrnoException) => {
+            if (err.code !== "EEXIST") throw err;
+          });
+        }
+        this.groupPlan(group).writeLimits();
+      })();
+      // A failure is tried again by the group's next job.
+      made.catch(() => this.groups.delete(group.name));
+      this.groups.set(group.name, made);
+    }
+    return made;
+  }
+
+  /** The hierarchies a group needs: the killer's, and those of its limits. */
+  private groupHierarchies(group: JobGroup): Hierarchy[] {
+    const needed = new Set<Hierarchy>([this.killer!.hierarchy]);
+    for (const name of LIMIT_NAMES) {
+      const hierarchy = this.enforcers[name];
+      if (group.limits[name] !== undefined && hierarchy) needed.add(hierarchy);
+    }
+    return [...needed];
+  }
+
+  private groupPlan(group: JobGroup): JobCgroup {
+    const parts = this.groupHierarchies(group).map((hierarchy) => ({ hierarchy, dir: join(hierarchy.poolDir, group.name) }));
+    const byController: JobCgroupPlan["byController"] = {};
+    for (const name of LIMIT_NAMES) {
+      const hierarchy = this.enforcers[name];
+      if (group.limits[name] !== undefined && hierarchy) byController[CONTROLLER_OF[name]] = parts.find((p) => p.hierarchy === hierarchy)!;
+    }
+    return JobCgroup.existing(group.name, { parts, killer: parts[0]!, killMethod: this.killer!.method, byController, limits: group.limits, ioDevice: this.ioDevice });
+  }
+
+  private plan(id: string, limits: JobLimits, exists: (dir: string) => boolean, group?: JobGroup): JobCgroupPlan {
     const killer = this.killer!;
     const parts = new Map<Hierarchy, { hierarchy: Hierarchy; dir: string }>();
     const partOf = (hierarchy: Hierarchy) => {
       let part = parts.get(hierarchy);
-      if (!part) parts.set(hierarchy, (part = { hierarchy, dir: join(hierarchy.poolDir, id) }));
+      if (!part) parts.set(hierarchy, (part = { hierarchy, dir: join(hierarchy.poolDir, ...(group ? [group.name] : []), id) }));
       return part;
     };
     const killerPart = partOf(killer.hierarchy);
@@ -111,6 +176,8 @@ export class CgroupHost {
       const hierarchy = this.enforcers[name];
       if (limits[name] !== undefined && hierarchy) byController[CONTROLLER_OF[name]] = partOf(hierarchy);
     }
+    // Held by its group's limits too, the job must be in the group's cgroup of each.
+    if (group) for (const hierarchy of this.groupHierarchies(group)) partOf(hierarchy);
     const all = [...parts.values()].filter((p) => exists(p.dir));
     return { parts: all, killer: killerPart, killMethod: killer.method, byController, limits, ioDevice: this.ioDevice };
   }
@@ -121,9 +188,18 @@ export class CgroupHost {
    */
   private async removeLeftovers(): Promise<void> {
     if (!this.killer) return;
+    // Job cgroups, `<id>` or `<group>/<id>` below the pool's directory.
     const ids = new Set<string>();
+    const groups = new Set<string>();
     for (const h of this.hierarchies) {
-      for (const entry of safeReaddir(h.poolDir)) if (entry.isDirectory()) ids.add(entry.name);
+      for (const entry of safeReaddir(h.poolDir)) {
+        if (!entry.isDirectory()) continue;
+        if (!entry.name.startsWith(GROUP_PREFIX)) ids.add(entry.name);
+        else {
+          groups.add(entry.name);
+          for (const job of safeReaddir(join(h.poolDir, entry.name))) if (job.isDirectory()) ids.add(join(entry.name, job.name));
+        }
+      }
     }
     for (const id of ids) {
       // Every hierarchy the job may have used: its limits are unknown now, so look at all.
@@ -145,11 +221,13 @@ export class CgroupHost {
       }
       await cgroup.remove();
     }
+    for (const group of groups) for (const h of this.hierarchies) rmdirQuietlySync(join(h.poolDir, group));
   }
 
   /** Removes the pool's own directories (once every job has ended). */
   close(): void {
     for (const h of this.hierarchies) {
+      for (const entry of safeReaddir(h.poolDir)) if (entry.isDirectory() && entry.name.startsWith(GROUP_PREFIX)) rmdirQuietlySync(join(h.poolDir, entry.name));
       try {
         rmdirSync(h.poolDir);
       } catch {

@@ -100,7 +100,8 @@ export class JobCgroup {
     return new JobCgroup(id, plan);
   }
 
-  private writeLimits(): void {
+  /** Writes the plan's limits into its directories (a job's, or an identity's group). */
+  writeLimits(): void {
     const { limits, byController, ioDevice } = this.plan;
     const memory = byController.memory;
     if (limits.memoryBytes !== undefined && memory) {

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { CgroupHost } from "../cgroups/cgroup-host.js";
+import type { CgroupHost, JobGroup } from "../cgroups/cgroup-host.js";
 import type { JobCgroup } from "../cgroups/job-cgroup.js";
 import type { Confiner } from "../confinement/job-confinement.js";
 import { jobHostname } from "../isolation/host.js";
@@ -13,6 +13,8 @@ export interface StartContext {
   cgroups: CgroupHost;
   launcher: LauncherSupervisor;
   confiner: Confiner;
+  /** The group of an identity's jobs, whose limits hold over all of them together. */
+  groupOf?: (owner: string | undefined) => JobGroup;
   /** Where stdin FIFOs are made (the pool's private directory). */
   fifoDir: string;
   /** Namespaces, when the job is isolated. */
@@ -31,7 +33,7 @@ export async function startJob(job: Job, context: StartContext): Promise<void> {
   try {
     if (context.cgroups.usable) {
       try {
-        cgroup = await context.cgroups.createAsync(job.id, job.limits);
+        cgroup = await context.cgroups.createAsync(job.id, job.limits, context.groupOf?.(job.spec.owner));
       } catch (err) {
         // Only the error code: the message holds the server's cgroup paths.
         return job.adopt({ failure: { step: "cgroup", code: (err as NodeJS.ErrnoException).code ?? "EIO" } }, undefined);
