@@ -6,9 +6,13 @@ import { after, before, test } from "node:test";
 import { StringDecoder } from "node:string_decoder";
 import { request, type Agent } from "undici";
 import { agentFor, call, startHarness, waitEnded, type Harness } from "./fixture.js";
+import { publicDir } from "../helpers/temp-dir.js";
 
 let h: Harness;
 let alice: Agent;
+// Where the tests open the jobs' gates: a path the jobs see (the data directory is
+// masked from them, and /tmp is each job's own).
+const gates = publicDir();
 before(async () => {
   h = await startHarness();
   alice = agentFor(h.pki.ca.certPem, h.alice);
@@ -16,6 +20,7 @@ before(async () => {
 after(async () => {
   await alice?.close();
   await h?.close();
+  gates.remove();
 });
 
 async function start(body: unknown): Promise<string> {
@@ -29,7 +34,7 @@ const openFds = () => readdirSync("/proc/self/fd").length;
 test("several follow readers see the whole output live, each from its offset", async () => {
   // The job waits for a file that the test creates once every reader is attached, so
   // the readers are attached while it runs, without relying on timing.
-  const gate = `${h.dataDir}/gate-${Date.now()}`;
+  const gate = `${gates.path}/gate-${Date.now()}`;
   const id = await start({ cmd: "sh", args: ["-c", `echo one; while [ ! -e ${gate} ]; do sleep 0.05; done; echo two; echo three >&2`] });
   const urls = [
     `${h.server.url}/jobs/${id}/stdout?follow=true`,
@@ -54,7 +59,7 @@ test("several follow readers see the whole output live, each from its offset", a
 });
 
 test("a follow reader that disconnects mid-stream leaves the server healthy and leaks nothing", async () => {
-  const gate = `${h.dataDir}/gate2-${Date.now()}`;
+  const gate = `${gates.path}/gate2-${Date.now()}`;
   const id = await start({ cmd: "sh", args: ["-c", `echo started; while [ ! -e ${gate} ]; do sleep 0.05; done; echo done`] });
   await call(alice, `${h.server.url}/jobs`); // the agent's connection exists before counting
   const baseline = openFds();
