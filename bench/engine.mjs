@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JobPool } from "../dist/index.js";
-import { spawnBatch, verdict } from "./support/baseline.mjs";
+import { fileCreateProbe, spawnBatch, verdict } from "./support/baseline.mjs";
 
 const JOBS = 500;
 const CONCURRENCY = 16;
@@ -63,6 +63,7 @@ async function throughput() {
   const began = performance.now();
   let rounds = 0;
   const perRound = [];
+  let probeUs = 0;
   while (rounds < ROUNDS && (rounds === 0 || performance.now() - began < THROUGHPUT_BUDGET_MS)) {
     const raw = await spawnBatch(per, CONCURRENCY, "/bin/true");
     const create = await timed(() => inBatches(per, CONCURRENCY, holding("create", createWait)));
@@ -71,7 +72,9 @@ async function throughput() {
     held.raw += raw.heldMs;
     ms.create += create;
     ms.start += start;
-    perRound.push(`${(raw.ms / create).toFixed(2)}/${(raw.ms / start).toFixed(2)}`);
+    probeUs += fileCreateProbe(work);
+    const r = (t) => (per / (t / 1000)).toFixed(0);
+    perRound.push(`${r(raw.ms)}/${r(create)}/${r(start)}`);
     rounds++;
   }
   const jobs = per * rounds;
@@ -83,8 +86,8 @@ async function throughput() {
   const startRatio = ms.raw / ms.start;
   console.log(`  throughput ratio create+wait/raw spawn = ${createRatio.toFixed(2)} (goal >= ${THROUGHPUT_GOAL}) ${verdict(createRatio, THROUGHPUT_GOAL)}`);
   console.log(`  throughput ratio start+wait/raw spawn = ${startRatio.toFixed(2)} (goal >= ${THROUGHPUT_GOAL}) ${verdict(startRatio, THROUGHPUT_GOAL)}`);
-  console.log(`  per round (create/start vs raw): ${perRound.join(", ")}`);
-  console.log(`  thread held per start: raw spawn() ${perJob("raw")} ms (in its small process), create() ${perJob("create")} ms, start() ${perJob("start")} ms (in the pool's process)`);
+  console.log(`  per round, jobs/s raw/create/start: ${perRound.join(", ")}`);
+  console.log(`  thread held per start: raw spawn() ${perJob("raw")} ms (in its small process), create() ${perJob("create")} ms, start() ${perJob("start")} ms (in the pool's process); a new file on the data directory's file system costs ${(probeUs / rounds).toFixed(0)} us meanwhile (create() makes 2)`);
 }
 
 /**

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JobPool } from "../dist/index.js";
-import { spawnBatch, verdict, which } from "./support/baseline.mjs";
+import { fileCreateProbe, spawnBatch, verdict, which } from "./support/baseline.mjs";
 
 const JOBS = 500;
 const CONCURRENCY = 16;
@@ -54,11 +54,20 @@ try {
     const per = Math.ceil(JOBS / ROUNDS);
     const began = performance.now();
     let rounds = 0;
+    const perRound = [];
+    let probeUs = 0;
+    const r = (t) => (per / (t / 1000)).toFixed(0);
     while (rounds < ROUNDS && (rounds === 0 || performance.now() - began < BUDGET_MS)) {
-      ms.raw += (await spawnBatch(per, CONCURRENCY, "/bin/true")).ms;
-      ms.isolated += await timed(per, isolatedJob);
-      if (bwrap) ms.bwrap += (await spawnBatch(per, CONCURRENCY, bwrap, BWRAP_ARGS)).ms;
-      ms.plain += await timed(per, plainJob);
+      const raw = (await spawnBatch(per, CONCURRENCY, "/bin/true")).ms;
+      const iso = await timed(per, isolatedJob);
+      const bw = bwrap ? (await spawnBatch(per, CONCURRENCY, bwrap, BWRAP_ARGS)).ms : 0;
+      const pl = await timed(per, plainJob);
+      ms.raw += raw;
+      ms.isolated += iso;
+      ms.bwrap += bw;
+      ms.plain += pl;
+      perRound.push(`${r(raw)}/${bwrap ? r(bw) : "-"}/${r(iso)}/${r(pl)}`);
+      probeUs += fileCreateProbe(work);
       rounds++;
     }
     const jobs = per * rounds;
@@ -75,6 +84,7 @@ try {
     }
     const cost = ms.plain / ms.isolated;
     console.log(`  isolated/unisolated throughput = ${cost.toFixed(2)} (goal >= ${GOAL_UNISOLATED}) ${verdict(cost, GOAL_UNISOLATED)}`);
+    console.log(`  per round, jobs/s raw/bubblewrap/isolated/unisolated: ${perRound.join(", ")}; a new file on the data directory's file system costs ${(probeUs / rounds).toFixed(0)} us meanwhile (a job's create() makes 2)`);
     console.log(`  unisolated/raw spawn = ${(ms.raw / ms.plain).toFixed(2)}${bwrap ? `, bubblewrap/raw spawn = ${(ms.raw / ms.bwrap).toFixed(2)}` : ""}`);
   }
 } finally {

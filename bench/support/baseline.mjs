@@ -2,6 +2,7 @@
 // (spawn-batch.mjs), never from the bench's own process, which holds a JobPool (and maybe
 // a server) and would slow every fork it makes.
 import { spawn, spawnSync } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 const here = import.meta.dirname ?? new URL(".", import.meta.url).pathname;
@@ -42,4 +43,20 @@ export function which(program) {
 /** "OK" or `missed` (default "BELOW GOAL") for a ratio that must be at least `goal`. */
 export function verdict(ratio, goal, missed = "BELOW GOAL") {
   return ratio >= goal ? "OK" : missed;
+}
+
+/**
+ * What making a file costs in `parent`'s file system right now: microseconds per
+ * open(O_CREAT) and close of `n` new files. A job's create() makes two (its stdout and
+ * stderr) on the pool's thread, and on some hosts that cost swings by 20x with what the
+ * rest of the machine does (an ext4 without a journal skips every inode deleted in the
+ * last minute or more, one by one). A probe to read the throughput figures by; no baseline.
+ */
+export function fileCreateProbe(parent, n = 50) {
+  const dir = mkdtempSync(join(parent, "probe-"));
+  const start = performance.now();
+  for (let i = 0; i < n; i++) closeSync(openSync(join(dir, `${i}.out`), "a", 0o600));
+  const us = ((performance.now() - start) * 1000) / n;
+  rmSync(dir, { recursive: true, force: true });
+  return us;
 }
