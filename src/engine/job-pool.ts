@@ -1,11 +1,11 @@
-import { createHash, randomUUID } from "node:crypto";
-import { chmod, mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { chmod, mkdir, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { dataDirHealth, type DataDirHealth } from "./data-dir-health.js";
 import { isDiskFull, isNoSpaceError } from "./disk-space.js";
-import { CgroupHost, GROUP_PREFIX } from "./cgroups/cgroup-host.js";
+import { CgroupHost } from "./cgroups/cgroup-host.js";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.js";
 import { checkPoolOptions } from "./pool-options.js";
 import { detectIsolation, JOB_NAMESPACES, type IsolationOptions, type IsolationReport } from "./isolation/host.js";
@@ -24,17 +24,16 @@ import { Job } from "./job.js";
 import { launcherBuilt, LAUNCHER_PROGRAM } from "./start/launcher.js";
 import { LauncherSupervisor } from "./start/launcher-supervisor.js";
 import { startJob, type StartContext } from "./start/start-job.js";
-import { Confiner, type ConfinementMode } from "./confinement/job-confinement.js";
-import { IdentityHomes } from "./confinement/homes.js";
-import { checkUidRange, DEFAULT_UID_RANGE } from "./confinement/uid-range.js";
-import { defaultClientLimits, defaultJobLimits } from "./confinement/host-defaults.js";
+import type { Confiner, ConfinementMode } from "./confinement/job-confinement.js";
+import { groupName, hostClientLimits, hostDefaults, makeConfiner } from "./pool-setup.js";
+import { publicRecord, statusOf } from "./job-records.js";
+import { OutputAccess } from "./output-access.js";
 import { defaultJobEnv, jobEnv } from "./job-env.js";
 import { commandResolves } from "./explain-spawn-failure.js";
 import { validateJobSpec, type ValidJobSpec } from "./job-spec.js";
 import { JobStore, type JobPage, type StoredJob } from "./job-store.js";
 import { OutputFiles } from "./output-files.js";
 import { OutputNotifier } from "./output-notifier.js";
-import { OutputReader } from "./output-reader.js";
 import { OutputWatcher } from "./output-watcher.js";
 import { recoverInterruptedJobs } from "./recovery.js";
 import { RetentionSweeper } from "./retention.js";
@@ -89,8 +88,8 @@ export class JobPool {
   private readonly live = new Map<string, Job>();
   /** Deletions in progress: those jobs are already gone for everyone else. */
   private readonly deleting = new Map<string, Promise<void>>();
-  /** Open readers per job, so a deletion can end them. */
-  private readonly readers = new Map<string, Set<Readable>>();
+  /** The jobs' output files, and the open readers of each. */
+  private readonly outputs: OutputAccess;
   /** Told of jobs' starts and ends (see `observe`). */
   private readonly observers = new Set<JobObserver>();
   private readonly dataDir: string;
@@ -122,6 +121,7 @@ export class JobPool {
     this.jobsDir = join(dataDir, "jobs");
     this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    this.outputs = new OutputAccess(this.jobsDir, this.maxOutputBytes);
     this.defaultCwd = options.defaultCwd ?? tmpdir();
     this.isolationOptions = options.isolation === false ? {} : (options.isolation ?? {});
     this.timeouts = options.timeouts ?? {};
@@ -366,11 +366,7 @@ export class JobPool {
   /** All of the output written so far, both streams. Prefer `stream` for large output. */
   async output(id: string): Promise<{ stdout: Buffer; stderr: Buffer }> {
     this.find(id);
-    const files = new OutputFiles(this.jobsDir, id);
-    const [stdout, stderr] = await Promise.all(
-      (["stdout", "stderr"] as const).map(async (name) => (await readOrEmpty(files.path(name))).subarray(0, this.maxOutputBytes)),
-    );
-    return { stdout: stdout!, stderr: stderr! };
+    return this.outputs.read(id);
   }
 
   /**
@@ -379,19 +375,7 @@ export class JobPool {
    */
   stream(id: string, which: OutputName, options: StreamOptions = {}): Readable {
     const found = this.find(id);
-    if (which !== "stdout" && which !== "stderr") throw new InvalidArgumentError(`unknown output: ${String(which)}`);
-    const offset = options.offset ?? 0;
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError("offset must be a non-negative integer");
-    const notifier = found.job?.notifier ?? OutputNotifier.forEndedJob();
-    const path = new OutputFiles(this.jobsDir, id).path(which);
-    const reader = new OutputReader(path, notifier, { offset, follow: options.follow === true, limit: this.maxOutputBytes });
-    const open = this.readers.get(id) ?? new Set();
-    this.readers.set(id, open.add(reader));
-    reader.once("close", () => {
-      open.delete(reader);
-      if (open.size === 0 && this.readers.get(id) === open) this.readers.delete(id);
-    });
-    return reader;
+    return this.outputs.stream(id, which, options, found.job?.notifier ?? OutputNotifier.forEndedJob());
   }
 
   /**
@@ -428,7 +412,7 @@ export class JobPool {
     }
     const deletion = (async () => {
       await found.job?.terminate(this.stopGraceMs);
-      for (const reader of this.readers.get(id) ?? []) reader.destroy(new JobNotFoundError(id));
+      this.outputs.endReaders(id, new JobNotFoundError(id));
       const files = new OutputFiles(this.jobsDir, id);
       // Record first: a crash between the two leaves only orphaned files, which the next
       // start removes, never a record whose output is gone. Unless the disk is so full
@@ -602,80 +586,3 @@ export class JobPool {
   }
 }
 
-function statusOf(record: JobRecord): JobStatus {
-  return {
-    state: record.state,
-    ...(record.errorMsg !== undefined && { errorMsg: record.errorMsg }),
-    ...(record.errorCode !== undefined && { errorCode: record.errorCode }),
-    ...(record.exitCode !== undefined && { exitCode: record.exitCode }),
-    ...(record.signal !== undefined && { signal: record.signal }),
-    ...(record.oomKilled && { oomKilled: true as const }),
-    ...(record.timedOut && { timedOut: true as const }),
-  };
-}
-
-/** A record without the internals that only crash recovery needs. */
-function publicRecord(record: StoredJob): JobRecord {
-  const { pidStart: _pidStart, bootId: _bootId, ...rest } = record;
-  return rest;
-}
-
-async function readOrEmpty(path: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return Buffer.alloc(0);
-    throw err;
-  }
-}
-
-/**
- * The limits a job that asks for none gets where the pool sets none: processes and memory
- * sized to the host (host-defaults.ts), on a root server with cgroups; within the maxima.
- */
-function hostDefaults(cgroups: CgroupHost, options: PoolOptions, maxima: JobLimits): JobLimits {
-  if (options.hostDefaultLimits === false || process.getuid?.() !== 0 || !cgroups.usable) return {};
-  const host = defaultJobLimits();
-  const defaults: JobLimits = {};
-  if (cgroups.report.enforced.pids) defaults.pids = Math.min(host.pids, maxima.pids ?? Infinity);
-  if (cgroups.report.enforced.memoryBytes) defaults.memoryBytes = Math.min(host.memoryBytes, maxima.memoryBytes ?? Infinity);
-  return defaults;
-}
-
-/** Limits over each identity's jobs together, sized to the host where the pool sets none (root, cgroups). */
-function hostClientLimits(cgroups: CgroupHost, options: PoolOptions): JobLimits {
-  if (options.hostDefaultLimits === false || process.getuid?.() !== 0 || !cgroups.usable) return {};
-  const host = defaultClientLimits();
-  const enforced = cgroups.report.enforced;
-  return {
-    ...(enforced.pids && { pids: host.pids }),
-    ...(enforced.memoryBytes && { memoryBytes: host.memoryBytes }),
-    ...(enforced.cpus && { cpus: host.cpus }),
-  };
-}
-
-/** An identity's cgroup group: by its uid where it has one, else by a digest of its name (any string). */
-function groupName(uid: number | undefined, owner: string): string {
-  return `${GROUP_PREFIX}${uid ?? createHash("sha256").update(owner).digest("hex").slice(0, 16)}`;
-}
-
-/** Who jobs run as (see Confiner): decided once, from the options and what the host allows. */
-function makeConfiner(options: PoolOptions, store: JobStore, isolation: IsolationReport, dataDir: string): Confiner {
-  const root = process.getuid?.() === 0;
-  const runAsRoot = options.runAs?.uid === 0;
-  const homes = new IdentityHomes(join(dataDir, "homes"));
-  const settings = {
-    isolated: isolation.enabled,
-    masks: [dataDir, ...(options.confinement?.masks ?? [])],
-    writable: options.confinement?.writable ?? [],
-  };
-  if (!root || runAsRoot) return new Confiner({ kind: "as-server" }, homes, settings);
-  if (!isolation.confinable) {
-    throw new IsolationNotAvailableError(`jobs cannot be confined on this host (${isolation.summary}); pass --run-as root to run them as root, unconfined`);
-  }
-  const range = options.confinement?.uidRange ?? DEFAULT_UID_RANGE;
-  checkUidRange(range);
-  const uids = store.identityUids(range);
-  if (options.runAs) return new Confiner({ kind: "run-as", user: options.runAs, uids }, homes, settings);
-  return new Confiner({ kind: "per-identity", uids }, homes, settings);
-}
