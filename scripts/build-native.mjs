@@ -18,6 +18,8 @@ const sources = ["jobworker-launcher.c", "job-init.c", "confine.c"].map((file) =
 const flags = ["-static", "-O2", "-Wall", "-Wextra", "-Werror", "-Wformat=2", "-D_FORTIFY_SOURCE=2", "-fstack-protector-strong", "-std=gnu11"];
 
 mkdirSync(join(root, "dist", "native"), { recursive: true });
+// The standalone namespace helper of earlier builds: every job now starts through the launcher.
+rmSync(join(root, "dist", "native", "jobworker-init"), { force: true });
 const out = join(root, "dist", "native", name);
 const result = spawnSync(cc, [...flags, "-o", out, ...sources], { encoding: "utf8" });
 if (result.status !== 0) {

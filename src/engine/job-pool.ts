@@ -221,7 +221,7 @@ export class JobPool {
       launcher: this.launcher,
       confiner: this.confiner,
       fifoDir: this.jobsDir,
-      ...(Object.keys(this.clientLimits).length > 0 && { groupOf: (owner) => ({ name: groupName(this.confiner.plan(owner).record.uid, owner ?? ""), limits: this.clientLimits }) }),
+      ...(Object.keys(this.clientLimits).length > 0 && { groupOf: (job) => ({ name: groupName(job.launch.confinement.record.uid, job.spec.owner ?? ""), limits: this.clientLimits }) }),
       ...(this.isolationReport.enabled && { isolation: { network, tmpSizeBytes } }),
     };
   }
@@ -258,7 +258,7 @@ export class JobPool {
       recordStarted: (process) => this.store.started(id, process),
       diskFull: () => isDiskFull(this.dataDir),
       limits,
-      foreignUser: plan.runAs !== undefined,
+      confinement: plan,
       ...(timeoutMs !== undefined && { deadlineAt: Date.now() + timeoutMs }),
       ...((this.isolationReport.enabled || plan.runAs) && {
         isolation: {

@@ -11,6 +11,7 @@ import { explainStepFailure } from "./start/explain-step.js";
 import { finishJob, type JobEnd } from "./job-finish.js";
 import { terminateJob } from "./job-terminate.js";
 import type { StoredJob } from "./job-store.js";
+import type { JobConfinement } from "./confinement/job-confinement.js";
 import type { ValidJobSpec } from "./job-spec.js";
 import type { JobIsolation, JobLimits, JobRecord, JobStatus } from "./types.js";
 
@@ -31,8 +32,8 @@ export interface JobLaunch {
   diskFull: () => boolean;
   /** The limits that apply. */
   limits: JobLimits;
-  /** Whether the job runs as another user than the server: failures are then explained without the server's eyes. */
-  foreignUser: boolean;
+  /** Who the job runs as and under what, planned at `create` (confinement/job-confinement.ts). */
+  confinement: JobConfinement;
   /** When the pool will stop the job for its timeout (ms since the epoch), if it has one. */
   deadlineAt?: number;
   /** What confined the job, as its record shows it (fixed at launch). */
@@ -245,7 +246,7 @@ export class Job {
   /** Why the job could not start, as execvp would have failed (see explain-spawn-failure.ts). */
   explainFailure(errCode?: string): StartFailure {
     const failure = explainSpawnFailure(this.spec.cmd, this.cwd, this.launch.env.PATH, errCode);
-    if (!this.launch.foreignUser || failure.code === "COMMAND_NOT_FOUND" || failure.code === "CWD_NOT_FOUND") return failure;
+    if (!this.launch.confinement.runAs || failure.code === "COMMAND_NOT_FOUND" || failure.code === "CWD_NOT_FOUND") return failure;
     // The server looks with its own (root) eyes: under another uid, "it exists but…" would
     // tell a client about paths its user cannot see, unless anyone may see them.
     const looked = failure.code.startsWith("CWD_") ? this.cwd : this.spec.cmd.includes("/") ? resolve(this.cwd, this.spec.cmd) : undefined;

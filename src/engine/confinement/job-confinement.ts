@@ -23,6 +23,8 @@ export interface JobConfinement {
   home?: string;
   /** What its record says of it (merged into `isolation`). */
   record: Partial<JobIsolation>;
+  /** Its identity's home on the host, to make before the job starts: owner and slot (see IdentityHomes). */
+  homeOwner?: { uid: number; gid: number; slot: number };
 }
 
 /**
@@ -38,7 +40,7 @@ export class Confiner {
   ) {}
 
   /** The confinement of a job of `owner` (library jobs without an owner are one identity, ""), its home not made yet. */
-  plan(owner: string | undefined): JobConfinement & { homeSource?: string; homeOwner?: { uid: number; gid: number; slot: number } } {
+  plan(owner: string | undefined): JobConfinement {
     const user = this.userOf(owner ?? "");
     if (!user) return { record: { confined: false } };
     const { isolated, masks, writable } = this.options;
@@ -54,17 +56,14 @@ export class Confiner {
         writable: isolated ? writable : [],
       },
       home,
-      homeSource,
-      homeOwner: user,
+      homeOwner: { uid: user.uid, gid: user.gid, slot: user.slot },
       record: { uid: user.uid, gid: user.gid, confined: true, read_only_host: isolated, home },
     };
   }
 
-  /** The same, with the identity's home made (the first time) off the thread. */
-  async forJob(owner: string | undefined): Promise<JobConfinement> {
-    const planned = this.plan(owner);
-    if (planned.homeOwner) await this.homes.ensureAsync(planned.homeOwner.uid, planned.homeOwner.gid, planned.homeOwner.slot);
-    return planned;
+  /** Makes the planned job's home (the identity's first job only does any work), off the thread. */
+  async ensureHome({ homeOwner }: JobConfinement): Promise<void> {
+    if (homeOwner) await this.homes.ensureAsync(homeOwner.uid, homeOwner.gid, homeOwner.slot);
   }
 
   /** One line for the operator: what a job gets. */

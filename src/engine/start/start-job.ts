@@ -14,7 +14,7 @@ export interface StartContext {
   launcher: LauncherSupervisor;
   confiner: Confiner;
   /** The group of an identity's jobs, whose limits hold over all of them together. */
-  groupOf?: (owner: string | undefined) => JobGroup;
+  groupOf?: (job: Job) => JobGroup;
   /** Where stdin FIFOs are made (the pool's private directory). */
   fifoDir: string;
   /** Namespaces, when the job is isolated. */
@@ -33,21 +33,22 @@ export async function startJob(job: Job, context: StartContext): Promise<void> {
   try {
     if (context.cgroups.usable) {
       try {
-        cgroup = await context.cgroups.createAsync(job.id, job.limits, context.groupOf?.(job.spec.owner));
+        cgroup = await context.cgroups.createAsync(job.id, job.limits, context.groupOf?.(job));
       } catch (err) {
         // Only the error code: the message holds the server's cgroup paths.
         return job.adopt({ failure: { step: "cgroup", code: (err as NodeJS.ErrnoException).code ?? "EIO" } }, undefined);
       }
     }
-    const confined = await context.confiner.forJob(job.spec.owner);
-    const env = confined.home ? { ...job.launch.env, HOME: confined.home } : job.launch.env;
+    // Planned once, at `create` (the job's $HOME is in its environment already).
+    const confined = job.launch.confinement;
+    await context.confiner.ensureHome(confined);
     const request: LaunchRequest = {
       cwd: job.cwd,
       stdoutPath: job.files.path("stdout"),
       stderrPath: job.files.path("stderr"),
       ...(job.spec.stdin && { stdinPath: join(context.fifoDir, `${job.id}.stdin`) }),
       cgroupProcsFiles: cgroup?.procsFiles() ?? [],
-      env,
+      env: job.launch.env,
       argv: [job.spec.cmd, ...job.spec.args],
       ...(context.isolation && { isolation: { ...context.isolation, hostname: jobHostname(job.id) } }),
       ...(confined.runAs && { runAs: confined.runAs }),
