@@ -1,4 +1,7 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { isNoSpaceError } from "./disk-space.js";
+import type { JobStore } from "./job-store.js";
 import type { Readable } from "node:stream";
 import { InvalidArgumentError } from "./errors.js";
 import { OutputFiles } from "./output-files.js";
@@ -44,9 +47,36 @@ export class OutputAccess {
     return reader;
   }
 
-  /** Ends every open reader of the job with `error` (it is being deleted). */
-  endReaders(id: string, error: Error): void {
+  /**
+   * Removes a job's record, then its output, first ending its readers with `error`.
+   * Record first: a crash between the two leaves only orphaned files, which the next start
+   * removes, never a record whose output is gone. Unless the disk is so full that even a
+   * deletion cannot be logged: then the output goes first to make room.
+   */
+  remove(id: string, store: JobStore, error: Error): void {
     for (const reader of this.readers.get(id) ?? []) reader.destroy(error);
+    const files = new OutputFiles(this.jobsDir, id);
+    try {
+      store.remove(id);
+    } catch (err) {
+      if (!isNoSpaceError(err)) throw err;
+      files.remove();
+      store.remove(id);
+    }
+    files.remove();
+  }
+
+  /** Removes output files without a record (a crash during a deletion), until `stopped`. */
+  async removeOrphans(isKnown: (id: string) => boolean, stopped: () => boolean): Promise<void> {
+    try {
+      for (const fileName of await readdir(this.jobsDir)) {
+        if (stopped()) return;
+        const jobId = OutputFiles.parseName(fileName)?.jobId;
+        if (jobId !== undefined && !isKnown(jobId)) await rm(join(this.jobsDir, fileName), { force: true });
+      }
+    } catch {
+      // Best effort: a leftover file costs disk space, never correctness.
+    }
   }
 }
 

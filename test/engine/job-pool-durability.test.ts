@@ -83,7 +83,7 @@ describe("durability", () => {
   it("makes acknowledged ids durable with fsyncs shared by concurrent callers", async () => {
     const pool = await JobPool.open({ isolation: false, dataDir: freshDataDir() });
     try {
-      const store = (pool as unknown as { store: JobStore }).store;
+      const store = (pool as unknown as { parts: { store: JobStore } }).parts.store;
       const before = store.syncCount;
       const ids = Array.from({ length: 20 }, () => pool.create({ cmd: "true" }));
       await Promise.all(ids.map(() => pool.persisted()));
@@ -284,7 +284,7 @@ describe("durability", () => {
     try {
       const old = byAge.create({ cmd: "true" });
       await byAge.wait(old);
-      const store = (byAge as unknown as { store: JobStore }).store;
+      const store = (byAge as unknown as { parts: { store: JobStore } }).parts.store;
       store.finish({ ...byAge.get(old), endedAt: Date.now() - 120_000 });
       const recent = byAge.create({ cmd: "true" });
       await byAge.wait(recent);

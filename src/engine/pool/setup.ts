@@ -1,14 +1,14 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { GROUP_PREFIX, type CgroupHost } from "./cgroups/cgroup-host.js";
-import { Confiner } from "./confinement/job-confinement.js";
-import { IdentityHomes } from "./confinement/homes.js";
-import { checkUidRange, DEFAULT_UID_RANGE } from "./confinement/uid-range.js";
-import { defaultClientLimits, defaultJobLimits } from "./confinement/host-defaults.js";
-import { IsolationNotAvailableError } from "./errors.js";
-import type { IsolationReport } from "./isolation/host.js";
-import type { JobStore } from "./job-store.js";
-import type { JobLimits, PoolOptions } from "./types.js";
+import { GROUP_PREFIX, type CgroupHost } from "../cgroups/cgroup-host.js";
+import { Confiner } from "../confinement/job-confinement.js";
+import { IdentityHomes } from "../confinement/homes.js";
+import { checkUidRange, DEFAULT_UID_RANGE } from "../confinement/uid-range.js";
+import { defaultClientLimits, defaultJobLimits } from "../confinement/host-defaults.js";
+import { IsolationNotAvailableError } from "../errors.js";
+import type { IsolationReport } from "../isolation/host.js";
+import type { JobStore } from "../job-store.js";
+import type { JobLimits, PoolOptions } from "../types.js";
 
 // What `JobPool.open` decides once, from its options and what the host allows.
 

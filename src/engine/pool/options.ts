@@ -1,8 +1,8 @@
-import { LIMIT_NAMES, validatePoolLimits } from "./cgroups/limits.js";
-import { describeAboveMaximum, InvalidArgumentError } from "./errors.js";
-import { isTimeout } from "./job-spec.js";
-import { MAX_TIMEOUT_MS } from "../protocol/limits.js";
-import type { JobLimits, PoolOptions } from "./types.js";
+import { LIMIT_NAMES, validatePoolLimits } from "../cgroups/limits.js";
+import { describeAboveMaximum, InvalidArgumentError } from "../errors.js";
+import { isTimeout } from "../job-spec.js";
+import { MAX_TIMEOUT_MS } from "../../protocol/limits.js";
+import type { JobLimits, PoolOptions } from "../types.js";
 
 /** What `JobPool.open` needs of its options once they are known to be sound. */
 export interface CheckedPoolOptions {

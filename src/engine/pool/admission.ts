@@ -1,0 +1,148 @@
+import { randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
+import { effectiveLimits } from "../cgroups/limits.js";
+import { isDiskFull, isNoSpaceError } from "../disk-space.js";
+import { IsolationNotAvailableError, PoolClosedError, StorageFullError, TimeoutAboveMaximumError } from "../errors.js";
+import { commandResolves } from "../explain-spawn-failure.js";
+import { JOB_NAMESPACES, type IsolationOptions } from "../isolation/host.js";
+import { Job } from "../job.js";
+import { defaultJobEnv, jobEnv } from "../job-env.js";
+import { publicRecord } from "../job-records.js";
+import { validateJobSpec } from "../job-spec.js";
+import { OutputFiles } from "../output-files.js";
+import type { StartContext } from "../start/start-job.js";
+import type { JobLimits, JobSpec, PoolOptions } from "../types.js";
+import type { JobObservers } from "./job-observers.js";
+import type { PoolParts } from "./open.js";
+import { groupName } from "./setup.js";
+
+/** Size of a job's private /tmp (and of /var/tmp) when neither the pool nor a memory limit sets one. */
+export const DEFAULT_TMP_SIZE_BYTES = 64 * 1024 * 1024;
+/** Per-stream output cap unless the pool is told otherwise: 1 GiB. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 1024 ** 3;
+
+/** A job let in: recorded, with what its start needs. */
+export interface Admitted {
+  job: Job;
+  timeoutMs: number | undefined;
+  start: StartContext;
+}
+
+/**
+ * Letting a job in (`JobPool.create`): its spec checked against the pool's rules and the
+ * host, its limits, timeout, environment and confinement fixed, its output files made and
+ * its record written, all before any fork. A command that cannot be found or executed
+ * makes a job in state "error" here, at once.
+ */
+export class JobAdmission {
+  readonly maxOutputBytes: number;
+  private readonly defaultCwd: string;
+  private readonly baseEnv: Record<string, string>;
+  private readonly isolationOptions: IsolationOptions;
+  private readonly timeouts: NonNullable<PoolOptions["timeouts"]>;
+
+  constructor(
+    private readonly parts: PoolParts,
+    options: PoolOptions,
+    private readonly observers: JobObservers,
+  ) {
+    this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    this.defaultCwd = options.defaultCwd ?? tmpdir();
+    this.isolationOptions = options.isolation === false ? {} : (options.isolation ?? {});
+    this.timeouts = options.timeouts ?? {};
+    this.baseEnv = options.baseEnv ?? { ...defaultJobEnv(), ...(options.runAs && { HOME: options.runAs.home }) };
+  }
+
+  /**
+   * Checks, makes and records a job. Throws `InvalidJobSpecError` and the like for a spec
+   * it refuses, `PoolClosedError` while `closing`, `StorageFullError` for a full disk; the
+   * job then does not exist at all.
+   */
+  admit(spec: JobSpec, closing: boolean): Admitted {
+    const valid = validateJobSpec(spec);
+    if (closing) throw new PoolClosedError();
+    const { isolation: host, cgroups, confiner, dataDir } = this.parts;
+    const limits = effectiveLimits(valid.limits, this.parts.limits.defaults, this.parts.limits.maxima);
+    const network = this.isolationOptions.networkNone ? "none" : valid.network;
+    if (network === "none" && !host.enabled) {
+      throw new IsolationNotAvailableError(`network "none" needs isolation, and this server has none (${host.summary.replace(/^isolation: /, "")})`);
+    }
+    const timeoutMs = this.effectiveTimeout(valid.timeoutMs);
+    cgroups.checkEnforceable(limits);
+    if (isDiskFull(dataDir)) throw new StorageFullError();
+    const id = randomUUID();
+    const plan = confiner.plan(valid.owner);
+    const job = new Job({
+      id,
+      spec: valid,
+      cwd: valid.cwd ?? this.defaultCwd,
+      env: jobEnv({ ...this.baseEnv, ...(plan.home && { HOME: plan.home }) }, valid.env, id),
+      files: new OutputFiles(this.parts.jobsDir, id),
+      maxOutputBytes: this.maxOutputBytes,
+      recordEnd: (record) => {
+        this.parts.store.finish(record);
+        this.observers.tell("ended", record);
+      },
+      recordStarted: (process) => this.parts.store.started(id, process),
+      diskFull: () => isDiskFull(dataDir),
+      limits,
+      confinement: plan,
+      ...(timeoutMs !== undefined && { deadlineAt: Date.now() + timeoutMs }),
+      ...((host.enabled || plan.runAs) && {
+        isolation: {
+          namespaces: host.enabled ? [...JOB_NAMESPACES, ...(network === "none" ? ["net"] : [])] : [],
+          network,
+          ...plan.record,
+        },
+      }),
+    });
+    if (!commandResolves(job.spec.cmd, job.cwd, job.launch.env.PATH)) job.refuse(job.explainFailure());
+    this.record(job);
+    return { job, timeoutMs, start: this.startContext(network, limits) };
+  }
+
+  /** Writes the job's record (and, if it is to run, its empty output files); known to everyone from here. */
+  private record(job: Job): void {
+    // The output files exist once `create` returns, so that a reader can follow at once;
+    // the launcher appends to them.
+    if (job.isRunning) {
+      try {
+        job.files.create();
+      } catch (err) {
+        if (isNoSpaceError(err)) throw new StorageFullError();
+        throw err;
+      }
+    }
+    const record = job.toRecord();
+    try {
+      this.parts.store.insert(record);
+    } catch (err) {
+      // Unrecorded, the job must not exist at all: nobody could ever see or stop it.
+      job.files.remove();
+      if (isNoSpaceError(err)) throw new StorageFullError();
+      throw err;
+    }
+    this.observers.tell("recorded", publicRecord(record));
+  }
+
+  private startContext(network: "host" | "none", limits: JobLimits): StartContext {
+    const { cgroups, launcher, confiner, jobsDir, isolation } = this.parts;
+    const perClient = this.parts.limits.perClient;
+    const tmpSizeBytes = this.isolationOptions.tmpSizeBytes ?? limits.memoryBytes ?? DEFAULT_TMP_SIZE_BYTES;
+    return {
+      cgroups,
+      launcher,
+      confiner,
+      fifoDir: jobsDir,
+      ...(Object.keys(perClient).length > 0 && { groupOf: (job) => ({ name: groupName(job.launch.confinement.record.uid, job.spec.owner ?? ""), limits: perClient }) }),
+      ...(isolation.enabled && { isolation: { network, tmpSizeBytes } }),
+    };
+  }
+
+  /** The timeout a job gets: its own (within the maximum), else the default, else the maximum. */
+  private effectiveTimeout(requested: number | undefined): number | undefined {
+    const { defaultMs, maxMs } = this.timeouts;
+    if (requested !== undefined && maxMs !== undefined && requested > maxMs) throw new TimeoutAboveMaximumError(requested, maxMs);
+    return requested ?? defaultMs ?? maxMs;
+  }
+}

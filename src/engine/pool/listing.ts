@@ -1,0 +1,39 @@
+import { InvalidArgumentError } from "../errors.js";
+import { publicRecord } from "../job-records.js";
+import type { JobPage, JobStore } from "../job-store.js";
+import type { JobRecord, PageOptions } from "../types.js";
+import type { LiveJobs } from "./live-jobs.js";
+
+const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1000;
+
+/**
+ * One page of records, newest first, after `cursor`: running jobs as they are now,
+ * jobs being deleted left out. Pages never repeat or skip a job, even while jobs are created.
+ */
+export function listPage(store: JobStore, live: LiveJobs, options: PageOptions): JobPage {
+  const limit = options.limit ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
+  }
+  if (options.cursor !== undefined && !/^[1-9][0-9]{0,15}$/.test(options.cursor)) {
+    throw new InvalidArgumentError("cursor is not valid");
+  }
+  const page = store.page({ owner: options.owner, limit, cursor: options.cursor });
+  const jobs: JobRecord[] = page.jobs
+    .filter((record) => !live.isDeleting(record.id))
+    .map((record) => publicRecord(live.get(record.id)?.toRecord() ?? record));
+  return { jobs, ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) };
+}
+
+/** Every page of `listPage` after another. */
+export function listAll(page: (options: PageOptions) => JobPage, options: PageOptions): JobRecord[] {
+  const all: JobRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const next = page({ ...options, limit: MAX_PAGE_SIZE, cursor });
+    all.push(...next.jobs);
+    cursor = next.nextCursor;
+  } while (cursor !== undefined);
+  return all;
+}

@@ -1,0 +1,79 @@
+import type { Job, StopReason } from "../job.js";
+import type { OutputName } from "../types.js";
+
+/**
+ * The jobs whose processes the pool supervises (starting or running) until their end is
+ * recorded, and the deletions in progress: a job being deleted is already gone for
+ * everyone but its deleters.
+ */
+export class LiveJobs {
+  private readonly jobs = new Map<string, Job>();
+  private readonly deletions = new Map<string, Promise<void>>();
+
+  get(id: string): Job | undefined {
+    return this.jobs.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.jobs.has(id);
+  }
+
+  all(): Job[] {
+    return [...this.jobs.values()];
+  }
+
+  /** Holds a job until it ends; with a timeout, stops it (as `stop` does) at its deadline. */
+  add(job: Job, timeoutMs: number | undefined, stop: (job: Job, reason: StopReason) => Promise<void>): void {
+    this.jobs.set(job.id, job);
+    // One timer per job with a timeout, cleared when it ends.
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => void stop(job, "timeout"), timeoutMs).unref();
+    void job.whenEnded().then(() => {
+      clearTimeout(timer);
+      this.jobs.delete(job.id);
+    });
+  }
+
+  isDeleting(id: string): boolean {
+    return this.deletions.has(id);
+  }
+
+  /** The deletion of the job in progress, if there is one. */
+  deletion(id: string): Promise<void> | undefined {
+    return this.deletions.get(id);
+  }
+
+  /** Runs `remove` once per job: concurrent deletes of the same job share its outcome. */
+  delete(id: string, remove: () => Promise<void>): Promise<void> {
+    const inProgress = this.deletions.get(id);
+    if (inProgress) return inProgress;
+    const deletion = remove().finally(() => this.deletions.delete(id));
+    this.deletions.set(id, deletion);
+    return deletion;
+  }
+
+  /** Settles once every deletion begun so far has. */
+  async deletionsSettled(): Promise<void> {
+    await Promise.allSettled([...this.deletions.values()]);
+  }
+
+  /** Number of running jobs, optionally of one owner (for per-client limits). */
+  runningCount(owner?: string): number {
+    let count = 0;
+    for (const job of this.jobs.values()) {
+      if (job.isRunning && (owner === undefined || job.spec.owner === owner)) count++;
+    }
+    return count;
+  }
+
+  /** Bytes written so far by the running jobs, per stream (each capped as its record is). */
+  runningOutputBytes(): Record<OutputName, number> {
+    const total = { stdout: 0, stderr: 0 };
+    for (const job of this.jobs.values()) {
+      if (!job.isRunning) continue;
+      const { stdoutBytes, stderrBytes } = job.toRecord();
+      total.stdout += stdoutBytes;
+      total.stderr += stderrBytes;
+    }
+    return total;
+  }
+}
