@@ -363,8 +363,36 @@ static void close_from(int first) {
     if (close(fd) < 0 && errno != EBADF) die("fd");
 }
 
+/* The last component of an absolute path (checked by open_parent_dir first). */
+static const char *base_name(const char *path) { return strrchr(path, '/') + 1; }
+
+/* An O_PATH descriptor of the directory an absolute file path names a file in; -1 with
+   errno set (EINVAL: not absolute, or no file name). */
+static int open_parent_dir(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (path[0] != '/' || !slash || !slash[1] || (size_t)(slash - path) >= PATH_MAX) {
+    errno = EINVAL;
+    return -1;
+  }
+  char dir[PATH_MAX];
+  size_t len = slash == path ? 1 : (size_t)(slash - path);
+  memcpy(dir, path, len);
+  dir[len] = 0;
+  return open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 /* Everything the job needs before its command runs, in its first process. Never returns. */
-static void run_job(const struct start_request *r, int in, int o, int e) {
+static void run_job(const struct start_request *r, int in, int out_dir, int err_dir) {
+  /* Made here, in the job's own process, not by the launcher or the engine: creating a
+     file costs a millisecond or more of CPU on some file systems, and here it runs in
+     parallel with other starts. Through the launcher's descriptors of their directories,
+     so that the files are open on the host's mounts, never on this mount namespace's
+     copies (which a writer would keep from being made read-only); still as the
+     launcher's user, before any mount or drop. */
+  int o = openat(out_dir, base_name(r->out), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (o < 0) die("output");
+  int e = openat(err_dir, base_name(r->err), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (e < 0 || close(out_dir) < 0 || close(err_dir) < 0) die("output");
   /* Into the job's cgroups before anything of the job's runs: "0" is the writer itself. */
   for (size_t i = 0; i < r->ncgroups; i++) {
     int fd = open(r->cgroups[i], O_WRONLY | O_CLOEXEC);
@@ -727,7 +755,7 @@ static void start(struct fields *f, char *frame, uint32_t len) {
     return;
   }
   answering = r.handle;
-  int in = -1, hold = -1, o = -1, e = -1;
+  int in = -1, hold = -1, out_dir = -1, err_dir = -1;
   if (refused) {
     report("request", refused);
     goto done;
@@ -743,9 +771,8 @@ static void start(struct fields *f, char *frame, uint32_t len) {
     jobs = grown;
     jobs_cap = cap;
   }
-  /* Opened here, so that they exist (and a full disk is known) once the engine is answered. */
-  if ((o = open(r.out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
-      (e = open(r.err, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+  /* Their directories only (a lookup, no file made): the job's first process makes the files. */
+  if ((out_dir = open_parent_dir(r.out)) < 0 || (err_dir = open_parent_dir(r.err)) < 0) {
     report("output", errno);
     goto done;
   }
@@ -754,9 +781,9 @@ static void start(struct fields *f, char *frame, uint32_t len) {
     report("stdin", errno);
     goto done;
   }
-  int job_fds[3] = {in, o, e};
   char start_time[32];
   int report_fd = -1;
+  int job_fds[3] = {in, out_dir, err_dir};
   pid_t pid = kind >= 0 ? hand_to_spare(kind, frame, len, job_fds, &report_fd, start_time, sizeof start_time) : -1;
   if (pid < 0) {
     /* No spare (network none, or it failed): fork or clone for this job now. */
@@ -799,8 +826,8 @@ static void start(struct fields *f, char *frame, uint32_t len) {
 done:
   close_or_exit(in);
   close_or_exit(hold);
-  close_or_exit(o);
-  close_or_exit(e);
+  close_or_exit(out_dir);
+  close_or_exit(err_dir);
   answering = NULL;
   free_request(&r);
 }

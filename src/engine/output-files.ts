@@ -1,4 +1,4 @@
-import { closeSync, openSync, rmSync, statSync, truncateSync } from "node:fs";
+import { closeSync, rmSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import type { OutputName } from "./types.js";
 
@@ -6,7 +6,7 @@ const OUTPUT_NAMES = ["stdout", "stderr"] as const satisfies readonly OutputName
 
 /**
  * Where a job's output lives: `<dataDir>/jobs/<id>.stdout` and `<id>.stderr`. The child
- * process writes into these files directly (they are its fds 1 and 2), so output never
+ * process makes and writes these files directly (they are its fds 1 and 2), so output never
  * passes through the server's memory and a slow reader can never stall the job. All jobs
  * share one directory so that one inotify watch on it hears every job's writes.
  */
@@ -26,11 +26,6 @@ export class OutputFiles {
     const name = fileName.slice(dot + 1);
     if (dot <= 0 || (name !== "stdout" && name !== "stderr")) return undefined;
     return { jobId: fileName.slice(0, dot), name };
-  }
-
-  /** Creates both files, empty and owner-only, at the job's creation (the launcher appends to them, O_APPEND). */
-  create(): void {
-    for (const name of OUTPUT_NAMES) closeSync(openSync(this.path(name), "a", 0o600));
   }
 
   /** Current size in bytes; 0 when the file is missing (never created, or removed). */

@@ -48,14 +48,22 @@ export class OutputReader extends Readable {
 
   /** Reads until the consumer is full, the file is final and exhausted, or we must wait. */
   private async pump(): Promise<void> {
-    if (!this.handle) {
+    while (!this.handle) {
+      // Taken before the open, as below: a file made or a job ended meanwhile changes it.
+      const seen = this.notifier.current;
+      const endedBefore = this.notifier.isEnded;
       try {
         this.handle = await open(this.path, "r");
       } catch (err) {
-        // No file: the job never started (nothing was written), so there is nothing to read.
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-        this.push(null);
-        return;
+        // No file yet: the job's first process makes it (the watch hears that). A job
+        // that ended without one never started: there is nothing to read.
+        if (!this.follow || endedBefore) {
+          this.push(null);
+          return;
+        }
+        await this.changeAfter(seen);
+        if (this.destroyed) return;
       }
     }
     for (;;) {

@@ -56,6 +56,25 @@ describe("JobPool output", () => {
     await pool.stop(id);
   });
 
+  it("a follower from before the job's first process made its output files gets all of it", async () => {
+    // The launcher stopped: the job is recorded and running, and its files do not exist yet.
+    const launcher = pool.launcherPid()!;
+    process.kill(launcher, "SIGSTOP");
+    let id: string;
+    let followed: Promise<Buffer>;
+    try {
+      id = pool.create({ cmd: "sh", args: ["-c", "echo out; echo err >&2"] });
+      assert.equal(pool.status(id).state, "running");
+      followed = collect(pool.stream(id, "stdout", { follow: true }));
+      assert.equal((await collect(pool.stream(id, "stderr"))).length, 0, "a reader that does not follow ends with nothing");
+    } finally {
+      process.kill(launcher, "SIGCONT");
+    }
+    assert.equal((await followed).toString(), "out\n");
+    assert.equal((await pool.wait(id)).state, "completed");
+    assert.equal((await pool.output(id)).stderr.toString(), "err\n");
+  });
+
   it("following a finished job gives its whole output and ends", async () => {
     const id = pool.create({ cmd: "sh", args: ["-c", "echo done >&2"] });
     await pool.wait(id);

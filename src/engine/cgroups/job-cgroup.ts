@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, rmdirSync, watch, writeFileSync, type FSWatcher } from "node:fs";
-import { mkdir, rmdir } from "node:fs/promises";
+import { mkdir, rmdir, writeFile } from "node:fs/promises";
 import { until } from "../back-off.js";
 import { join } from "node:path";
 import type { JobLimits } from "../types.js";
@@ -34,9 +34,9 @@ const EMPTY_WAIT_LIMIT_MS = 10_000;
 
 /**
  * A job's own cgroup (one directory per hierarchy used): created with its limits before
- * the job starts, entered by the server's spawning thread around `spawn()` so that the
- * child is born inside it, used to kill every process of the job (also those that left
- * its process group), and removed when the job has ended.
+ * the job starts, entered by the job's first process (the launcher's child writes its
+ * `cgroup.procs`) before anything of the job's runs, used to kill every process of the
+ * job (also those that left its process group), and removed when the job has ended.
  */
 export class JobCgroup {
   readonly id: string;
@@ -87,7 +87,7 @@ export class JobCgroup {
     // The directories exist: only the limits are left to write (a few small writes).
     const cgroup = new JobCgroup(id, plan);
     try {
-      cgroup.writeLimits();
+      await cgroup.writeLimitsAsync();
     } catch (err) {
       for (const part of made.reverse()) rmdirQuietly(part.dir);
       throw err;
@@ -102,16 +102,39 @@ export class JobCgroup {
 
   /** Writes the plan's limits into its directories (a job's, or an identity's group). */
   writeLimits(): void {
+    for (const { path, value, optional } of this.limitWrites()) {
+      try {
+        writeFileSync(path, value);
+      } catch (err) {
+        if (!optional) throw err;
+      }
+    }
+  }
+
+  /** The same, off this thread; one after another, in order (v1's memsw limit may not be set below memory's). */
+  async writeLimitsAsync(): Promise<void> {
+    for (const { path, value, optional } of this.limitWrites()) {
+      await writeFile(path, value).catch((err: unknown) => {
+        if (!optional) throw err;
+      });
+    }
+  }
+
+  /** What setting the plan's limits writes where; an optional file may be missing (swap accounting off, …). */
+  private limitWrites(): { path: string; value: string; optional?: true }[] {
+    const writes: { path: string; value: string; optional?: true }[] = [];
+    const write = (dir: string, file: string, value: string | number, optional?: true) =>
+      writes.push({ path: join(dir, file), value: String(value), ...(optional && { optional }) });
     const { limits, byController, ioDevice } = this.plan;
     const memory = byController.memory;
     if (limits.memoryBytes !== undefined && memory) {
       if (memory.hierarchy.version === 1) {
         write(memory.dir, "memory.limit_in_bytes", limits.memoryBytes);
         // Where swap is accounted, memory+swap gets the same limit: swap is no way around it.
-        tryWrite(memory.dir, "memory.memsw.limit_in_bytes", limits.memoryBytes);
+        write(memory.dir, "memory.memsw.limit_in_bytes", limits.memoryBytes, true);
       } else {
         write(memory.dir, "memory.max", limits.memoryBytes);
-        tryWrite(memory.dir, "memory.swap.max", 0);
+        write(memory.dir, "memory.swap.max", 0, true);
       }
     }
     const cpu = byController.cpu;
@@ -138,6 +161,7 @@ export class JobCgroup {
         write(io.dir, "io.max", parts.join(" "));
       }
     }
+    return writes;
   }
 
   /**
@@ -228,14 +252,6 @@ export class JobCgroup {
 
 function write(dir: string, file: string, value: string | number): void {
   writeFileSync(join(dir, file), String(value));
-}
-
-function tryWrite(dir: string, file: string, value: string | number): void {
-  try {
-    write(dir, file, value);
-  } catch {
-    // optional file (swap accounting off, …)
-  }
 }
 
 function mkdirStrict(dir: string): void {

@@ -101,24 +101,16 @@ export class JobAdmission {
     return { job, timeoutMs, start: this.startContext(network, limits) };
   }
 
-  /** Writes the job's record (and, if it is to run, its empty output files); known to everyone from here. */
+  /**
+   * Writes the job's record; it is known to everyone from here. Its output files are made
+   * by its own first process (native/jobworker-launcher.c, run_job): readers wait for them.
+   */
   private record(job: Job): void {
-    // The output files exist once `create` returns, so that a reader can follow at once;
-    // the launcher appends to them.
-    if (job.isRunning) {
-      try {
-        job.files.create();
-      } catch (err) {
-        if (isNoSpaceError(err)) throw new StorageFullError();
-        throw err;
-      }
-    }
     const record = job.toRecord();
     try {
       this.parts.store.insert(record);
     } catch (err) {
       // Unrecorded, the job must not exist at all: nobody could ever see or stop it.
-      job.files.remove();
       if (isNoSpaceError(err)) throw new StorageFullError();
       throw err;
     }

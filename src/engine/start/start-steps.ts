@@ -28,12 +28,12 @@ export type StepMeaning =
 export const START_STEPS = {
   // The launcher itself.
   request: "request",
-  output: "output",
   stdin: "stdin",
   fork: "resources",
   unshare: "isolation",
   launcher: "launcher",
   // The job's first process, before the command.
+  output: "output",
   fd: "resources",
   pdeathsig: "isolation",
   setpgid: "isolation",
