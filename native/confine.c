@@ -132,9 +132,12 @@ struct confine_mount_attr {
   uint64_t userns_fd;
 };
 
-/* A detached copy of the mount at `path` (that mount only), closed at exec. */
+/* A detached copy of the mount at `path` (that mount only), closed at exec. In a user
+   namespace, with whatever is mounted below `path` too: the kernel refuses a copy that
+   would uncover what those (locked) mounts hide. */
 static int clone_tree(const char *path) {
-  return (int)syscall(__NR_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (jobs_in_user_namespace() ? AT_RECURSIVE : 0);
+  return (int)syscall(__NR_open_tree, AT_FDCWD, path, flags);
 }
 
 /* Attaches the detached mount `fd` at `target`. */
@@ -308,8 +311,13 @@ void confine_mounts(const struct job_options *o) {
      the host's superblock, which the kernel will not mount again where it is mounted
      (EBUSY): a bind of /sys onto itself, without its submounts, instead. Read-only as a
      mount either way (the superblock is the host's, or shared with it). */
-  int sys = o->net_none ? mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)
-                        : mount("/sys", "/sys", NULL, MS_BIND, NULL);
+  int sys;
+  if (o->net_none) sys = mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  /* In a user namespace, a bind without the submounts is refused (they are locked to
+     it: they may hide something); /sys stays as it is, read-only with the rest, its
+     cgroup hierarchies under the mask below. */
+  else if (jobs_in_user_namespace()) sys = 0;
+  else sys = mount("/sys", "/sys", NULL, MS_BIND, NULL);
   if (sys < 0 || set_attr(AT_FDCWD, "/sys", 0, ATTR_SEALED, 0) < 0) die("mount-sys");
   for (size_t i = 0; i < COUNT(SYS_MASKED); i++)
     if (mask_path(SYS_MASKED[i]) < 0) die("mask-sys");
@@ -337,7 +345,8 @@ void confine_mounts(const struct job_options *o) {
       (has_root && set_attr(AT_FDCWD, "/root", 0, MOUNT_ATTR_RDONLY, 0) < 0))
     die("mask-home-ro");
   if (home >= 0) {
-    if (set_attr(home, "", AT_EMPTY_PATH, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY) < 0 ||
+    if (set_attr(home, "", AT_EMPTY_PATH | AT_RECURSIVE, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0) < 0 ||
+        set_attr(home, "", AT_EMPTY_PATH, 0, MOUNT_ATTR_RDONLY) < 0 ||
         attach_tree(home, o->home_target) < 0)
       die("home");
     close(home);

@@ -86,8 +86,52 @@ int parse_groups(const char *text, gid_t *groups) {
   }
 }
 
+/* The launcher's own ids, taken at its start (a clone in a new user namespace sees the
+   overflow ids until its map is written); rootless: the launcher is not root. */
+static uid_t outer_uid;
+static gid_t outer_gid;
+static int rootless;
+
+void job_namespaces_init(void) {
+  outer_uid = geteuid();
+  outer_gid = getegid();
+  rootless = outer_uid != 0;
+}
+
+int jobs_in_user_namespace(void) { return rootless; }
+
 int job_namespace_flags(const struct job_options *options) {
-  return CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (options->net_none ? CLONE_NEWNET : 0);
+  /* Without root, the other namespaces need a user namespace of their own, made in the
+     same clone (it owns them). */
+  return CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (rootless ? CLONE_NEWUSER : 0) |
+         (options->net_none ? CLONE_NEWNET : 0);
+}
+
+/* Writes `text` to a /proc/self file whole; -1 with errno set. */
+static int write_self(const char *file, const char *text) {
+  int fd = open(file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t len = strlen(text);
+  ssize_t n = write(fd, text, len);
+  int err = errno;
+  if (close(fd) < 0 || n != (ssize_t)len) {
+    errno = n < 0 ? err : EIO;
+    return -1;
+  }
+  return 0;
+}
+
+void map_own_ids(void) {
+  if (!rootless) return;
+  /* The only map an unprivileged process may write: its own uid and gid, to themselves
+     (the job keeps the server's ids), with setgroups denied first, as the kernel demands
+     (a process could otherwise drop a group that denies it something). */
+  char map[64];
+  if (write_self("/proc/self/setgroups", "deny") < 0) die("userns");
+  snprintf(map, sizeof map, "%lu %lu 1\n", (unsigned long)outer_uid, (unsigned long)outer_uid);
+  if (write_self("/proc/self/uid_map", map) < 0) die("userns");
+  snprintf(map, sizeof map, "%lu %lu 1\n", (unsigned long)outer_gid, (unsigned long)outer_gid);
+  if (write_self("/proc/self/gid_map", map) < 0) die("userns");
 }
 
 /* ---- Signals ---- */

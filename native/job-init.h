@@ -58,8 +58,15 @@ int parse_uint(const char *s, unsigned long max, unsigned long *out);
 #define MAX_ID 4294967294UL
 /* Parses "G1,G2,..." (or "") strictly into `groups`; how many, or -1 for junk or too many. */
 int parse_groups(const char *text, gid_t *groups);
+/* Takes the launcher's ids and whether jobs need a user namespace (it is not root); at its start. */
+void job_namespaces_init(void);
+/* Whether isolated jobs get a user namespace (the launcher is not root). */
+int jobs_in_user_namespace(void);
 /* The namespace flags a job gets. */
 int job_namespace_flags(const struct job_options *options);
+/* In a just-cloned isolated child of a rootless launcher: maps the launcher's own uid and
+   gid to themselves (nothing else may be mapped without privilege). Elsewhere nothing. */
+void map_own_ids(void);
 
 /* The signals an init passes on to its command. */
 #define FORWARDED_COUNT 8

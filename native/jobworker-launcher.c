@@ -340,6 +340,7 @@ static int launcher_gone(void) {
  */
 static void prepare_process(int isolate, int report_w, int *keep, int nkeep) {
   report_to_fd(report_w);
+  if (isolate) map_own_ids();
   for (int i = 0; i < nkeep; i++)
     if (keep[i] == STATUS_FD && (keep[i] = fcntl(keep[i], F_DUPFD_CLOEXEC, STATUS_FD + 1)) < 0) die("fd");
   if (report_w != STATUS_FD) {
@@ -1003,6 +1004,7 @@ int main(int argc, char **argv) {
   unsigned long engine;
   if (argc != 2 || parse_uint(argv[1], INT_MAX, &engine) < 0 || engine == 0) return 2;
   launcher_pid = getpid();
+  job_namespaces_init();
   args_start = argv[0];
   args_end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
   /* Failures of a start become "exit HANDLE - - STEP ERRNO" (see start_failed). */

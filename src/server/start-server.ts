@@ -11,6 +11,7 @@ import { DEFAULT_MAX_RUNNING_PER_CLIENT } from "./defaults.js";
 import { checkClientCertificate, identityOf, setIdentity } from "./client-identity.js";
 import { handshakeRefusal, PeerAddresses } from "./handshake-refusal.js";
 import { checkTlsMaterial } from "./check-tls-material.js";
+import { checkUnconfinedListen } from "./unconfined-listen.js";
 import { ServerConfigError } from "./config-error.js";
 import { HttpError } from "./http-error.js";
 import { toHttpError } from "./map-error.js";
@@ -84,6 +85,8 @@ export interface ServerOptions {
   metrics?: boolean;
   /** Also serve `GET /metrics` in plain HTTP there (`serve --metrics-listen`): loopback only unless `anyAddress`. */
   metricsListen?: MetricsListenOptions;
+  /** Serve beyond loopback even when jobs run as the server's user, unconfined (`serve --accept-unconfined`). */
+  acceptUnconfined?: boolean;
   /** A file of admin identities, one per line (`serve --admins-file`), re-read by `reloadAdmins()`. */
   adminsFile?: string;
   /** Most running jobs per identity; more get 429. Default 64. */
@@ -169,6 +172,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.confinement !== undefined ? { confinement: options.confinement } : {}),
       ...(options.clientLimits !== undefined ? { clientLimits: options.clientLimits } : {}),
     });
+  }
+  try {
+    checkUnconfinedListen(pool, options.host ?? "127.0.0.1", options.acceptUnconfined === true);
+  } catch (err) {
+    if (ownsPool) await pool.close();
+    throw err;
   }
   const metrics = options.metrics === false ? undefined : new ServerMetrics(pool);
   let metricsListener: MetricsListener | undefined;

@@ -54,6 +54,7 @@ interface ServeFlags {
   metrics: boolean;
   metricsListen?: ListenAddress;
   metricsListenAny?: boolean;
+  acceptUnconfined?: boolean;
   adminsFile?: string;
 }
 
@@ -92,6 +93,7 @@ export function registerServeCommand(program: Command): void {
     .option("--writable <path>", "leave this host path writable for jobs (the host is read-only to them); shared by every identity; repeatable", collect)
     .option("--admin <name>", "an identity (client certificate CN) that may list, read, stop and delete every job and read /metrics; repeatable", collect)
     .option("--metrics-listen <host:port>", "also serve GET /metrics in plain HTTP, without authentication, on this loopback address, e.g. 127.0.0.1:9464 (for a local Prometheus agent)", parseListen)
+    .option("--accept-unconfined", "without root, where jobs cannot be confined: serve beyond loopback anyway (every client can then act as your user)")
     .option("--metrics-listen-any", "allow --metrics-listen on an address other than loopback (anyone who reaches it reads the metrics)")
     .option("--no-metrics", "collect no Prometheus metrics: no GET /metrics, no counting")
     .option("--admins-file <file>", "more admin identities, one per line (# comments); re-read on SIGHUP, so a role is given or taken without a restart")
@@ -164,6 +166,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     ...(!flags.metrics && { metrics: false }),
     ...(flags.metricsListen && { metricsListen: { ...flags.metricsListen, ...(flags.metricsListenAny && { anyAddress: true }) } }),
     ...(flags.adminsFile !== undefined && { adminsFile: resolve(flags.adminsFile) }),
+    ...(flags.acceptUnconfined && { acceptUnconfined: true }),
   }).catch(async (err: unknown) => {
     auditStream?.destroy();
     // A limit the host cannot enforce, a default above its maximum…: one line, exit 2.

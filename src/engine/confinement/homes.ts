@@ -1,8 +1,7 @@
-import { chmodSync, chownSync, lstatSync, mkdirSync } from "node:fs";
 import { chmod, chown, lstat, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 
-/** `<dir>`: root's, and others may pass through it but not list it (no identity learns who else exists). */
+/** `<dir>`: the server's user's, and others may pass through it but not list it (no identity learns who else exists). */
 const DIR_MODE = 0o711;
 /** `<dir>/<uid>`: its owner's alone. */
 const HOME_MODE = 0o700;
@@ -28,30 +27,10 @@ export class IdentityHomes {
     return join(this.dir, String(uid));
   }
 
-  /** Makes the home of `uid` if needed, mode 0700, owned uid:gid; returns its path. */
-  ensure(uid: number, gid: number): string {
-    const home = this.pathOf(uid);
-    if (this.ensured.has(uid)) return home;
-    if (!this.dirReady) {
-      mkdirSync(this.dir, { recursive: true, mode: DIR_MODE });
-      // chmod after mkdir: mkdir's mode passes through the umask, and the directory may be older.
-      chownSync(this.dir, 0, 0);
-      chmodSync(this.dir, DIR_MODE);
-      this.dirReady = true;
-    }
-    try {
-      mkdirSync(home, { mode: HOME_MODE });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    }
-    checkDirectory(home, lstatSync(home));
-    chownSync(home, uid, gid);
-    chmodSync(home, HOME_MODE);
-    this.ensured.add(uid);
-    return home;
-  }
-
-  /** {@link ensure} without blocking the thread on the disk (the server's path); concurrent calls for one uid share the work. */
+  /**
+   * Makes the home of `slot` if needed, mode 0700, owned uid:gid, off the thread; returns
+   * its path. Concurrent calls for one slot share the work.
+   */
   ensureAsync(uid: number, gid: number, slot = uid): Promise<string> {
     // `slot` names the directory: the identity's own uid, also when every job runs as one
     // `--run-as` user (then `uid` owns every home, and each identity still has its own).
@@ -68,7 +47,8 @@ export class IdentityHomes {
   private async make(uid: number, gid: number, home: string, slot: number): Promise<string> {
     if (!this.dirReady) {
       await mkdir(this.dir, { recursive: true, mode: DIR_MODE });
-      await chown(this.dir, 0, 0);
+      // The server's own (root's on a root server): no identity may write in it.
+      await chown(this.dir, process.getuid!(), process.getgid!());
       await chmod(this.dir, DIR_MODE);
       this.dirReady = true;
     }
@@ -87,7 +67,7 @@ export class IdentityHomes {
 
 /**
  * chown and chmod follow symbolic links: a link where a home should be would hand its
- * target to the identity. Only root can write in `<dir>`, so one there was put by hand.
+ * target to the identity. Only the server's user can write in `<dir>`, so one there was put by hand.
  */
 function checkDirectory(home: string, stats: { isDirectory(): boolean; isSymbolicLink(): boolean }): void {
   if (stats.isSymbolicLink() || !stats.isDirectory()) throw new Error(`the home ${home} is not a directory (a symbolic link or another file is in its place): remove it`);

@@ -12,7 +12,14 @@ export type ConfinementMode =
   | { kind: "per-identity"; uids: IdentityUids }
   /** `--run-as USER`: every identity under that one user (they share a uid), no privilege. */
   | { kind: "run-as"; user: RunAsUser; uids: IdentityUids }
-  /** `--run-as root`, or a server that is not root: jobs run as the server, unconfined. */
+  /**
+   * A server that is not root, where user namespaces are allowed: every job as the
+   * server's uid (one uid cannot be split without root) in a user namespace of its own,
+   * no privilege, the host read-only; each identity still its own $HOME (`uids` only
+   * numbers the homes).
+   */
+  | { kind: "rootless"; user: { uid: number; gid: number }; uids: IdentityUids }
+  /** `--run-as root`, or a server that is not root and cannot isolate: jobs run as the server, unconfined. */
   | { kind: "as-server" };
 
 /** What one job runs as and under. */
@@ -47,7 +54,8 @@ export class Confiner {
     const homeSource = this.homes.pathOf(user.slot);
     const home = isolated ? HOME_IN_JOB : homeSource;
     return {
-      runAs: { uid: user.uid, gid: user.gid, groups: user.groups },
+      // Rootless: the job keeps the server's ids (its user namespace maps only those).
+      ...(this.mode.kind !== "rootless" && { runAs: { uid: user.uid, gid: user.gid, groups: user.groups } }),
       confinement: {
         noPrivileges: true,
         readOnlyHost: isolated,
@@ -74,10 +82,12 @@ export class Confiner {
         return `confinement: each identity its own uid, no capability, no_new_privs, a seccomp filter; ${host}`;
       case "run-as":
         return `confinement: every job as ${this.mode.user.name} (uid ${this.mode.user.uid}): identities share that uid; no capability, no_new_privs, a seccomp filter; ${host}`;
+      case "rootless":
+        return `confinement: every job as the server's user (uid ${this.mode.user.uid}, in a user namespace of its own: identities share that uid, each its own $HOME); no capability, no_new_privs, a seccomp filter; ${host}`;
       case "as-server":
         return process.getuid?.() === 0
           ? "confinement: none (--run-as root): jobs run as root with every capability and can do anything root can on this host"
-          : "confinement: none (the server is not root): jobs run as the server's user, with its rights";
+          : "confinement: none (not root, and no user namespace for jobs): jobs run as you, unconfined, with every right of your user";
     }
   }
 
@@ -91,6 +101,10 @@ export class Confiner {
       case "run-as": {
         const { uid, gid, groups } = this.mode.user;
         return { uid, gid, groups: groups ?? [], slot: this.mode.uids.uidOf(identity) };
+      }
+      case "rootless": {
+        const { uid, gid } = this.mode.user;
+        return { uid, gid, groups: [], slot: this.mode.uids.uidOf(identity) };
       }
       case "as-server":
         return undefined;

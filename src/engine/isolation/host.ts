@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { LaunchRequest } from "../start/launcher-protocol.js";
 import type { LauncherSupervisor } from "../start/launcher-supervisor.js";
 
@@ -10,6 +11,11 @@ export interface IsolationReport {
   enabled: boolean;
   /** Whether jobs can be confined (no privilege, the host read-only, a uid of their own). */
   confinable: boolean;
+  /**
+   * Whether isolated jobs are in a user namespace of their own, mapping only the server's
+   * uid and gid: the server is not root (rootless, docs/security.md).
+   */
+  userNamespace: boolean;
   /** One line for the operator: what is isolated, or why nothing is. */
   summary: string;
 }
@@ -40,7 +46,7 @@ export interface JobIsolation {
 /** The uid a trial runs as: nobody, whose rights are the least a job may have. */
 const TRIAL_UID = 65534;
 
-function trialRequest(isolated: boolean): LaunchRequest {
+function trialRequest(isolated: boolean, root: boolean, home: string): LaunchRequest {
   return {
     cwd: "/",
     stdoutPath: "/dev/null",
@@ -48,15 +54,16 @@ function trialRequest(isolated: boolean): LaunchRequest {
     cgroupProcsFiles: [],
     env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
     argv: ["true"],
-    runAs: { uid: TRIAL_UID, gid: TRIAL_UID, groups: [] },
-    confinement: { noPrivileges: true, readOnlyHost: isolated, masks: [], writable: [], ...(isolated && { home: { source: "/", target: "/home/job" } }) },
+    // Without root, the job keeps the server's uid (in its user namespace).
+    ...(root && { runAs: { uid: TRIAL_UID, gid: TRIAL_UID, groups: [] } }),
+    confinement: { noPrivileges: true, readOnlyHost: isolated, masks: [], writable: [], ...(isolated && { home: { source: home, target: "/home/job" } }) },
     ...(isolated && { isolation: { network: "none", tmpSizeBytes: 1 << 20, hostname: "job-trial" } }),
   };
 }
 
 /** Runs one trial job through the launcher (the path jobs take); undefined when it worked, else why not. */
-async function trial(launcher: LauncherSupervisor, isolated: boolean): Promise<string | undefined> {
-  const answer = await launcher.launch(trialRequest(isolated));
+async function trial(launcher: LauncherSupervisor, isolated: boolean, root: boolean, home: string): Promise<string | undefined> {
+  const answer = await launcher.launch(trialRequest(isolated, root, home));
   if ("failure" in answer) return `${answer.failure.step}: ${answer.failure.code}`;
   const exit = await answer.process.exited;
   if (exit.failure) return `${exit.failure.step}: ${exit.failure.code}`;
@@ -65,24 +72,44 @@ async function trial(launcher: LauncherSupervisor, isolated: boolean): Promise<s
 
 /**
  * Finds out, by starting trial jobs exactly as jobs start, what this host gives: an
- * isolated, confined job (root, namespaces, mount_setattr, seccomp), else a confined
- * job without namespaces, else nothing. `wanted: false` (`serve --no-isolation`) turns
- * the namespaces off.
+ * isolated, confined job (namespaces, mount_setattr, seccomp; without root, in a user
+ * namespace of its own), else (root only) a confined job without namespaces, else
+ * nothing. `wanted: false` (`serve --no-isolation`) turns the namespaces off. The trial's
+ * $HOME is `trialHome`, a directory of the server's as an identity's home is.
  */
-export async function detectIsolation(wanted: boolean, launcher: LauncherSupervisor): Promise<IsolationReport> {
+export async function detectIsolation(wanted: boolean, launcher: LauncherSupervisor, trialHome: string): Promise<IsolationReport> {
   const shared = "jobs share the host's processes, /tmp, IPC, hostname and network";
-  if (process.getuid?.() !== 0) return { enabled: false, confinable: false, summary: `isolation: not available (the server is not root): ${shared}` };
-  const confinedAlone = await trial(launcher, false);
-  if (!wanted) return { enabled: false, confinable: confinedAlone === undefined, summary: `isolation: off (--no-isolation): ${shared}` };
-  const isolatedWhy = await trial(launcher, true);
-  if (isolatedWhy === undefined) {
-    return {
-      enabled: true,
-      confinable: true,
-      summary: "isolation: each job in its own PID, mount (own /proc, /dev, /tmp and /var/tmp), IPC and UTS namespaces; network none on request",
-    };
+  const root = process.getuid?.() === 0;
+  // Without root and without namespaces, nothing confines a job: it is the server's user.
+  const confinedAlone = root ? await trial(launcher, false, root, trialHome) : "the server is not root";
+  const none = (why: string): IsolationReport => ({ enabled: false, confinable: root && confinedAlone === undefined, userNamespace: false, summary: `isolation: ${why}: ${shared}` });
+  if (!wanted) return none("off (--no-isolation)");
+  const isolatedWhy = await trial(launcher, true, root, trialHome);
+  if (isolatedWhy !== undefined) {
+    const hint = root ? "" : userNamespaceHint();
+    return none(`not available (a trial job could not be isolated: ${isolatedWhy}${hint})`);
   }
-  return { enabled: false, confinable: confinedAlone === undefined, summary: `isolation: not available (a trial job could not be isolated: ${isolatedWhy}): ${shared}` };
+  return {
+    enabled: true,
+    confinable: true,
+    userNamespace: !root,
+    summary: `isolation: each job in its own ${root ? "" : "user (mapping only the server's uid), "}PID, mount (own /proc, /dev, /tmp and /var/tmp), IPC and UTS namespaces; network none on request`,
+  };
+}
+
+/** Why a host may refuse unprivileged user namespaces, where it says so. */
+function userNamespaceHint(): string {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, "latin1").trim();
+    } catch {
+      return undefined;
+    }
+  };
+  if (read("/proc/sys/kernel/unprivileged_userns_clone") === "0") return "; kernel.unprivileged_userns_clone is 0";
+  if (read("/proc/sys/user/max_user_namespaces") === "0") return "; user.max_user_namespaces is 0";
+  if (read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") === "1") return "; AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1)";
+  return "";
 }
 
 /** The UTS name of an isolated job: `job-` and the first 8 hex digits of its id. */

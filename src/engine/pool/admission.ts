@@ -88,9 +88,9 @@ export class JobAdmission {
       limits,
       confinement: plan,
       ...(timeoutMs !== undefined && { deadlineAt: Date.now() + timeoutMs }),
-      ...((host.enabled || plan.runAs) && {
+      ...((host.enabled || plan.runAs || plan.confinement) && {
         isolation: {
-          namespaces: host.enabled ? [...JOB_NAMESPACES, ...(network === "none" ? ["net"] : [])] : [],
+          namespaces: host.enabled ? [...(host.userNamespace ? ["user"] : []), ...JOB_NAMESPACES, ...(network === "none" ? ["net"] : [])] : [],
           network,
           ...plan.record,
         },

@@ -57,7 +57,7 @@ export async function openPoolParts(options: PoolOptions): Promise<PoolParts> {
     launcher = await LauncherSupervisor.open(program).catch((err: Error) => {
       throw new LauncherUnavailableError(err.message);
     });
-    const isolation = await detectIsolation(options.isolation !== false, launcher);
+    const isolation = await detectIsolation(options.isolation !== false, launcher, jobsDir);
     if (options.isolation && options.isolation.networkNone && !isolation.enabled) {
       throw new IsolationNotAvailableError(`every job is to have network "none", but ${isolation.summary}`);
     }
@@ -71,7 +71,7 @@ export async function openPoolParts(options: PoolOptions): Promise<PoolParts> {
     const confiner = makeConfiner(options, store, isolation, dataDir);
     // Jobs of other uids pass through it to their own home (<dataDir>/homes/<uid>, 0700):
     // searchable, never listable; everything in it is 0700 or 0600.
-    if (confiner.mode.kind !== "as-server") await chmod(dataDir, 0o711);
+    if (confiner.mode.kind === "per-identity" || confiner.mode.kind === "run-as") await chmod(dataDir, 0o711);
     await recoverInterruptedJobs(store, (id) => new OutputFiles(jobsDir, id));
     return { dataDir, jobsDir, lock, store, cgroups, launcher, isolation, confiner, limits: { defaults, maxima: checked.maxima, perClient } };
   } catch (err) {

@@ -52,13 +52,14 @@ export function makeConfiner(options: PoolOptions, store: JobStore, isolation: I
     masks: [dataDir, ...(options.confinement?.masks ?? [])],
     writable: options.confinement?.writable ?? [],
   };
-  if (!root || runAsRoot) return new Confiner({ kind: "as-server" }, homes, settings);
+  if (runAsRoot || (!root && !isolation.userNamespace)) return new Confiner({ kind: "as-server" }, homes, settings);
   if (!isolation.confinable) {
     throw new IsolationNotAvailableError(`jobs cannot be confined on this host (${isolation.summary}); pass --run-as root to run them as root, unconfined`);
   }
   const range = options.confinement?.uidRange ?? DEFAULT_UID_RANGE;
   checkUidRange(range);
   const uids = store.identityUids(range);
+  if (!root) return new Confiner({ kind: "rootless", user: { uid: process.getuid!(), gid: process.getgid!() }, uids }, homes, settings);
   if (options.runAs) return new Confiner({ kind: "run-as", user: options.runAs, uids }, homes, settings);
   return new Confiner({ kind: "per-identity", uids }, homes, settings);
 }

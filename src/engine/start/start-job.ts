@@ -41,7 +41,11 @@ export async function startJob(job: Job, context: StartContext): Promise<void> {
     }
     // Planned once, at `create` (the job's $HOME is in its environment already).
     const confined = job.launch.confinement;
-    await context.confiner.ensureHome(confined);
+    try {
+      await context.confiner.ensureHome(confined);
+    } catch (err) {
+      return job.adopt({ failure: { step: "home-make", code: (err as NodeJS.ErrnoException).code ?? "EIO" } }, cgroup);
+    }
     const request: LaunchRequest = {
       cwd: job.cwd,
       stdoutPath: job.files.path("stdout"),

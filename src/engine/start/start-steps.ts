@@ -32,9 +32,12 @@ export const START_STEPS = {
   fork: "resources",
   unshare: "isolation",
   launcher: "launcher",
+  // The engine, before the launcher: the identity's home (confinement/homes.ts).
+  "home-make": "isolation",
   // The job's first process, before the command.
   output: "output",
   fd: "resources",
+  userns: "isolation",
   pdeathsig: "isolation",
   setpgid: "isolation",
   name: "isolation",
@@ -90,7 +93,7 @@ export const START_STEPS = {
 export type StartStep = keyof typeof START_STEPS;
 
 /** Steps only the engine reports (no C source names them). */
-export const ENGINE_ONLY_STEPS: readonly StartStep[] = ["launcher"];
+export const ENGINE_ONLY_STEPS: readonly StartStep[] = ["launcher", "home-make"];
 
 /** What a reported step means; an unknown one (a launcher of another build) is said as such. */
 export function stepMeaning(step: string): StepMeaning | undefined {

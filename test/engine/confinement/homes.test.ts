@@ -29,45 +29,45 @@ describe("IdentityHomes", { skip: process.getuid?.() !== 0 && "needs root (chown
     assert.equal(existsSync(root), false);
   });
 
-  it("ensure makes <dir> root:root 0711 and the home uid:gid 0700", () => {
+  it("ensureAsync makes <dir> the server's (root:root) 0711 and the home uid:gid 0700", async () => {
     const root = freshDir();
     const homes = new IdentityHomes(root);
-    const home = homes.ensure(700000001, 700000001);
+    const home = await homes.ensureAsync(700000001, 700000001);
     assert.equal(home, join(root, "700000001"));
     assert.deepEqual(ownerAndMode(root), { uid: 0, gid: 0, mode: 0o711, dir: true });
     assert.deepEqual(ownerAndMode(home), { uid: 700000001, gid: 700000001, mode: 0o700, dir: true });
     // uid and gid are set as given.
-    const other = homes.ensure(700000002, 700000099);
+    const other = await homes.ensureAsync(700000002, 700000099);
     assert.deepEqual(ownerAndMode(other), { uid: 700000002, gid: 700000099, mode: 0o700, dir: true });
   });
 
-  it("puts right an existing <dir> and home (a restart, or one made by hand)", () => {
+  it("puts right an existing <dir> and home (a restart, or one made by hand)", async () => {
     const root = freshDir();
     mkdirSync(join(root, "5000"), { recursive: true });
     chownSync(root, 1234, 1234);
     chmodSync(root, 0o777);
     chmodSync(join(root, "5000"), 0o755);
     writeFileSync(join(root, "5000", "kept"), "data");
-    const home = new IdentityHomes(root).ensure(5000, 5000);
+    const home = await new IdentityHomes(root).ensureAsync(5000, 5000);
     assert.deepEqual(ownerAndMode(root), { uid: 0, gid: 0, mode: 0o711, dir: true });
     assert.deepEqual(ownerAndMode(home), { uid: 5000, gid: 5000, mode: 0o700, dir: true });
     // What the home holds is left as it is.
     assert.equal(ownerAndMode(join(home, "kept")).uid, 0);
   });
 
-  it("is cached: after the first call, ensure does not touch the disk", () => {
+  it("is cached: after the first call, ensure does not touch the disk", async () => {
     const root = freshDir();
     const homes = new IdentityHomes(root);
-    const home = homes.ensure(6000, 6000);
+    const home = await homes.ensureAsync(6000, 6000);
     chmodSync(home, 0o750);
-    assert.equal(homes.ensure(6000, 6000), home);
+    assert.equal(await homes.ensureAsync(6000, 6000), home);
     assert.equal(statSync(home).mode & 0o7777, 0o750);
     // Another instance (a restarted server) sets it again.
-    new IdentityHomes(root).ensure(6000, 6000);
+    await new IdentityHomes(root).ensureAsync(6000, 6000);
     assert.equal(statSync(home).mode & 0o7777, 0o700);
   });
 
-  it("refuses a symbolic link or a file in a home's place, and changes nothing through it", () => {
+  it("refuses a symbolic link or a file in a home's place, and changes nothing through it", async () => {
     const root = freshDir();
     const target = join(dir.path, `target-${n++}`);
     mkdirSync(target);
@@ -76,12 +76,12 @@ describe("IdentityHomes", { skip: process.getuid?.() !== 0 && "needs root (chown
     symlinkSync(target, join(root, "7000"));
     writeFileSync(join(root, "7001"), "");
     const homes = new IdentityHomes(root);
-    assert.throws(() => homes.ensure(7000, 7000), /home .*7000 is not a directory/);
-    assert.throws(() => homes.ensure(7001, 7001), /home .*7001 is not a directory/);
+    await assert.rejects(homes.ensureAsync(7000, 7000), /home .*7000 is not a directory/);
+    await assert.rejects(homes.ensureAsync(7001, 7001), /home .*7001 is not a directory/);
     assert.deepEqual(ownerAndMode(target), { uid: 0, gid: 0, mode: 0o755, dir: true });
     // Not cached as made: once the link is gone, the home is made.
     rmSync(join(root, "7000"));
-    assert.deepEqual(ownerAndMode(homes.ensure(7000, 7000)), { uid: 7000, gid: 7000, mode: 0o700, dir: true });
+    assert.deepEqual(ownerAndMode(await homes.ensureAsync(7000, 7000)), { uid: 7000, gid: 7000, mode: 0o700, dir: true });
   });
 
   it("ensureAsync does the same, without blocking", async () => {
@@ -94,7 +94,7 @@ describe("IdentityHomes", { skip: process.getuid?.() !== 0 && "needs root (chown
     // Cached, and shared with the synchronous twin.
     chmodSync(home, 0o750);
     assert.equal(await homes.ensureAsync(8000, 8001), home);
-    assert.equal(homes.ensure(8000, 8001), home);
+    assert.equal(await homes.ensureAsync(8000, 8001), home);
     assert.equal(statSync(home).mode & 0o7777, 0o750);
   });
 
