@@ -87,7 +87,7 @@ async function throughput() {
   console.log(`  throughput ratio create+wait/raw spawn = ${createRatio.toFixed(2)} (goal >= ${THROUGHPUT_GOAL}) ${verdict(createRatio, THROUGHPUT_GOAL)}`);
   console.log(`  throughput ratio start+wait/raw spawn = ${startRatio.toFixed(2)} (goal >= ${THROUGHPUT_GOAL}) ${verdict(startRatio, THROUGHPUT_GOAL)}`);
   console.log(`  per round, jobs/s raw/create/start: ${perRound.join(", ")}`);
-  console.log(`  thread held per start: raw spawn() ${perJob("raw")} ms (in its small process), create() ${perJob("create")} ms, start() ${perJob("start")} ms (in the pool's process); a new file on the data directory's file system costs ${(probeUs / rounds).toFixed(0)} us meanwhile (create() makes 2)`);
+  console.log(`  thread held per start: raw spawn() ${perJob("raw")} ms (in its small process), create() ${perJob("create")} ms, start() ${perJob("start")} ms (in the pool's process); a new file on the data directory's file system costs ${(probeUs / rounds).toFixed(0)} us meanwhile (the job's first process makes 2)`);
 }
 
 /**

@@ -84,7 +84,7 @@ try {
     }
     const cost = ms.plain / ms.isolated;
     console.log(`  isolated/unisolated throughput = ${cost.toFixed(2)} (goal >= ${GOAL_UNISOLATED}) ${verdict(cost, GOAL_UNISOLATED)}`);
-    console.log(`  per round, jobs/s raw/bubblewrap/isolated/unisolated: ${perRound.join(", ")}; a new file on the data directory's file system costs ${(probeUs / rounds).toFixed(0)} us meanwhile (a job's create() makes 2)`);
+    console.log(`  per round, jobs/s raw/bubblewrap/isolated/unisolated: ${perRound.join(", ")}; a new file on the data directory's file system costs ${(probeUs / rounds).toFixed(0)} us meanwhile (a job's first process makes 2)`);
     console.log(`  unisolated/raw spawn = ${(ms.raw / ms.plain).toFixed(2)}${bwrap ? `, bubblewrap/raw spawn = ${(ms.raw / ms.bwrap).toFixed(2)}` : ""}`);
   }
 } finally {

@@ -47,8 +47,8 @@ export function verdict(ratio, goal, missed = "BELOW GOAL") {
 
 /**
  * What making a file costs in `parent`'s file system right now: microseconds per
- * open(O_CREAT) and close of `n` new files. A job's create() makes two (its stdout and
- * stderr) on the pool's thread, and on some hosts that cost swings by 20x with what the
+ * open(O_CREAT) and close of `n` new files. A job's first process makes two (its stdout and
+ * stderr), and on some hosts that cost swings by 20x with what the
  * rest of the machine does (an ext4 without a journal skips every inode deleted in the
  * last minute or more, one by one). A probe to read the throughput figures by; no baseline.
  */

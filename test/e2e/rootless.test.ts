@@ -209,6 +209,18 @@ describe("rootless: a server run by an ordinary user", { skip }, () => {
     }
   });
 
+  it("gives network none (only lo) and a stdin, confined the same", (t) => {
+    if (!confined) return t.skip("not confined here");
+    const ran = spawnSync(process.execPath, [cli, "run", "--network", "none", "-i", "--", "sh", "-c", "ls /sys/class/net; grep -E '^(CapEff|Seccomp):' /proc/self/status; cat"], {
+      encoding: "utf8",
+      env,
+      input: "from-stdin\n",
+      timeout: 120_000,
+    });
+    assert.equal(ran.status, 0, ran.stderr);
+    assert.equal(ran.stdout, "lo\nCapEff:\t0000000000000000\nSeccomp:\t2\nfrom-stdin\n");
+  });
+
   it("records what applied in the job's isolation", (t) => {
     if (!confined) return t.skip("not confined here");
     const ran = spawnSync(process.execPath, [cli, "start", "--json", "--", "true"], { encoding: "utf8", env });
