@@ -26,10 +26,10 @@ export interface DefaultJobLimits {
   memoryBytes: number;
 }
 
+/** No CPU cap: see defaultClientLimits. */
 export interface DefaultClientLimits {
   pids: number;
   memoryBytes: number;
-  cpus: number;
 }
 
 /** The kernel's own default pid_max (PID_MAX_DEFAULT), for a host whose /proc says nothing. */
@@ -93,23 +93,22 @@ export function defaultJobLimits(host: HostFacts = readHost()): DefaultJobLimits
 /**
  * One identity's defaults, for all its jobs together. Processes: the systemd share, as a
  * login user's slice would get. Memory: three quarters of the host's, so that one client
- * running several jobs still leaves a quarter to the others and the host. CPUs: all of
- * them, no cap: CPU time is not held as memory is (what one client leaves idle is
- * anyone's, and when several want it the kernel shares it between their cgroups).
+ * running several jobs still leaves a quarter to the others and the host. CPUs: no cap
+ * (not even "all of them", which would cost every job a cgroup in one more hierarchy for
+ * nothing): CPU time is not held as memory is (what one client leaves idle is anyone's,
+ * and when several want it the kernel shares it between their cgroups).
  */
 export function defaultClientLimits(host: HostFacts = readHost()): DefaultClientLimits {
   return {
     pids: atLeast("pids", tasksShare(host.pidMax)),
     memoryBytes: atLeast("memoryBytes", mib((host.memTotalBytes * 3) / 4)),
-    cpus: host.cpus,
   };
 }
 
-/** "default limits per job: 4096 processes, 11.7 GiB memory; per identity: 4915 processes, 17.6 GiB, 2 CPUs". */
+/** "default limits per job: 4096 processes, 11.7 GiB memory; per identity: 4915 processes, 17.6 GiB, CPU time not capped". */
 export function describeDefaults(job: DefaultJobLimits = defaultJobLimits(), client: DefaultClientLimits = defaultClientLimits()): string {
   const processes = (n: number) => `${n} ${n === 1 ? "process" : "processes"}`;
-  const cpus = `${client.cpus} ${client.cpus === 1 ? "CPU" : "CPUs"}`;
-  return `default limits per job: ${processes(job.pids)}, ${size(job.memoryBytes)} memory; per identity: ${processes(client.pids)}, ${size(client.memoryBytes)}, ${cpus}`;
+  return `default limits per job: ${processes(job.pids)}, ${size(job.memoryBytes)} memory; per identity: ${processes(client.pids)}, ${size(client.memoryBytes)}, CPU time not capped`;
 }
 
 /** GiB to one decimal, rounded down (never more than the limit), or whole MiB below 1 GiB. */

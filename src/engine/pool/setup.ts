@@ -33,7 +33,6 @@ export function hostClientLimits(cgroups: CgroupHost, options: PoolOptions): Job
   return {
     ...(enforced.pids && { pids: host.pids }),
     ...(enforced.memoryBytes && { memoryBytes: host.memoryBytes }),
-    ...(enforced.cpus && { cpus: host.cpus }),
   };
 }
 

@@ -43,10 +43,10 @@ describe("defaultJobLimits", () => {
 });
 
 describe("defaultClientLimits", () => {
-  it("processes: 15% of pid_max; memory: three quarters of the host's, in whole MiB; cpus: all", () => {
+  it("processes: 15% of pid_max; memory: three quarters of the host's, in whole MiB; no CPU cap", () => {
     // 24683584 kB * 3/4 = 18512688 kB = 18078.8 MiB.
-    assert.deepEqual(defaultClientLimits(HOST), { pids: 4915, memoryBytes: 18078 * MIB, cpus: 2 });
-    assert.deepEqual(defaultClientLimits({ pidMax: 4194304, memTotalBytes: 64 * GIB, cpus: 16 }), { pids: 629145, memoryBytes: 48 * GIB, cpus: 16 });
+    assert.deepEqual(defaultClientLimits(HOST), { pids: 4915, memoryBytes: 18078 * MIB });
+    assert.deepEqual(defaultClientLimits({ pidMax: 4194304, memTotalBytes: 64 * GIB, cpus: 16 }), { pids: 629145, memoryBytes: 48 * GIB });
   });
 
   it("an identity's share is never below one job's", () => {
@@ -63,16 +63,16 @@ describe("describeDefaults", () => {
   it("says both in one line, GiB rounded down to a tenth", () => {
     assert.equal(
       describeDefaults(defaultJobLimits(HOST), defaultClientLimits(HOST)),
-      "default limits per job: 4096 processes, 11.7 GiB memory; per identity: 4915 processes, 17.6 GiB, 2 CPUs",
+      "default limits per job: 4096 processes, 11.7 GiB memory; per identity: 4915 processes, 17.6 GiB, CPU time not capped",
     );
   });
 
   it("uses MiB below 1 GiB, and the singular for one", () => {
     assert.equal(
-      describeDefaults({ pids: 1, memoryBytes: 512 * MIB }, { pids: 45, memoryBytes: 1023 * MIB, cpus: 1 }),
-      "default limits per job: 1 process, 512 MiB memory; per identity: 45 processes, 1023 MiB, 1 CPU",
+      describeDefaults({ pids: 1, memoryBytes: 512 * MIB }, { pids: 45, memoryBytes: 1023 * MIB }),
+      "default limits per job: 1 process, 512 MiB memory; per identity: 45 processes, 1023 MiB, CPU time not capped",
     );
-    assert.equal(describeDefaults({ pids: 2, memoryBytes: GIB }, { pids: 2, memoryBytes: 16 * GIB, cpus: 0.5 }), "default limits per job: 2 processes, 1.0 GiB memory; per identity: 2 processes, 16.0 GiB, 0.5 CPUs");
+    assert.equal(describeDefaults({ pids: 2, memoryBytes: GIB }, { pids: 2, memoryBytes: 16 * GIB }), "default limits per job: 2 processes, 1.0 GiB memory; per identity: 2 processes, 16.0 GiB, CPU time not capped");
   });
 });
 
