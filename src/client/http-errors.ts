@@ -36,6 +36,7 @@ export const CODE_MAPPINGS: Record<ErrorCode, CodeMapping> = {
   INVALID_JOB_SPEC: { code: "BAD_REQUEST", message: refused },
   INVALID_ARGUMENT: { code: "BAD_REQUEST", message: refused },
   STDIN_NOT_AVAILABLE: { code: "BAD_REQUEST", message: refused, hint: "start the job with -i (\"stdin\": true); one writer at a time, while it runs" },
+  JOB_NOT_RUNNING: { code: "BAD_REQUEST", message: refused, hint: "`jobworker status ID` says how it ended" },
   TIMEOUT_ABOVE_MAXIMUM: { code: "BAD_REQUEST", message: refused, hint: "ask for a shorter --timeout; the server's operator sets the maximum (serve --max-timeout)" },
   LIMIT_ABOVE_MAXIMUM: { code: "BAD_REQUEST", message: refused, hint: "ask for less; the server's operator sets the maxima (serve --max-…)" },
   LIMIT_ABOVE_HOST: { code: "BAD_REQUEST", message: refused, hint: "ask for at most what the server's host has" },

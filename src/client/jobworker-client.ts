@@ -142,6 +142,11 @@ export class JobworkerClient {
     await this.#text("POST", `/jobs/${enc(id)}/stop`, { jobId: id });
   }
 
+  /** `POST /jobs/<id>/signal`: one signal (a name such as "SIGUSR1") to the running job, as kill(1) sends it. */
+  async signal(id: string, signal: string): Promise<void> {
+    await this.#text("POST", `/jobs/${enc(id)}/signal`, { jobId: id, body: { signal } });
+  }
+
   /**
    * `PUT /jobs/<id>/stdin`: streams `input` into the stdin of a job started with
    * `stdin: true`; its end closes the job's stdin. Backpressure reaches `input`: a job

@@ -16,6 +16,7 @@ export type EngineErrorCode =
   | "ISOLATION_NOT_AVAILABLE"
   | "TIMEOUT_ABOVE_MAXIMUM"
   | "STDIN_NOT_AVAILABLE"
+  | "JOB_NOT_RUNNING"
   | "UID_RANGE_EXHAUSTED"
   | "LAUNCHER_UNAVAILABLE";
 
@@ -83,6 +84,13 @@ export class TimeoutAboveMaximumError extends EngineError {
 export class StdinNotAvailableError extends EngineError {
   constructor(why: string) {
     super("STDIN_NOT_AVAILABLE", `cannot write to the job's stdin: ${why}`);
+  }
+}
+
+/** A signal for a job that has ended (or never started): there is nothing to signal. */
+export class JobNotRunningError extends EngineError {
+  constructor(why: string) {
+    super("JOB_NOT_RUNNING", why);
   }
 }
 

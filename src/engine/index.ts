@@ -6,6 +6,7 @@ export {
   IsolationNotAvailableError,
   TimeoutAboveMaximumError,
   StdinNotAvailableError,
+  JobNotRunningError,
   InvalidJobSpecError,
   JobNotFoundError,
   LimitAboveMaximumError,
@@ -46,3 +47,4 @@ export { DEFAULT_MAX_OUTPUT_BYTES } from "./job-pool.js";
 export { INTERRUPTED_MESSAGE } from "./recovery.js";
 export { parseUidRange, DEFAULT_UID_RANGE, type UidRange } from "./confinement/uid-range.js";
 export { HOME_IN_JOB } from "./confinement/job-confinement.js";
+export { SIGNAL_NAMES, checkSignal } from "./job-signal.js";

@@ -1,7 +1,8 @@
 import type { Readable, Writable } from "node:stream";
 import { dataDirHealth, type DataDirHealth } from "./data-dir-health.js";
 import { isDiskFull } from "./disk-space.js";
-import { JobNotFoundError, PoolClosedError, StdinNotAvailableError } from "./errors.js";
+import { JobNotFoundError, JobNotRunningError, PoolClosedError, StdinNotAvailableError } from "./errors.js";
+import { checkSignal } from "./job-signal.js";
 import type { IsolationReport } from "./isolation/host.js";
 import type { ConfinementMode } from "./confinement/job-confinement.js";
 import type { Job } from "./job.js";
@@ -182,6 +183,18 @@ export class JobPool {
   /** Terminates the job's whole process tree (SIGTERM, grace, SIGKILL); keeps its record and output. */
   async stop(id: string): Promise<void> {
     await this.find(id).job?.terminate(this.stopGraceMs);
+  }
+
+  /**
+   * Sends one signal to a running job, as kill(1) would to its process group (and to
+   * what left the group, through its cgroup), with no grace period and no escalation:
+   * that is `stop`. Throws `InvalidArgumentError` for a name that is not a signal's,
+   * `JobNotRunningError` once the job has ended.
+   */
+  async signal(id: string, signal: NodeJS.Signals): Promise<void> {
+    const name = checkSignal(signal);
+    const { job } = this.find(id);
+    if (!job || !(await job.signal(name))) throw new JobNotRunningError("the job is not running: it has ended, and there is nothing to signal");
   }
 
   /**

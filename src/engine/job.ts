@@ -169,6 +169,21 @@ export class Job {
   }
 
   /** Resolves once the start is settled: the process runs, or the job has failed or ended. */
+  /**
+   * Sends `signal` to the job's process group, and to its processes that left the group
+   * (through its cgroup), once its process runs (a start in flight is waited for).
+   * Resolves with false when the job is not running (it ended, or never started).
+   */
+  async signal(signal: NodeJS.Signals): Promise<boolean> {
+    await this.whenStartSettled();
+    const running = this.runningProcess;
+    if (!running) return false;
+    running.process.signalGroup(signal);
+    // The group's members had it already: skipped, so that no trap runs twice.
+    running.cgroup?.signalAll(signal, running.process.pid);
+    return true;
+  }
+
   whenStartSettled(): Promise<void> {
     return this.startSettled;
   }

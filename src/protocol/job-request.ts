@@ -96,5 +96,12 @@ export const ListQuery = Type.Object(
 );
 export type ListQuery = Static<typeof ListQuery>;
 
+/** The body of `POST /jobs/<id>/signal`: a signal's name, checked by the engine (a 400 names the rule). */
+export const SignalRequest = Type.Object(
+  { signal: Type.String({ minLength: 1, maxLength: 32, description: "a signal's name, e.g. SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGKILL" }) },
+  { additionalProperties: false },
+);
+export type SignalRequest = Static<typeof SignalRequest>;
+
 /** Endpoints without a query string refuse one rather than ignore it. */
 export const EmptyQuery = Type.Object({}, { additionalProperties: false });

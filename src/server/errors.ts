@@ -25,6 +25,8 @@ export const ERRORS = {
   LIMIT_ABOVE_MAXIMUM: { status: 400, message: "a resource limit is above this server's maximum" },
   /** The job's stdin cannot be written: no `"stdin": true`, ended, or another writer has it. */
   STDIN_NOT_AVAILABLE: { status: 409, message: "the job's stdin cannot be written" },
+  /** A signal for a job that has ended: nothing runs to receive it. */
+  JOB_NOT_RUNNING: { status: 409, message: "the job is not running" },
   /** A `timeout_ms` above the operator's maximum (`serve --max-timeout`). */
   TIMEOUT_ABOVE_MAXIMUM: { status: 400, message: "the timeout is above this server's maximum" },
   /** `limits.cpus` above the host's CPU count (as `docker run --cpus` refuses it). */

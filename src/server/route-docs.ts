@@ -157,6 +157,13 @@ export const ROUTE_DOCS = {
     tags: ["jobs"],
     response: { 200: empty("the job has ended"), ...refusals(["JOB_NOT_FOUND"]) },
   },
+  signalJob: {
+    summary: "Send a signal to a job",
+    description: "One signal to the job's process group (and to its processes that left the group, through its cgroup), as kill(1) sends it: no grace period, no SIGKILL after it (that is POST /jobs/{id}/stop). A job still starting gets it once its process runs.",
+    operationId: "signalJob",
+    tags: ["jobs"],
+    response: { 200: empty("the signal was sent"), ...refusals(["JOB_NOT_FOUND", "JOB_NOT_RUNNING", "INVALID_ARGUMENT", "INVALID_REQUEST"]) },
+  },
   deleteJob: {
     summary: "Delete a job and its output",
     description: "A running job is stopped first.",

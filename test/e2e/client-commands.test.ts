@@ -118,4 +118,32 @@ describe("client commands (e2e)", () => {
     assert.equal((await cli(["status", id], alice)).stdout.toString(), "running\n");
     await cli(["delete", id], alice);
   });
+
+  it("kill sends one signal (default SIGTERM, -s as kill(1) takes it) to each job; an ended job fails", async () => {
+    const [first, second] = [await start(["sleep", "30"]), await start(["sleep", "30"])];
+    const int = await cli(["kill", "-s", "int", first], world.env);
+    assert.equal(int.code, 0, int.stderr);
+    assert.equal(int.stdout.toString(), "");
+    assert.equal((await cli(["wait", first], world.env)).code, 1);
+    assert.equal((await cli(["status", first], world.env)).stdout.toString(), "completed (killed by SIGINT, exit 130)\n");
+    const term = await cli(["kill", second], world.env);
+    assert.equal(term.code, 0, term.stderr);
+    await cli(["wait", second], world.env);
+    assert.equal((await cli(["status", second], world.env)).stdout.toString(), "completed (killed by SIGTERM, exit 143)\n");
+
+    const ended = await cli(["kill", first], world.env);
+    assert.equal(ended.code, 1);
+    assert.match(ended.stderr, /not running/);
+    // Several ids: each tried, each failure named, exit 1.
+    const third = await start(["sleep", "30"]);
+    const both = await cli(["kill", "-s", "9", first, third], world.env);
+    assert.equal(both.code, 1);
+    assert.match(both.stderr, new RegExp(`${first}: .*not running`));
+    await cli(["wait", third], world.env);
+    assert.equal((await cli(["status", third], world.env)).stdout.toString(), "completed (killed by SIGKILL, exit 137)\n");
+
+    const bad = await cli(["kill", "-s", "FOO", third], world.env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /not a signal: FOO/);
+  });
 });

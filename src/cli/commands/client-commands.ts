@@ -5,6 +5,7 @@ import { registerRunCommand } from "./run.js";
 import { registerStatusCommand } from "./status.js";
 import { registerOutputCommand } from "./output.js";
 import { registerStopCommand } from "./stop.js";
+import { registerKillCommand } from "./kill.js";
 import { registerDeleteCommand } from "./delete.js";
 import { registerListCommand } from "./list.js";
 import { registerWaitCommand } from "./wait.js";
@@ -16,13 +17,14 @@ export const CLIENT_COMMANDS: Readonly<Record<string, (program: Command) => void
   status: registerStatusCommand,
   output: registerOutputCommand,
   stop: registerStopCommand,
+  kill: registerKillCommand,
   delete: registerDeleteCommand,
   list: registerListCommand,
   wait: registerWaitCommand,
 };
 
 /**
- * Registers the client commands: start, run, status, output, stop, delete, list, and
+ * Registers the client commands: start, run, status, output, stop, kill, delete, list, and
  * their summary in the program's help. `jobworker COMMAND --help` describes each one.
  */
 export function registerClientCommands(program: Command): void {
@@ -30,7 +32,7 @@ export function registerClientCommands(program: Command): void {
   program.addHelpText(
     "after",
     `
-Client commands (start, run, status, output, stop, delete, list, wait) accept
+Client commands (start, run, status, output, stop, kill, delete, list, wait) accept
   --context NAME --server URL --ca FILE --cert FILE --key FILE --home DIR --json
 ${CLIENT_ENV_HELP}
 

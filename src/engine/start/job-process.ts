@@ -15,8 +15,8 @@ export interface ProcessExit {
 }
 
 /**
- * A job's main process, however it was started (see docs/design.md, "The start path"):
- * by the launcher, or spawned by the server's own thread. It leads the job's process
+ * A job's main process, as the launcher started it (docs/design.md, "The start path").
+ * It leads the job's process
  * group; signals go to that group, and only while the leader is unreaped, so that a
  * recycled group id is never hit.
  */

@@ -6,7 +6,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { JobPool, JobRecord, OutputName } from "../../engine/index.js";
 import type { CreatedJob } from "../../protocol/job-request.js";
-import { EmptyQuery, JobParams, JobSpec, ListQuery, OutputStreamQuery, StatusQuery } from "../../protocol/job-request.js";
+import { EmptyQuery, JobParams, JobSpec, ListQuery, OutputStreamQuery, SignalRequest, StatusQuery } from "../../protocol/job-request.js";
 import type { JobPage } from "../../protocol/job-record.js";
 import { engineLimitsOf, type ApiLimits } from "../../protocol/limits.js";
 import { HttpError } from "../http-error.js";
@@ -163,6 +163,12 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
     return reply.code(200).send();
   });
 
+  app.post("/jobs/:id/signal", { schema: { params: JobParams, querystring: EmptyQuery, body: SignalRequest, ...ROUTE_DOCS.signalJob } }, async (request, reply) => {
+    const { id } = jobFor(request);
+    await pool.signal(id, request.body.signal as NodeJS.Signals);
+    return reply.code(200).send();
+  });
+
   app.delete("/jobs/:id", { schema: { params: JobParams, querystring: EmptyQuery, ...ROUTE_DOCS.deleteJob } }, async (request, reply) => {
     const { id } = jobFor(request);
     await pool.delete(id);
@@ -193,6 +199,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
     "/jobs/:id/stdout": ["GET"],
     "/jobs/:id/stderr": ["GET"],
     "/jobs/:id/stop": ["POST"],
+    "/jobs/:id/signal": ["POST"],
     "/jobs/:id/stdin": ["PUT"],
   };
   // The body of PUT /jobs/<id>/stdin is the job's stdin, streamed: its own content-type
