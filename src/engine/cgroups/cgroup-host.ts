@@ -123,12 +123,16 @@ export class CgroupHost {
     return JobCgroup.createAsync(id, this.plan(id, limits, () => true, group));
   }
 
-  /** Makes a group's directories and writes its limits, once per group and pool. */
+  /**
+   * Makes a group's directories and writes its limits, once per group and pool. In every
+   * hierarchy of the pool, not only those of the group's limits: its jobs' own limits may
+   * need others, and their cgroups sit in the group's.
+   */
   private ensureGroup(group: JobGroup): Promise<void> {
     let made = this.groups.get(group.name);
     if (!made) {
       made = (async () => {
-        for (const hierarchy of this.groupHierarchies(group)) {
+        for (const hierarchy of this.hierarchies) {
           await mkdir(join(hierarchy.poolDir, group.name)).catch((err: NodeJS.ErrnoException) => {
             if (err.code !== "EEXIST") throw err;
           });
