@@ -126,6 +126,10 @@ describe("GET /openapi.json", () => {
     const failed = (await ask("PUT", "/jobs", "/jobs", { cmd: "/no/such/program" })).json.id as string;
     const timed = (await ask("PUT", "/jobs", "/jobs", { cmd: "sleep", args: ["30"], timeout_ms: 50 })).json.id as string;
     const reader = (await ask("PUT", "/jobs", "/jobs", { cmd: "cat", stdin: true })).json.id as string;
+    // Signalled while it runs (SIGCONT changes nothing for cat); refused once it has ended, below.
+    await ask("POST", "/jobs/{id}/signal", `/jobs/${reader}/signal`, { signal: "SIGCONT" });
+    await ask("POST", "/jobs/{id}/signal", `/jobs/${reader}/signal`, { signal: "SIGNOPE" });
+    await ask("POST", "/jobs/{id}/signal", `/jobs/${reader}/signal`, { nope: 1 });
     await ask("PUT", "/jobs/{id}/stdin", `/jobs/${reader}/stdin`, "typed in", { "content-type": "application/octet-stream" });
     for (const id of [done, failed, timed, reader]) {
       await waitEnded(agent, base, id);
@@ -158,6 +162,8 @@ describe("GET /openapi.json", () => {
       assert.equal(answer.status, 404);
     }
     await ask("POST", "/jobs/{id}/stop", `/jobs/${unknownId}/stop`);
+    await ask("POST", "/jobs/{id}/signal", `/jobs/${unknownId}/signal`, { signal: "SIGTERM" });
+    await ask("POST", "/jobs/{id}/signal", `/jobs/${reader}/signal`, { signal: "SIGTERM" });
     await ask("DELETE", "/jobs/{id}", `/jobs/${unknownId}`);
     await agent.close();
 
