@@ -22,8 +22,10 @@
  *
  * Why a separate process: a fork copies the forking process's page tables, and a Node
  * server's are large (a spawn blocks its thread for milliseconds); this process is
- * small, and its fork cheap. The output files (and a job's stdin FIFO) are opened here,
- * before the fork, so they exist once the engine has its answer. Each child places itself
+ * small, and its fork cheap. A job's stdin FIFO is opened here, before the fork; its
+ * output files are made by its first process (creating a file costs a millisecond of CPU
+ * on some file systems: there it runs beside other starts), through descriptors of their
+ * directories opened here, on the host's mounts. Each child places itself
  * in the job's cgroups before it runs anything of the job's, then changes directory, so
  * the job is born inside its cgroups. Isolated jobs are cloned straight into new
  * namespaces: the launcher's child is the job's init (PID 1), which forks the command.
@@ -458,8 +460,8 @@ static void read_start_time(pid_t pid, char *out, size_t size) {
  * is answered at once. Spares are made by the nursery, a child of the launcher that
  * clones them with CLONE_PARENT (so they are the launcher's children, reaped and
  * signalled by it) and passes their descriptors over a socket, so that making them never
- * holds up the launcher's answers. A spare gets the start request and the job's stdin,
- * stdout and stderr (SCM_RIGHTS). Up to SPARES_PER_KIND wait for each kind, once it was
+ * holds up the launcher's answers. A spare gets the start request, the job's stdin and
+ * its output files' directories (SCM_RIGHTS). Up to SPARES_PER_KIND wait for each kind, once it was
  * used.
  */
 #define SPARES_PER_KIND 4

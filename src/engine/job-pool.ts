@@ -89,10 +89,10 @@ export class JobPool {
    */
   create(spec: JobSpec): string {
     const { job, timeoutMs, start } = this.admission.admit(spec, this.closing !== undefined);
-    if (job.isRunning) {
-      this.live.add(job, timeoutMs, (timedOut, reason) => timedOut.terminate(this.stopGraceMs, reason));
-      void startJob(job, start);
-    }
+    if (job.isRunning) this.live.add(job, timeoutMs, (timedOut, reason) => timedOut.terminate(this.stopGraceMs, reason));
+    // Once the pool knows it: an observer may act on the job at once.
+    this.observers.tell("recorded", publicRecord(job.toRecord()));
+    if (job.isRunning) void startJob(job, start);
     return job.id;
   }
 

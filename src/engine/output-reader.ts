@@ -53,7 +53,13 @@ export class OutputReader extends Readable {
       const seen = this.notifier.current;
       const endedBefore = this.notifier.isEnded;
       try {
-        this.handle = await open(this.path, "r");
+        const handle = await open(this.path, "r");
+        // Destroyed while it opened: _destroy found nothing to close.
+        if (this.destroyed) {
+          await handle.close().catch(() => {});
+          return;
+        }
+        this.handle = handle;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
         // No file yet: the job's first process makes it (the watch hears that). A job

@@ -46,7 +46,7 @@ export interface JobIsolation {
 /** The uid a trial runs as: nobody, whose rights are the least a job may have. */
 const TRIAL_UID = 65534;
 
-function trialRequest(isolated: boolean, root: boolean, home: string): LaunchRequest {
+function trialRequest(isolated: boolean, root: boolean, home: string, network: "host" | "none"): LaunchRequest {
   return {
     cwd: "/",
     stdoutPath: "/dev/null",
@@ -57,13 +57,13 @@ function trialRequest(isolated: boolean, root: boolean, home: string): LaunchReq
     // Without root, the job keeps the server's uid (in its user namespace).
     ...(root && { runAs: { uid: TRIAL_UID, gid: TRIAL_UID, groups: [] } }),
     confinement: { noPrivileges: true, readOnlyHost: isolated, masks: [], writable: [], ...(isolated && { home: { source: home, target: "/home/job" } }) },
-    ...(isolated && { isolation: { network: "none", tmpSizeBytes: 1 << 20, hostname: "job-trial" } }),
+    ...(isolated && { isolation: { network, tmpSizeBytes: 1 << 20, hostname: "job-trial" } }),
   };
 }
 
 /** Runs one trial job through the launcher (the path jobs take); undefined when it worked, else why not. */
-async function trial(launcher: LauncherSupervisor, isolated: boolean, root: boolean, home: string): Promise<string | undefined> {
-  const answer = await launcher.launch(trialRequest(isolated, root, home));
+async function trial(launcher: LauncherSupervisor, isolated: boolean, root: boolean, home: string, network: "host" | "none" = "none"): Promise<string | undefined> {
+  const answer = await launcher.launch(trialRequest(isolated, root, home, network));
   if ("failure" in answer) return `${answer.failure.step}: ${answer.failure.code}`;
   const exit = await answer.process.exited;
   if (exit.failure) return `${exit.failure.step}: ${exit.failure.code}`;
@@ -84,7 +84,9 @@ export async function detectIsolation(wanted: boolean, launcher: LauncherSupervi
   const confinedAlone = root ? await trial(launcher, false, root, trialHome) : "the server is not root";
   const none = (why: string): IsolationReport => ({ enabled: false, confinable: root && confinedAlone === undefined, userNamespace: false, summary: `isolation: ${why}: ${shared}` });
   if (!wanted) return none("off (--no-isolation)");
-  const isolatedWhy = await trial(launcher, true, root, trialHome);
+  // Both ways a job is isolated: in a network of its own (a fresh sysfs) and in the
+  // host's (the host's /sys kept, read-only).
+  const isolatedWhy = (await trial(launcher, true, root, trialHome, "none")) ?? (await trial(launcher, true, root, trialHome, "host"));
   if (isolatedWhy !== undefined) {
     const hint = root ? "" : userNamespaceHint();
     return none(`not available (a trial job could not be isolated: ${isolatedWhy}${hint})`);

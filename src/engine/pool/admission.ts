@@ -7,7 +7,6 @@ import { commandResolves } from "../explain-spawn-failure.js";
 import { JOB_NAMESPACES, type IsolationOptions } from "../isolation/host.js";
 import { Job } from "../job.js";
 import { defaultJobEnv, jobEnv } from "../job-env.js";
-import { publicRecord } from "../job-records.js";
 import { validateJobSpec } from "../job-spec.js";
 import { OutputFiles } from "../output-files.js";
 import type { StartContext } from "../start/start-job.js";
@@ -30,8 +29,8 @@ export interface Admitted {
 
 /**
  * Letting a job in (`JobPool.create`): its spec checked against the pool's rules and the
- * host, its limits, timeout, environment and confinement fixed, its output files made and
- * its record written, all before any fork. A command that cannot be found or executed
+ * host, its limits, timeout, environment and confinement fixed and its record written,
+ * all before any fork. A command that cannot be found or executed
  * makes a job in state "error" here, at once.
  */
 export class JobAdmission {
@@ -102,19 +101,18 @@ export class JobAdmission {
   }
 
   /**
-   * Writes the job's record; it is known to everyone from here. Its output files are made
-   * by its own first process (native/jobworker-launcher.c, run_job): readers wait for them.
+   * Writes the job's record; it is known to everyone from here (observers are told by the
+   * pool, once the job is among its live ones). Its output files are made by its own first
+   * process (native/jobworker-launcher.c, run_job): readers wait for them.
    */
   private record(job: Job): void {
-    const record = job.toRecord();
     try {
-      this.parts.store.insert(record);
+      this.parts.store.insert(job.toRecord());
     } catch (err) {
       // Unrecorded, the job must not exist at all: nobody could ever see or stop it.
       if (isNoSpaceError(err)) throw new StorageFullError();
       throw err;
     }
-    this.observers.tell("recorded", publicRecord(record));
   }
 
   private startContext(network: "host" | "none", limits: JobLimits): StartContext {
