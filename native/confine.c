@@ -157,10 +157,11 @@ static int set_attr(int dfd, const char *path, unsigned flags, uint64_t set, uin
 /* ---- Mount helpers: each returns -1 with errno set; the caller names the step. ---- */
 
 /* 1 if `path` exists (stat's sense: symlinks followed, as mount follows them), 0 if not
-   (ENOENT, ENOTDIR), -1 on another error. */
+   (ENOENT, ENOTDIR) or if this process may not even look (EACCES: neither may the job,
+   which has no more rights than its init), -1 on another error. */
 static int exists(const char *path, struct stat *st) {
   if (stat(path, st) == 0) return 1;
-  return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+  return errno == ENOENT || errno == ENOTDIR || errno == EACCES ? 0 : -1;
 }
 
 static int mount_tmpfs(const char *target, unsigned long flags, const char *mode, const char *size) {

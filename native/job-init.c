@@ -113,9 +113,10 @@ static int write_self(const char *file, const char *text) {
   if (fd < 0) return -1;
   size_t len = strlen(text);
   ssize_t n = write(fd, text, len);
-  int err = errno;
-  if (close(fd) < 0 || n != (ssize_t)len) {
-    errno = n < 0 ? err : EIO;
+  int err = n < 0 ? errno : EIO;
+  if (close(fd) < 0) return -1;
+  if (n != (ssize_t)len) {
+    errno = err;
     return -1;
   }
   return 0;
@@ -132,6 +133,16 @@ void map_own_ids(void) {
   if (write_self("/proc/self/uid_map", map) < 0) die("userns");
   snprintf(map, sizeof map, "%lu %lu 1\n", (unsigned long)outer_gid, (unsigned long)outer_gid);
   if (write_self("/proc/self/gid_map", map) < 0) die("userns");
+}
+
+void lock_mounts(void) {
+  if (!rootless) return;
+  /* A user namespace nested in the job's, and a copy of the mount namespace owned by it:
+     every mount the job's init made (the masks, the read-only host) comes into it locked,
+     so that it cannot be unmounted nor its flags cleared even with every capability here.
+     The maps are the same one-line own-id maps (the parent's are the identity). */
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) die("userns-lock");
+  map_own_ids();
 }
 
 /* ---- Signals ---- */
@@ -219,6 +230,8 @@ static void command_process(const struct job_options *options, char **command, i
     int sig = FORWARDED[s];
     if ((early & (1u << sig)) && !sigismember(&pending, sig) && kill(getpid(), sig) < 0) die("signals");
   }
+  /* Before the drop: it needs the capabilities this process still has in the job's user namespace. */
+  if (options->ro_host) lock_mounts();
   exec_command(options, command, 1);
 }
 

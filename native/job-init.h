@@ -67,6 +67,9 @@ int job_namespace_flags(const struct job_options *options);
 /* In a just-cloned isolated child of a rootless launcher: maps the launcher's own uid and
    gid to themselves (nothing else may be mapped without privilege). Elsewhere nothing. */
 void map_own_ids(void);
+/* In the command's process of a rootless isolated job, after its init made the mounts:
+   a nested user and mount namespace, in which every one of those mounts is locked. */
+void lock_mounts(void);
 
 /* The signals an init passes on to its command. */
 #define FORWARDED_COUNT 8

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { checkoutReachableBy } from "../helpers/checkout-for-user.js";
@@ -26,14 +27,25 @@ interface TestUser {
   remove(): void;
 }
 
-function makeUser(): TestUser {
+/** A user (its home under /home unless `home` says where), with a supplementary group when `group` is set. */
+function makeUser({ home, group }: { home?: string; group?: boolean } = {}): TestUser & { group?: number } {
   const name = `jwrl${randomBytes(3).toString("hex")}`;
-  const made = spawnSync("useradd", ["--create-home", "--shell", "/bin/sh", name], { encoding: "utf8" });
+  const groupName = `${name}g`;
+  if (group && spawnSync("groupadd", [groupName]).status !== 0) throw new Error("groupadd failed");
+  const made = spawnSync("useradd", ["--create-home", "--shell", "/bin/sh", ...(home ? ["--home-dir", home] : []), ...(group ? ["--groups", groupName] : []), name], { encoding: "utf8" });
   if (made.status !== 0) throw new Error(`useradd failed: ${made.stderr}`);
   const id = (flag: string) => Number(spawnSync("id", [flag, name], { encoding: "utf8" }).stdout.trim());
-  const user = { name, uid: id("-u"), gid: id("-g"), home: `/home/${name}` };
+  const user = { name, uid: id("-u"), gid: id("-g"), home: home ?? `/home/${name}` };
   as(user, `mkdir -m 700 ~/.ssh && echo SSH-SECRET-KEY > ~/.ssh/id_ed25519 && chmod 600 ~/.ssh/id_ed25519`);
-  return { ...user, remove: () => void spawnSync("userdel", ["--remove", "--force", name]) };
+  const gid = group ? Number(spawnSync("getent", ["group", groupName], { encoding: "utf8" }).stdout.split(":")[2]) : undefined;
+  return {
+    ...user,
+    ...(gid !== undefined && { group: gid }),
+    remove: () => {
+      spawnSync("userdel", ["--remove", "--force", name]);
+      if (group) spawnSync("groupdel", [groupName]);
+    },
+  };
 }
 
 /** Runs a shell script as the user, synchronously (setup only). */
@@ -85,7 +97,12 @@ function runJob(cli: string, env: NodeJS.ProcessEnv, script: string, identity = 
 }
 
 describe("rootless: a server run by an ordinary user", { skip }, () => {
-  let user: TestUser;
+  let user: TestUser & { group?: number };
+  /** The user's runtime directory, as systemd-logind makes it: its session's sockets. */
+  let runtimeDir: string;
+  /** A daemon's socket that hands out root to whoever connects (as Docker's does), if none is there. */
+  let daemon: Server | undefined;
+  let madeRunUser = false;
   let checkout: { root: string; release: () => void };
   let cli: string;
   let server: Awaited<ReturnType<typeof serveAs>>;
@@ -95,7 +112,21 @@ describe("rootless: a server run by an ordinary user", { skip }, () => {
   let worldWritable: string;
 
   before(async () => {
-    user = makeUser();
+    user = makeUser({ group: true });
+    runtimeDir = `/run/user/${user.uid}`;
+    if (!existsSync("/run/user")) {
+      mkdirSync("/run/user");
+      chmodSync("/run/user", 0o755);
+      madeRunUser = true;
+    }
+    mkdirSync(runtimeDir, { mode: 0o700 });
+    chownSync(runtimeDir, user.uid, user.gid);
+    as(user, `echo SESSION-SECRET > ${runtimeDir}/secret`);
+    if (!existsSync("/run/docker.sock")) {
+      daemon = createServer((socket) => socket.end("ROOT-FOR-YOU\n"));
+      await new Promise<void>((resolve) => daemon!.listen("/run/docker.sock", resolve));
+      chmodSync("/run/docker.sock", 0o666);
+    }
     checkout = checkoutReachableBy(user.uid, user.gid);
     cli = join(checkout.root, "dist", "cli", "main.js");
     worldWritable = mkdtempSync("/srv/jobworker-rootless-");
@@ -109,6 +140,9 @@ describe("rootless: a server run by an ordinary user", { skip }, () => {
   after(async () => {
     if (server) await stopServer(server.child);
     rmSync(worldWritable, { recursive: true, force: true });
+    if (daemon) await new Promise((resolve) => daemon!.close(resolve));
+    if (runtimeDir) rmSync(runtimeDir, { recursive: true, force: true });
+    if (madeRunUser) rmSync("/run/user", { recursive: true, force: true });
     checkout?.release();
     user?.remove();
   });
@@ -137,6 +171,21 @@ describe("rootless: a server run by an ordinary user", { skip }, () => {
     for (const leak of ["SSH-SECRET-KEY", "READ-SSH", "PRIVATE KEY", "READ-CA-KEY", "LISTED-DATA", "READ-DB"]) assert.doesNotMatch(job.stdout, new RegExp(leak));
     // /home holds only the job's own home.
     assert.match(job.stdout, /^job\nend\n$/m);
+  });
+
+  it("cannot reach the user's session (its runtime directory) nor a daemon's socket that hands out root", (t) => {
+    if (!confined) return t.skip("not confined here");
+    const job = runJob(cli, env, `
+      cat ${runtimeDir}/secret 2>/dev/null && echo READ-SESSION
+      ls -A ${runtimeDir} 2>/dev/null | grep -q . && echo LISTED-SESSION
+      test -S /run/docker.sock && echo DAEMON-SOCKET
+      echo end`);
+    assert.equal(job.code, 0, job.stderr);
+    assert.equal(job.stdout, "end\n");
+  });
+
+  it("says that the user's supplementary groups stay with every job", () => {
+    assert.match(server.lines, new RegExp(`your supplementary groups \\(${user.group}\\) stay with every job`));
   });
 
   it("cannot write the host outside its $HOME, /tmp and /var/tmp", (t) => {
@@ -235,6 +284,34 @@ describe("rootless: a server run by an ordinary user", { skip }, () => {
     assert.equal(isolation.confined, true);
     assert.equal(isolation.read_only_host, true);
     assert.equal(isolation.home, "/home/job");
+  });
+});
+
+describe("rootless: a user whose home is not under /home (a CI user's)", { skip }, () => {
+  let user: TestUser;
+  let checkout: { root: string; release: () => void };
+  let server: Awaited<ReturnType<typeof serveAs>>;
+  let env: NodeJS.ProcessEnv;
+  let cli: string;
+
+  before(async () => {
+    user = makeUser({ home: `/var/lib/jwrl-${randomBytes(3).toString("hex")}` });
+    checkout = checkoutReachableBy(user.uid, user.gid);
+    cli = join(checkout.root, "dist", "cli", "main.js");
+    server = await serveAs(user, cli, ["--listen", "127.0.0.1:0"]);
+    env = { PATH: process.env.PATH, JOBWORKER_HOME: join(user.home, ".jobworker"), JOBWORKER_SERVER: server.url.replace("https://", "") };
+  });
+  after(async () => {
+    if (server) await stopServer(server.child);
+    checkout?.release();
+    user?.remove();
+  });
+
+  it("masks that home too: its ~/.ssh and the server's PKI are out of reach", (t) => {
+    if (!/confinement: every job as the server's user/.test(server.lines)) return t.skip("not confined here");
+    const job = runJob(cli, env, `cat ${user.home}/.ssh/id_ed25519 2>/dev/null; cat ${user.home}/.jobworker/pki/ca.key 2>/dev/null; ls -A ${user.home}; echo end`);
+    assert.equal(job.code, 0, job.stderr);
+    assert.equal(job.stdout, "end\n");
   });
 });
 

@@ -18,7 +18,7 @@ export type ConfinementMode =
    * no privilege, the host read-only; each identity still its own $HOME (`uids` only
    * numbers the homes).
    */
-  | { kind: "rootless"; user: { uid: number; gid: number }; uids: IdentityUids }
+  | { kind: "rootless"; user: { uid: number; gid: number; groups: number[] }; uids: IdentityUids }
   /** `--run-as root`, or a server that is not root and cannot isolate: jobs run as the server, unconfined. */
   | { kind: "as-server" };
 
@@ -82,8 +82,11 @@ export class Confiner {
         return `confinement: each identity its own uid, no capability, no_new_privs, a seccomp filter; ${host}`;
       case "run-as":
         return `confinement: every job as ${this.mode.user.name} (uid ${this.mode.user.uid}): identities share that uid; no capability, no_new_privs, a seccomp filter; ${host}`;
-      case "rootless":
-        return `confinement: every job as the server's user (uid ${this.mode.user.uid}, in a user namespace of its own: identities share that uid, each its own $HOME); no capability, no_new_privs, a seccomp filter; ${host}`;
+      case "rootless": {
+        const { uid, groups } = this.mode.user;
+        const kept = groups.length > 0 ? `; your supplementary groups (${groups.join(", ")}) stay with every job, as the kernel keeps them in a user namespace: what they may reach, jobs may reach (daemon sockets are masked)` : "";
+        return `confinement: every job as the server's user (uid ${uid}, in a user namespace of its own: identities share that uid, each its own $HOME); no capability, no_new_privs, a seccomp filter; ${host}${kept}`;
+      }
       case "as-server":
         return process.getuid?.() === 0
           ? "confinement: none (--run-as root): jobs run as root with every capability and can do anything root can on this host"

@@ -5,6 +5,7 @@ import { Confiner } from "../confinement/job-confinement.js";
 import { IdentityHomes } from "../confinement/homes.js";
 import { checkUidRange, DEFAULT_UID_RANGE } from "../confinement/uid-range.js";
 import { defaultClientLimits, defaultJobLimits } from "../confinement/host-defaults.js";
+import { DAEMON_SOCKETS, rootlessUserPaths } from "../confinement/server-secrets.js";
 import { IsolationNotAvailableError } from "../errors.js";
 import type { IsolationReport } from "../isolation/host.js";
 import type { JobStore } from "../job-store.js";
@@ -48,7 +49,7 @@ export function makeConfiner(options: PoolOptions, store: JobStore, isolation: I
   const homes = new IdentityHomes(join(dataDir, "homes"));
   const settings = {
     isolated: isolation.enabled,
-    masks: [dataDir, ...(options.confinement?.masks ?? [])],
+    masks: [dataDir, ...(options.confinement?.masks ?? []), ...DAEMON_SOCKETS, ...(root ? [] : rootlessUserPaths(process.getuid!()))],
     writable: options.confinement?.writable ?? [],
   };
   if (runAsRoot || (!root && !isolation.userNamespace)) return new Confiner({ kind: "as-server" }, homes, settings);
@@ -58,7 +59,12 @@ export function makeConfiner(options: PoolOptions, store: JobStore, isolation: I
   const range = options.confinement?.uidRange ?? DEFAULT_UID_RANGE;
   checkUidRange(range);
   const uids = store.identityUids(range);
-  if (!root) return new Confiner({ kind: "rootless", user: { uid: process.getuid!(), gid: process.getgid!() }, uids }, homes, settings);
+  if (!root) {
+    const gid = process.getgid!();
+    // Without root they cannot be dropped (setgroups is denied in a user namespace): said.
+    const groups = (process.getgroups?.() ?? []).filter((group) => group !== gid);
+    return new Confiner({ kind: "rootless", user: { uid: process.getuid!(), gid, groups }, uids }, homes, settings);
+  }
   if (options.runAs) return new Confiner({ kind: "run-as", user: options.runAs, uids }, homes, settings);
   return new Confiner({ kind: "per-identity", uids }, homes, settings);
 }

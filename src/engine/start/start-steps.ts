@@ -38,6 +38,7 @@ export const START_STEPS = {
   output: "output",
   fd: "resources",
   userns: "isolation",
+  "userns-lock": "isolation",
   pdeathsig: "isolation",
   setpgid: "isolation",
   name: "isolation",
