@@ -106,12 +106,14 @@ export class JobworkerClient {
     return this.#json<JobRecord>("GET", `/jobs/${enc(id)}`, { jobId: id });
   }
 
-  /** `GET /jobs?limit=&cursor=&owner=`: one page of this identity's jobs (or, for an admin, `owner`'s), newest first. */
+  /** `GET /jobs?limit=&cursor=&owner=&status=&label=`: one page of this identity's jobs (or, for an admin, `owner`'s), newest first. */
   async listPage(options: PageOptions = {}): Promise<JobPage> {
     const query = new URLSearchParams();
     if (options.owner !== undefined) query.set("owner", options.owner);
     if (options.limit !== undefined) query.set("limit", String(options.limit));
     if (options.cursor !== undefined) query.set("cursor", options.cursor);
+    if (options.status !== undefined) query.set("status", options.status);
+    for (const [key, value] of Object.entries(options.labels ?? {})) query.append("label", `${key}=${value}`);
     const path = query.size > 0 ? `/jobs?${query}` : "/jobs";
     const res = await this.#json<{ jobs?: unknown; next_cursor?: unknown }>("GET", path);
     if (!Array.isArray(res.jobs) || (res.next_cursor !== undefined && typeof res.next_cursor !== "string")) {

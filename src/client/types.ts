@@ -24,6 +24,10 @@ export interface OwnerOptions {
    * (others get `NOT_ADMIN`). Default: the caller's own.
    */
   owner?: string;
+  /** Only jobs with every one of these labels (key and value). */
+  labels?: Record<string, string>;
+  /** Only jobs in this state. */
+  status?: "running" | "completed" | "error";
 }
 
 /** Options of {@link JobworkerClient.listPage}. */

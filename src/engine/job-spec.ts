@@ -1,6 +1,7 @@
 import { MAX_TIMEOUT_MS } from "../protocol/limits.js";
 import { InvalidJobSpecError } from "./errors.js";
 import { validateJobLimits } from "./cgroups/limits.js";
+import { validateLabels } from "./job-labels.js";
 import type { JobLimits, JobSpec } from "./types.js";
 
 /** A JobSpec after validation: every field present and of the right type. */
@@ -15,6 +16,8 @@ export interface ValidJobSpec {
   network: "host" | "none";
   timeoutMs: number | undefined;
   stdin: boolean;
+  /** Its labels (job-labels.ts), possibly none. */
+  labels: Record<string, string>;
 }
 
 
@@ -43,7 +46,7 @@ export function validateJobSpec(spec: unknown): ValidJobSpec {
   if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
     throw new InvalidJobSpecError("job spec must be an object");
   }
-  const { cmd, args = [], owner = DEFAULT_OWNER, env = {}, cwd, limits, network = "host", timeoutMs, stdin = false } = spec as JobSpec;
+  const { cmd, args = [], owner = DEFAULT_OWNER, env = {}, cwd, limits, network = "host", timeoutMs, stdin = false, labels } = spec as JobSpec;
   checkString(cmd, "cmd", { allowEmpty: false });
   if (!Array.isArray(args)) throw new InvalidJobSpecError("args must be an array of strings");
   args.forEach((arg, i) => checkString(arg, `args[${i}]`, { allowEmpty: true }));
@@ -62,5 +65,5 @@ export function validateJobSpec(spec: unknown): ValidJobSpec {
   if (network !== "host" && network !== "none") throw new InvalidJobSpecError('network must be "host" or "none"');
   if (typeof stdin !== "boolean") throw new InvalidJobSpecError("stdin must be true or false");
   if (timeoutMs !== undefined && !isTimeout(timeoutMs)) throw new InvalidJobSpecError(`timeoutMs must be an integer from 1 to ${MAX_TIMEOUT_MS}`);
-  return { cmd, args: [...args], owner, env: { ...env }, cwd, limits: limits === undefined ? {} : validateJobLimits(limits), network, timeoutMs, stdin };
+  return { cmd, args: [...args], owner, env: { ...env }, cwd, limits: limits === undefined ? {} : validateJobLimits(limits), network, timeoutMs, stdin, labels: validateLabels(labels) };
 }

@@ -54,6 +54,7 @@ interface Row {
   limits: string | null;
   oom_killed: number;
   isolation: string | null;
+  labels: string | null;
 }
 
 const SCHEMA = `
@@ -108,6 +109,7 @@ function toRecord(row: Row): StoredJob {
     ...(row.oom_killed !== 0 && { oomKilled: true as const }),
     ...(row.limits !== null && { limits: JSON.parse(row.limits) as JobLimits }),
     ...(row.isolation !== null && { isolation: JSON.parse(row.isolation) as JobIsolation }),
+    ...(row.labels !== null && { labels: JSON.parse(row.labels) as Record<string, string> }),
   };
 }
 
@@ -124,6 +126,7 @@ const ADDED_COLUMNS: [name: string, definition: string][] = [
   ["error_code", "TEXT"],
   ["timed_out", "INTEGER NOT NULL DEFAULT 0"],
   ["deadline_at", "INTEGER"], // when a job with a timeout is to be stopped (ms since the epoch)
+  ["labels", "TEXT"], // JSON object of the job's labels, NULL for none
 ];
 
 function addMissingColumns(db: Database.Database): void {
@@ -143,6 +146,8 @@ function addMissingColumns(db: Database.Database): void {
 export class JobStore {
   private readonly db: Database.Database;
   private readonly statements;
+  /** Page queries by shape of filter (owner, state, how many labels). */
+  private readonly filtered = new Map<string, Database.Statement>();
   private readonly walSync: WalSync;
   private readonly recentlyEnded = new Map<string, StoredJob>();
   /**
@@ -173,8 +178,8 @@ export class JobStore {
     this.walSync = new WalSync(join(dataDir, "jobs.db-wal"));
     this.statements = {
       insert: this.db.prepare(
-        `INSERT INTO jobs (id, owner, cmd, args, cwd, env_names, created_at, ended_at, state, exit_code, signal, error_msg, error_code, pid, pid_start, boot_id, limits, isolation, deadline_at)
-         VALUES (@id, @owner, @cmd, @args, @cwd, @envNames, @createdAt, @endedAt, @state, @exitCode, @signal, @errorMsg, @errorCode, @pid, @pidStart, @bootId, @limits, @isolation, @deadlineAt)`,
+        `INSERT INTO jobs (id, owner, cmd, args, cwd, env_names, created_at, ended_at, state, exit_code, signal, error_msg, error_code, pid, pid_start, boot_id, limits, isolation, deadline_at, labels)
+         VALUES (@id, @owner, @cmd, @args, @cwd, @envNames, @createdAt, @endedAt, @state, @exitCode, @signal, @errorMsg, @errorCode, @pid, @pidStart, @bootId, @limits, @isolation, @deadlineAt, @labels)`,
       ),
       finish: this.db.prepare(
         `UPDATE jobs SET state = @state, exit_code = @exitCode, signal = @signal, error_msg = @errorMsg, error_code = @errorCode, ended_at = @endedAt,
@@ -219,6 +224,7 @@ export class JobStore {
       bootId: job.bootId ?? null,
       limits: job.limits && Object.keys(job.limits).length > 0 ? JSON.stringify(job.limits) : null,
       isolation: job.isolation ? JSON.stringify(job.isolation) : null,
+      labels: job.labels ? JSON.stringify(job.labels) : null,
       deadlineAt: job.deadlineAt ?? null,
     });
     this.counts[job.state]++;
@@ -362,18 +368,48 @@ export class JobStore {
     return (this.statements.running.all() as Row[]).map(toRecord);
   }
 
-  /** A page of records, newest first. The cursor is opaque to callers. */
-  page(options: { owner?: string; limit: number; cursor?: string }): JobPage {
+  /**
+   * A page of records, newest first, of those that match every filter given (an owner, a
+   * state, labels: key and value each). The cursor is opaque to callers.
+   */
+  page(options: { owner?: string; state?: JobRecord["state"]; labels?: Record<string, string>; limit: number; cursor?: string }): JobPage {
     const before = options.cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(options.cursor);
+    const labels = Object.entries(options.labels ?? {});
     // One more than asked tells whether another page follows.
     const rows = (
-      options.owner === undefined
-        ? this.statements.pageAll.all(before, options.limit + 1)
-        : this.statements.pageOwner.all(options.owner, before, options.limit + 1)
+      options.state === undefined && labels.length === 0
+        ? options.owner === undefined
+          ? this.statements.pageAll.all(before, options.limit + 1)
+          : this.statements.pageOwner.all(options.owner, before, options.limit + 1)
+        : this.filteredPage(options.owner !== undefined, options.state !== undefined, labels.length).all(
+            ...(options.owner !== undefined ? [options.owner] : []),
+            ...(options.state !== undefined ? [options.state] : []),
+            // Keys are of a-z 0-9 . _ / - only (job-labels.ts): safe inside a quoted JSON path.
+            ...labels.flatMap(([key, value]) => [`$."${key}"`, value]),
+            before,
+            options.limit + 1,
+          )
     ) as Row[];
     const more = rows.length > options.limit;
     const shown = more ? rows.slice(0, options.limit) : rows;
     return { jobs: shown.map((row) => this.unsavedEnds.get(row.id) ?? toRecord(row)), ...(more && { nextCursor: String(shown[shown.length - 1]!.seq) }) };
+  }
+
+  /** The page query for one shape of filter, prepared once per shape. */
+  private filteredPage(owner: boolean, state: boolean, labels: number): Database.Statement {
+    const key = `${owner}/${state}/${labels}`;
+    let statement = this.filtered.get(key);
+    if (!statement) {
+      const where = [
+        ...(owner ? ["owner = ?"] : []),
+        ...(state ? ["state = ?"] : []),
+        ...Array.from({ length: labels }, () => "json_extract(labels, ?) = ?"),
+        "seq < ?",
+      ];
+      statement = this.db.prepare(`SELECT * FROM jobs WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT ?`);
+      this.filtered.set(key, statement);
+    }
+    return statement;
   }
 
   /** Ids of finished jobs that retention should remove: ended before `endedBefore`, or beyond the newest `keep`. */

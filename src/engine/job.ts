@@ -216,6 +216,7 @@ export class Job {
       ...(Object.keys(this.limits).length > 0 && { limits: { ...this.limits } }),
       ...(this.launch.deadlineAt !== undefined && { deadlineAt: this.launch.deadlineAt }),
       ...(this.launch.isolation && { isolation: this.launch.isolation }),
+      ...(Object.keys(this.spec.labels).length > 0 && { labels: { ...this.spec.labels } }),
     };
   }
 

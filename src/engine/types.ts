@@ -5,7 +5,9 @@ import type { IsolationOptions, JobIsolation } from "./isolation/host.js";
 import type { UidRange } from "./confinement/uid-range.js";
 export type { JobIsolation };
 
-export type JobState = "running" | "error" | "completed";
+/** Every state a job can be in. */
+export const JOB_STATES = ["running", "error", "completed"] as const;
+export type JobState = (typeof JOB_STATES)[number];
 
 /** Which output stream of a job. */
 export type OutputName = "stdout" | "stderr";
@@ -30,6 +32,8 @@ export interface JobSpec {
   timeoutMs?: number;
   /** Give the job a stdin pipe for `JobPool.openStdin` (default: /dev/null). */
   stdin?: boolean;
+  /** Labels to find it by (`list({ labels })`): keys of a-z 0-9 . _ / - (63 at most), values of 256 at most, 32 labels at most. */
+  labels?: Record<string, string>;
 }
 
 /**
@@ -83,6 +87,8 @@ export interface JobRecord extends JobStatus {
   isolation?: JobIsolation;
   /** When a job with a timeout is (or was) to be stopped, in milliseconds since the epoch. */
   deadlineAt?: number;
+  /** Its labels; absent for none. */
+  labels?: Record<string, string>;
 }
 
 /**
@@ -207,7 +213,11 @@ export interface PageOptions extends ListFilter {
   cursor?: string;
 }
 
-/** Filter of `list`. */
+/** Filter of `list`: every field given must match. */
 export interface ListFilter {
   owner?: string;
+  /** Jobs in this state only. */
+  state?: JobState;
+  /** Jobs with every one of these labels (key and value). */
+  labels?: Record<string, string>;
 }

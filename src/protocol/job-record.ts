@@ -54,6 +54,8 @@ export const JobRecordJson = Type.Composite([
     truncated: Type.Optional(Type.Literal(true)),
     /** The resource limits that applied, when any did. */
     limits: Type.Optional(Limits),
+    /** The job's labels, when it has any. */
+    labels: Type.Optional(Type.Record(Type.String(), Type.String())),
     /** The namespaces the job ran in, when the server isolated it. */
     isolation: Type.Optional(
       Type.Object({

@@ -25,7 +25,10 @@ export const Limits = Type.Object(
 ) satisfies TObject;
 export type Limits = Static<typeof Limits>;
 
-/** Body of `PUT /jobs`. Deeper checks (NUL bytes, env names) are the engine's. */
+/** Labels: an object of strings; the rules (keys, lengths, count) are the engine's, which names the one broken. */
+const Labels = Type.Unsafe<Record<string, string>>({ type: "object", additionalProperties: { type: "string" }, description: "an object of string labels" });
+
+/** Body of `PUT /jobs`. Deeper checks (NUL bytes, env names, label rules) are the engine's. */
 export const JobSpec = Type.Object(
   {
     cmd: Type.String({ minLength: 1 }),
@@ -40,6 +43,8 @@ export const JobSpec = Type.Object(
     stdin: Type.Optional(Type.Boolean()),
     /** Stop the job (SIGTERM, the grace period, SIGKILL) once it has run this long; the record then says `timed_out`. */
     timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMEOUT_MS, description: `a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}` })),
+    /** Labels to find the job by (`GET /jobs?label=key=value`): keys of a-z 0-9 . _ / - (at most 63), values of at most 256 characters, at most 32. */
+    labels: Type.Optional(Labels),
   },
   { additionalProperties: false },
 );
@@ -91,6 +96,10 @@ export const ListQuery = Type.Object(
     ),
     limit: Type.Optional(Type.String({ pattern: "^([1-9][0-9]{0,2}|1000)$", description: "an integer from 1 to 1000" })),
     cursor: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,15}$", description: "the next_cursor of a previous page" })),
+    /** Only jobs with this label, `key=value`; repeatable, and then all must match. */
+    label: Type.Optional(Type.Union([Type.String({ maxLength: 330, description: "key=value" }), Type.Array(Type.String({ maxLength: 330, description: "key=value" }), { maxItems: 32 })])),
+    /** Only jobs in this state. */
+    status: Type.Optional(Type.Unsafe<"running" | "completed" | "error">({ type: "string", enum: ["running", "completed", "error"], description: "running, completed or error" })),
   },
   { additionalProperties: false },
 );

@@ -34,5 +34,6 @@ export function jobJson(record: JobRecord): JobRecordJson {
     ...(record.truncated ? { truncated: true as const } : {}),
     ...(record.limits !== undefined ? { limits: apiLimitsOf(record.limits) } : {}),
     ...(record.isolation !== undefined ? { isolation: record.isolation } : {}),
+    ...(record.labels !== undefined ? { labels: record.labels } : {}),
   };
 }

@@ -146,4 +146,27 @@ describe("client commands (e2e)", () => {
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /not a signal: FOO/);
   });
+
+  it("start --label labels a job; list --label (all must match) and --status find it", async () => {
+    const labelled = async (...args: string[]) => {
+      const r = await cli(["start", ...args], world.env);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.toString().trim();
+    };
+    const web = await labelled("--label", "app=web", "--label", "env=ci", "--", "true");
+    const db = await labelled("--label", "app=db", "--", "sleep", "30");
+    await cli(["wait", web], world.env);
+    const listed = async (...args: string[]) => JSON.parse((await cli(["list", "--json", ...args], world.env)).stdout.toString()).jobs.map((j: { id: string }) => j.id);
+    assert.deepEqual(await listed("--label", "app=web", "--label", "env=ci"), [web]);
+    assert.deepEqual(await listed("--label", "app=db", "--status", "running"), [db]);
+    assert.deepEqual(await listed("--label", "app=web", "--status", "running"), []);
+    const record = JSON.parse((await cli(["list", "--json", "--label", "app=web"], world.env)).stdout.toString()).jobs[0];
+    assert.deepEqual(record.labels, { app: "web", env: "ci" });
+    const bad = await cli(["start", "--label", "Bad=x", "--", "true"], world.env);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /key "Bad" must be 1 to 63 characters/);
+    const usage = await cli(["list", "--status", "queued"], world.env);
+    assert.equal(usage.code, 2);
+    await cli(["stop", db], world.env);
+  });
 });

@@ -6,6 +6,7 @@ import { printJson } from "../format/print.js";
 import { integerParser } from "../options/numbers.js";
 import { addFanOutOptions, checkFanOutFlags, type FanOutFlags } from "../options/fan-out.js";
 import { fanOutUsage } from "../fan-out/targets.js";
+import { collectLabels } from "../options/repeatable.js";
 
 const parsePageSize = integerParser(1, 1000);
 
@@ -24,6 +25,8 @@ export function registerListCommand(program: Command): void {
     .option("--limit <n>", "jobs per page, 1 to 1000", parsePageSize, 100)
     .option("--cursor <cursor>", "start after the previous page (its next_cursor)")
     .option("--all", "every job, page after page")
+    .option("--label <KEY=VALUE>", "only jobs with this label; repeatable, and then all must match", collectLabels)
+    .addOption(new Option("--status <state>", "only jobs in this state").choices(["running", "completed", "error"]))
     .addOption(new Option("--owner <name>", "the jobs of this identity (admins only)").argParser(parseOwner).conflicts("allOwners"))
     .addOption(new Option("--all-owners", "the jobs of every identity (admins only)"));
   addFanOutOptions(addClientOptions(cmd)).addHelpText(
@@ -44,13 +47,14 @@ ${CLIENT_ENV_HELP}`,
     const targets = checkFanOutFlags(flags, cmd);
     if (targets) {
       if (flags.cursor !== undefined) throw fanOutUsage("--cursor cannot be used with --on: a cursor belongs to one server", "list");
+      if (flags.label || flags.status !== undefined) throw fanOutUsage("--label and --status cannot be used with --on (yet): filter one server's jobs at a time", "list");
       if (flags.owner !== undefined || flags.allOwners) throw fanOutUsage("--owner and --all-owners cannot be used with --on (yet): list one server's owners at a time", "list");
       const { listOnContexts } = await import("../fan-out/list-on.js");
       process.exitCode = await listOnContexts(targets, { parallel: flags.parallel, all: flags.all, json: flags.json, page: { limit: flags.limit } });
       return;
     }
     const owner = flags.allOwners ? "*" : flags.owner;
-    const whose = owner !== undefined ? { owner } : {};
+    const whose = { ...(owner !== undefined && { owner }), ...(flags.label && { labels: flags.label }), ...(flags.status !== undefined && { status: flags.status }) };
     await withClient(flags, async (client) => {
       const page: JobPage = flags.all
         ? { jobs: await client.list(whose) }
@@ -89,6 +93,8 @@ interface ListFlags extends ClientFlags, FanOutFlags {
   all?: boolean;
   owner?: string;
   allOwners?: boolean;
+  label?: Record<string, string>;
+  status?: "running" | "completed" | "error";
 }
 
 /** `--owner NAME`: an identity, never empty (`--all-owners` asks for everyone's). */

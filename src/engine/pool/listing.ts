@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from "../errors.js";
+import { checkLabel } from "../job-labels.js";
 import { publicRecord } from "../job-records.js";
 import type { JobPage, JobStore } from "../job-store.js";
-import type { JobRecord, PageOptions } from "../types.js";
+import { JOB_STATES, type JobRecord, type PageOptions } from "../types.js";
 import type { LiveJobs } from "./live-jobs.js";
 
 const DEFAULT_PAGE_SIZE = 100;
@@ -19,7 +20,15 @@ export function listPage(store: JobStore, live: LiveJobs, options: PageOptions):
   if (options.cursor !== undefined && !/^[1-9][0-9]{0,15}$/.test(options.cursor)) {
     throw new InvalidArgumentError("cursor is not valid");
   }
-  const page = store.page({ owner: options.owner, limit, cursor: options.cursor });
+  if (options.state !== undefined && !JOB_STATES.includes(options.state)) throw new InvalidArgumentError(`status must be one of ${JOB_STATES.join(", ")}`);
+  for (const [key, value] of Object.entries(options.labels ?? {})) {
+    try {
+      checkLabel(key, value, "label");
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  }
+  const page = store.page({ owner: options.owner, state: options.state, labels: options.labels, limit, cursor: options.cursor });
   const jobs: JobRecord[] = page.jobs
     .filter((record) => !live.isDeleting(record.id))
     .map((record) => publicRecord(live.get(record.id)?.toRecord() ?? record));

@@ -36,6 +36,19 @@ type IdRequest = Pick<FastifyRequest, "identity" | "jobId" | "jobOwner"> & { par
  */
 type Access = "owner" | "admin";
 
+/** `?label=key=value` (repeatable) as the labels all of which must match; a 400 naming the field for one without `=`. */
+function labelFilter(label: string | string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of Array.isArray(label) ? label : [label]) {
+    const equals = pair.indexOf("=");
+    if (equals < 1) throw new HttpError("INVALID_REQUEST", `label must be key=value (got ${JSON.stringify(pair)})`);
+    const key = pair.slice(0, equals);
+    if (Object.hasOwn(labels, key) && labels[key] !== pair.slice(equals + 1)) throw new HttpError("INVALID_REQUEST", `label ${key} is given twice with different values: no job could match`);
+    labels[key] = pair.slice(equals + 1);
+  }
+  return labels;
+}
+
 /** Ids are random UUIDs as `randomUUID` writes them. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -82,7 +95,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
       if (!isJson(request.headers["content-type"])) throw new HttpError("UNSUPPORTED_MEDIA_TYPE");
     },
     handler: async (request, reply): Promise<CreatedJob> => {
-      const { cmd, args, env, cwd, limits, network, timeout_ms: timeoutMs, stdin } = request.body;
+      const { cmd, args, env, cwd, limits, network, timeout_ms: timeoutMs, stdin, labels } = request.body;
       if (limits !== undefined) refuseAboveHost(limits);
       // One start per turn of the event loop, so that other requests are served between starts.
       await startTurns.next();
@@ -103,6 +116,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
         ...(stdin !== undefined ? { stdin } : {}),
         ...(limits !== undefined ? { limits: engineLimitsOf(limits) } : {}),
+        ...(labels !== undefined ? { labels } : {}),
       });
       request.jobId = id;
       if (onJobRunning && pool.status(id).state === "running") onJobRunning(reply.elapsedTime / 1000);
@@ -116,12 +130,14 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
     "/jobs",
     { schema: { querystring: ListQuery, ...ROUTE_DOCS.listJobs } },
     async (request): Promise<JobPage> => {
-      const { limit, cursor } = request.query;
+      const { limit, cursor, label, status } = request.query;
       const owner = listedOwner(request);
       const page = pool.listPage({
         ...(owner !== "*" && { owner }),
         ...(limit !== undefined && { limit: Number(limit) }),
         ...(cursor !== undefined && { cursor }),
+        ...(status !== undefined && { state: status }),
+        ...(label !== undefined && { labels: labelFilter(label) }),
       });
       return { jobs: page.jobs.map(jobJson), ...(page.nextCursor !== undefined && { next_cursor: page.nextCursor }) };
     },
