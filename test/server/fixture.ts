@@ -163,3 +163,29 @@ export async function waitEnded(agent: Agent, base: string, id: string): Promise
   if (answer.json?.status === "running") throw new Error(`job ${id} still runs after its output ended`);
   return answer.json;
 }
+
+/** A harness with an agent for each of alice and bob, as a suite's `before` and `after` make and close them. */
+export interface HarnessWithClients {
+  h: Harness;
+  alice: Agent;
+  bob: Agent;
+}
+
+/**
+ * Registers `before` and `after` hooks in the calling suite that start a harness (with
+ * `options`) and an agent for alice and for bob, and close them; the returned object is
+ * filled in by `before`.
+ */
+export function harnessWithClients(options: Partial<ServerOptions>, hooks: { before: (fn: () => Promise<void>) => void; after: (fn: () => Promise<void>) => void }): HarnessWithClients {
+  const world = {} as HarnessWithClients;
+  hooks.before(async () => {
+    world.h = await startHarness(options);
+    world.alice = agentFor(world.h.pki.ca.certPem, world.h.alice);
+    world.bob = agentFor(world.h.pki.ca.certPem, world.h.bob);
+  });
+  hooks.after(async () => {
+    await Promise.all([world.alice?.close(), world.bob?.close()]);
+    await world.h?.close();
+  });
+  return world;
+}
