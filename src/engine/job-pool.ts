@@ -5,17 +5,16 @@ import { JobNotFoundError, JobNotRunningError, PoolClosedError, StdinNotAvailabl
 import { checkSignal } from "./job-signal.js";
 import type { IsolationReport } from "./isolation/host.js";
 import type { ConfinementMode } from "./confinement/job-confinement.js";
-import type { Job } from "./job.js";
 import { publicRecord, statusOf } from "./job-records.js";
-import type { JobPage, StoredJob } from "./job-store.js";
+import type { JobPage } from "./job-store.js";
 import { OutputAccess } from "./output-access.js";
 import { OutputNotifier } from "./output-notifier.js";
 import { OutputWatcher } from "./output-watcher.js";
 import { JobAdmission } from "./pool/admission.js";
 import { JobObservers } from "./pool/job-observers.js";
 import { listAll, listPage } from "./pool/listing.js";
-import { LiveJobs } from "./pool/live-jobs.js";
-import { openPoolParts, type PoolParts } from "./pool/open.js";
+import { LiveJobs, type Found } from "./pool/live-jobs.js";
+import { closePoolParts, openPoolParts, type PoolParts } from "./pool/open.js";
 import { RetentionSweeper } from "./retention.js";
 import { startJob } from "./start/start-job.js";
 import type { JobLimits, JobObserver, JobRecord, JobSpec, JobState, JobStatus, ListFilter } from "./types.js";
@@ -24,9 +23,6 @@ import type { OutputName, PageOptions, PoolOptions, ResourceControlReport, Strea
 export { DEFAULT_MAX_OUTPUT_BYTES } from "./pool/admission.js";
 
 const DEFAULT_STOP_GRACE_MS = 5000;
-
-/** A job as the pool finds it: running under our supervision, or a record on disk. */
-type Found = { job: Job; record?: undefined } | { job?: undefined; record: StoredJob };
 
 /**
  * The job pool: the one object through which jobs are created, observed, stopped and
@@ -50,10 +46,7 @@ export class JobPool {
   private readonly stopGraceMs: number;
   private closing: Promise<void> | undefined;
 
-  private constructor(
-    private readonly parts: PoolParts,
-    options: PoolOptions,
-  ) {
+  private constructor(private readonly parts: PoolParts, options: PoolOptions) {
     this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     this.admission = new JobAdmission(parts, options, this.observers);
     this.outputs = new OutputAccess(parts.jobsDir, this.admission.maxOutputBytes);
@@ -73,10 +66,7 @@ export class JobPool {
    */
   static async open(options: PoolOptions): Promise<JobPool> {
     const pool = new JobPool(await openPoolParts(options), options);
-    void pool.outputs.removeOrphans(
-      (id) => pool.live.has(id) || pool.parts.store.has(id),
-      () => pool.closing !== undefined,
-    );
+    void pool.outputs.removeOrphans((id) => pool.live.has(id) || pool.parts.store.has(id), () => pool.closing !== undefined);
     return pool;
   }
 
@@ -203,6 +193,7 @@ export class JobPool {
    */
   delete(id: string): Promise<void> {
     try {
+      // A deletion in progress is shared (live.delete), not looked up again.
       const { job } = this.live.deletion(id) ? { job: undefined } : this.find(id);
       return this.live.delete(id, async () => {
         await job?.terminate(this.stopGraceMs);
@@ -220,8 +211,7 @@ export class JobPool {
 
   /**
    * One page of records, newest first: `limit` of them (default 100, at most 1000), after
-   * `cursor` (the previous page's `nextCursor`). Pages never repeat or skip a job, even
-   * while jobs are created.
+   * `cursor` (the previous page's `nextCursor`), never repeating or skipping a job.
    */
   listPage(options: PageOptions = {}): JobPage {
     this.checkOpen();
@@ -250,8 +240,7 @@ export class JobPool {
 
   /** How jobs are started here: one line for the operator (`serve` prints it). */
   startPath(): { launcher: true; summary: string } {
-    const problem = this.parts.launcher.problem ? ` (${this.parts.launcher.problem})` : "";
-    return { launcher: true, summary: `start path: every job is forked by the launcher, off the server's thread${problem}` };
+    return { launcher: true, summary: `start path: every job is forked by the launcher, off the server's thread${this.parts.launcher.problem ? ` (${this.parts.launcher.problem})` : ""}` };
   }
 
   /** What a job runs as and under: one line for the operator. */
@@ -266,8 +255,7 @@ export class JobPool {
 
   /** The limits a job that asks for none gets, the most any job may ask for, and the limits over each identity's jobs together. */
   limitPolicy(): { defaults: JobLimits; maxima: JobLimits; perClient: JobLimits } {
-    const { defaults, maxima, perClient } = this.parts.limits;
-    return { defaults: { ...defaults }, maxima: { ...maxima }, perClient: { ...perClient } };
+    return structuredClone(this.parts.limits);
   }
 
   /**
@@ -292,29 +280,18 @@ export class JobPool {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      const { launcher, store, cgroups, lock } = this.parts;
       this.retention?.stop();
       this.outputWatcher.close();
       await Promise.all(this.live.all().map((job) => job.terminate(this.stopGraceMs, "shutdown")));
       await this.live.deletionsSettled();
-      await launcher.close();
-      await store.close();
-      cgroups.close();
-      // Last: the directory is free only once nothing of ours runs or writes in it.
-      lock.release();
+      await closePoolParts(this.parts);
     })();
     return this.closing;
   }
 
   private find(id: string): Found {
     this.checkOpen();
-    // A job being deleted is already gone for everyone but the deleters.
-    if (typeof id !== "string" || this.live.isDeleting(id)) throw new JobNotFoundError(String(id));
-    const job = this.live.get(id);
-    if (job) return { job };
-    const record = this.parts.store.get(id);
-    if (!record) throw new JobNotFoundError(id);
-    return { record };
+    return this.live.find(id, this.parts.store);
   }
 
   private checkOpen(): void {

@@ -1,5 +1,10 @@
+import { JobNotFoundError } from "../errors.js";
 import type { Job, StopReason } from "../job.js";
+import type { JobStore, StoredJob } from "../job-store.js";
 import type { OutputName } from "../types.js";
+
+/** A job as the pool finds it: running under our supervision, or a record on disk. */
+export type Found = { job: Job; record?: undefined } | { job?: undefined; record: StoredJob };
 
 /**
  * The jobs whose processes the pool supervises (starting or running) until their end is
@@ -31,6 +36,19 @@ export class LiveJobs {
       clearTimeout(timer);
       this.jobs.delete(job.id);
     });
+  }
+
+  /**
+   * The job of `id`: live, else its record in `store`. `JobNotFoundError` for an unknown
+   * id, a non-string, and a job being deleted (already gone for all but its deleters).
+   */
+  find(id: string, store: JobStore): Found {
+    if (typeof id !== "string" || this.deletions.has(id)) throw new JobNotFoundError(String(id));
+    const job = this.jobs.get(id);
+    if (job) return { job };
+    const record = store.get(id);
+    if (!record) throw new JobNotFoundError(id);
+    return { record };
   }
 
   isDeleting(id: string): boolean {

@@ -75,10 +75,16 @@ export async function openPoolParts(options: PoolOptions): Promise<PoolParts> {
     await recoverInterruptedJobs(store, (id) => new OutputFiles(jobsDir, id));
     return { dataDir, jobsDir, lock, store, cgroups, launcher, isolation, confiner, limits: { defaults, maxima: checked.maxima, perClient } };
   } catch (err) {
-    await launcher?.close();
-    await store?.close();
-    cgroups?.close();
-    lock.release();
+    await closePoolParts({ lock, store, cgroups, launcher });
     throw err;
   }
+}
+
+/** Closes what `openPoolParts` brought up (those of them given), the directory's lock last. */
+export async function closePoolParts({ launcher, store, cgroups, lock }: Partial<Pick<PoolParts, "launcher" | "store" | "cgroups">> & Pick<PoolParts, "lock">): Promise<void> {
+  await launcher?.close();
+  await store?.close();
+  cgroups?.close();
+  // Last: the directory is free only once nothing of ours runs or writes in it.
+  lock.release();
 }
