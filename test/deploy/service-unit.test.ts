@@ -17,7 +17,7 @@ import { parseCommand, readUnitFile, single } from "./unit-file.js";
 const UNIT_PATH = join(import.meta.dirname, "../../deploy/jobworker.service");
 const unit = readUnitFile(UNIT_PATH);
 /** Where docs/deploy.md installs the binary (`npm install -g`). */
-const INSTALLED_BINARY = "/usr/local/bin/jobworker";
+const INSTALLED_BINARY = "/opt/jobworker/bin/jobworker";
 /** The product's home for root: `serve` run by root with no flags uses these files. */
 const ROOT_HOME = "/root/.jobworker";
 const LOGS_DIR = "/var/log/jobworker";
