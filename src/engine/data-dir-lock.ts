@@ -1,18 +1,20 @@
-import { closeSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
-import { createRequire } from "node:module";
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { DataDirLockedError } from "./errors.js";
 
-// fs-ext is a small native addon around flock(2), which Node does not expose. A flock is
-// tied to the open file description: the kernel drops it when its holder dies, however it
-// dies, so a crashed server never blocks a restart. Node opens files O_CLOEXEC, so no job
-// inherits the descriptor (a job that outlived a crashed server must not hold the lock).
-const { flockSync } = createRequire(import.meta.url)("fs-ext") as {
-  flockSync(fd: number, flags: "exnb" | "un"): void;
-};
+// The lock is SQLite's own, on a database of its own (docs/design.md, "One server per data
+// directory"): a connection in exclusive locking mode inside an exclusive transaction
+// holds POSIX locks on LOCK_DB until it closes. The kernel drops them when the process
+// dies, however it dies, so a crashed server never blocks a restart; they belong to the
+// process, so no job (a child, forked or not) ever holds them; and SQLite makes two
+// connections of one process exclude each other too. It needs no native module besides
+// the store's: fs-ext's flock(2) served before.
 
-/** The lock file's name inside the data directory; it holds the owner's pid. */
+/** The file holding the owner's pid, for the refusal to name it. */
 export const LOCK_FILE = "jobworker.lock";
+/** The database whose SQLite lock is the data directory's. */
+export const LOCK_DB = "jobworker.lock.db";
 
 /** An exclusive hold on one data directory, for as long as this process keeps it. */
 export interface DataDirLock {
@@ -29,26 +31,33 @@ export interface DataDirLock {
  */
 export function lockDataDir(dataDir: string): DataDirLock {
   const path = join(dataDir, LOCK_FILE);
-  // Read-write without truncation: the current holder's pid must survive our attempt.
-  const fd = openSync(path, "a+", 0o600);
+  // timeout 0: a busy lock fails at once instead of after better-sqlite3's 5 s.
+  const db = new Database(join(dataDir, LOCK_DB), { timeout: 0 });
   try {
-    flockSync(fd, "exnb");
+    db.pragma("locking_mode = EXCLUSIVE");
+    // Nothing is ever written to it: no journal file beside it, no fsync.
+    db.pragma("journal_mode = OFF");
+    db.exec("BEGIN EXCLUSIVE");
   } catch (err) {
-    closeSync(fd);
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EAGAIN" || code === "EWOULDBLOCK") throw new DataDirLockedError(dataDir, readOwnerPid(path));
+    db.close();
+    if ((err as { code?: string }).code === "SQLITE_BUSY") throw new DataDirLockedError(dataDir, readOwnerPid(path));
     throw err;
   }
-  ftruncateSync(fd, 0);
-  writeSync(fd, `${process.pid}\n`, 0);
+  // Only the holder writes the pid, so the refusal above never clobbers it.
+  const fd = openSync(path, "w", 0o600);
+  try {
+    writeSync(fd, `${process.pid}\n`, 0);
+  } finally {
+    closeSync(fd);
+  }
   let held = true;
   return {
     path,
     release() {
       if (!held) return;
       held = false;
-      // Closing the last descriptor of the open file drops the flock.
-      closeSync(fd);
+      // Closing the connection drops its locks.
+      db.close();
     },
   };
 }

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
+import Database from "better-sqlite3";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
 import { DataDirLockedError, JobPool, LOCK_FILE } from "../../src/engine/index.js";
+import { LOCK_DB } from "../../src/engine/data-dir-lock.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
 const LOCK_MODULE = resolve(fileURLToPath(new URL("../../dist/engine/data-dir-lock.js", import.meta.url)));
@@ -39,18 +41,41 @@ describe("JobPool.open: one pool per data directory", () => {
     await again.close();
   });
 
-  it("a lock left by a process killed with SIGKILL does not block the next open", async () => {
+  it("a lock left by a process killed with SIGKILL does not block the next open, though its child lives on", async () => {
+    // The holder leaves a child behind, as a crashed server leaves a job: the lock is the holder's alone.
     const holder = spawn(
       process.execPath,
-      ["--input-type=module", "-e", `import { lockDataDir } from ${JSON.stringify(LOCK_MODULE)}; lockDataDir(${JSON.stringify(dir.path)}); console.log("locked"); setInterval(() => {}, 1e6);`],
+      [
+        "--input-type=module",
+        "-e",
+        `import { spawn } from "node:child_process"; import { lockDataDir } from ${JSON.stringify(LOCK_MODULE)}; lockDataDir(${JSON.stringify(dir.path)}); const child = spawn("sleep", ["60"], { stdio: "inherit", detached: true }); console.log(child.pid); setInterval(() => {}, 1e6);`,
+      ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
-    await once(holder.stdout!, "data");
-    await assert.rejects(JobPool.open({ dataDir: dir.path, cgroups: false }), (err: unknown) => err instanceof DataDirLockedError && err.ownerPid === holder.pid);
-    holder.kill("SIGKILL");
-    await once(holder, "exit");
+    const childPid = Number((await once(holder.stdout!, "data"))[0]);
+    try {
+      await assert.rejects(JobPool.open({ dataDir: dir.path, cgroups: false }), (err: unknown) => err instanceof DataDirLockedError && err.ownerPid === holder.pid);
+      holder.kill("SIGKILL");
+      await once(holder, "exit");
+      process.kill(childPid, 0); // still alive
+      const pool = await JobPool.open({ dataDir: dir.path, cgroups: false });
+      assert.equal(readFileSync(join(dir.path, LOCK_FILE), "utf8"), `${process.pid}\n`);
+      await pool.close();
+    } finally {
+      process.kill(childPid, "SIGKILL");
+    }
+  });
+
+  it("the lock is SQLite's, on a database of its own that nothing writes", async () => {
     const pool = await JobPool.open({ dataDir: dir.path, cgroups: false });
-    assert.equal(readFileSync(join(dir.path, LOCK_FILE), "utf8"), `${process.pid}\n`);
-    await pool.close();
+    try {
+      const db = new Database(join(dir.path, LOCK_DB), { timeout: 0 });
+      // Even reading it waits for the holder: the holder's exclusive lock is on the file.
+      assert.throws(() => db.prepare("SELECT count(*) FROM sqlite_master").get(), (err: unknown) => (err as { code?: string }).code === "SQLITE_BUSY");
+      db.close();
+    } finally {
+      await pool.close();
+    }
+    assert.deepEqual(readdirSync(dir.path).filter((name) => name.startsWith("jobworker.lock")).sort(), [LOCK_FILE, LOCK_DB]);
   });
 });
