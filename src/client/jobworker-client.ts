@@ -2,6 +2,7 @@ import type { ClientRequest, IncomingMessage } from "node:http";
 import { Agent, request as httpsRequest, type RequestOptions } from "node:https";
 import { Readable } from "node:stream";
 import type { SecureContext, TLSSocket } from "node:tls";
+import { DEFAULT_PORT } from "../protocol/default-port.js";
 import { ClientError } from "./errors.js";
 import { httpError } from "./http-errors.js";
 import { clientTlsContext } from "./tls-context.js";
@@ -345,6 +346,9 @@ function enc(id: string): string {
  */
 export function parseServerUrl(url: string): URL {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `https://${url}`;
+  // No port means jobworker's, where `serve` listens, not HTTPS's 443 (which URL drops
+  // when given: an explicit ":443" is kept by this test of the text itself).
+  const portGiven = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*):\d/i.test(withScheme);
   let parsed: URL;
   try {
     parsed = new URL(withScheme);
@@ -356,5 +360,6 @@ export function parseServerUrl(url: string): URL {
       hint: "jobworker speaks HTTPS with client certificates only; use https://HOST:PORT",
     });
   }
+  if (!portGiven) parsed.port = String(DEFAULT_PORT);
   return parsed;
 }

@@ -7,7 +7,7 @@ import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { createServer as createNetServer } from "node:net";
 import { join } from "node:path";
-import { ClientError, JobworkerClient, loadCredentials, type ClientErrorCode } from "../../src/client/index.js";
+import { ClientError, JobworkerClient, parseServerUrl, loadCredentials, type ClientErrorCode } from "../../src/client/index.js";
 import { revokeClientCert } from "../../src/pki/index.js";
 import { createWorld, type TestWorld } from "../e2e/fixtures.js";
 
@@ -221,5 +221,17 @@ describe("JobworkerClient", () => {
     const c = new JobworkerClient({ url: "127.0.0.1:8443/", ...creds });
     assert.equal(c.url, "https://127.0.0.1:8443");
     await c.destroy();
+  });
+
+  it("a server without a port is on jobworker's port, 8443; a port given, 443 included, is kept", async () => {
+    const cases: [string, string][] = [
+      ["127.0.0.1", "https://127.0.0.1:8443"],
+      ["https://build.example.com", "https://build.example.com:8443"],
+      ["https://build.example.com/", "https://build.example.com:8443"],
+      ["[::1]", "https://[::1]:8443"],
+      ["https://build.example.com:443", "https://build.example.com"],
+      ["[::1]:9000", "https://[::1]:9000"],
+    ];
+    for (const [given, url] of cases) assert.equal(parseServerUrl(given).origin, url, given);
   });
 });

@@ -5,11 +5,12 @@ import type { Command } from "commander";
 // HTTP client, so it is imported when a client command runs.
 import type { JobworkerClient } from "../../client/index.js";
 import { DEFAULT_CLIENT_NAME } from "../../pki/defaults.js";
+import { DEFAULT_PORT } from "../../protocol/default-port.js";
 import { defaultPkiDir, pkiPaths } from "../../pki/paths.js";
 import { findContext, readConfig, type ClientConfig, type ContextEntry } from "../config/config-file.js";
 
 /** The address `jobworker serve` listens on by default, so the defaults meet. */
-export const DEFAULT_SERVER_URL = "https://127.0.0.1:8443";
+export const DEFAULT_SERVER_URL = `https://127.0.0.1:${DEFAULT_PORT}`;
 
 /** The options every client command accepts (docs/cli.md). */
 export interface ClientFlags {

@@ -1,8 +1,9 @@
 // `serve --listen`: where the daemon listens.
 import { InvalidArgumentError } from "commander";
+import { DEFAULT_PORT } from "../../protocol/default-port.js";
 
 /** The address `jobworker serve` listens on when not told otherwise. */
-export const DEFAULT_LISTEN = "127.0.0.1:8443";
+export const DEFAULT_LISTEN = `127.0.0.1:${DEFAULT_PORT}`;
 
 /** A listen address as `serve` uses it. */
 export interface ListenAddress {
