@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import type { ClientRequest, IncomingMessage } from "node:http";
 import { Agent, request as httpsRequest, type RequestOptions } from "node:https";
 import { Readable } from "node:stream";
@@ -194,6 +195,15 @@ export class JobworkerClient {
       }
     }
     return Readable.from(chunks(), { objectMode: false });
+  }
+
+  /**
+   * Our identity: the subject CN of our client certificate, read as the server reads it
+   * (undefined when the certificate has none, or several).
+   */
+  identity(): string | undefined {
+    const cn: unknown = new X509Certificate(this.#options.cert).toLegacyObject().subject?.CN;
+    return typeof cn === "string" ? cn : undefined;
   }
 
   /** Closes the connection pool; in-flight requests finish first. */

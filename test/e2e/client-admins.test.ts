@@ -103,7 +103,9 @@ describe("jobworker list --owner / --all-owners", () => {
     }
     const own = await as("carol", ["list", "--owner", "carol"]);
     assert.equal(own.code, 0, own.stderr);
-    assert.match(own.stdout.toString(), new RegExp(`^carol +${carolJob} +completed`, "m"));
+    // The same as no --owner: no OWNER column (docs/cli.md).
+    assert.match(own.stdout.toString(), new RegExp(`^ID +STATUS .*\n${carolJob} +completed`));
+    assert.equal(own.stdout.toString(), (await as("carol", ["list"])).stdout.toString());
     // Another identity's job by id: the usual "no such job".
     const theirs = await as("carol", ["status", defaultJob]);
     assert.equal(theirs.code, 1);

@@ -61,7 +61,8 @@ ${CLIENT_ENV_HELP}`,
         : await client.listPage({ ...whose, limit: flags.limit, ...(flags.cursor !== undefined && { cursor: flags.cursor }) });
       if (flags.json) printJson(page);
       else {
-        process.stdout.write(formatJobTable(page.jobs, { showOwner: owner !== undefined }));
+        // `--owner` with our own name lists what no --owner lists, and looks the same.
+        process.stdout.write(formatJobTable(page.jobs, { showOwner: owner !== undefined && owner !== client.identity() }));
         if (page.next_cursor !== undefined) process.stderr.write(`more jobs: ${nextPageCommand(listArgv(), page.next_cursor)} (or --all)\n`);
       }
     });
