@@ -23,6 +23,11 @@ describe("timeouts and wait (e2e)", () => {
     const run = await cli(["run", "--timeout", "1s", "--", "sh", "-c", 'trap "echo bye; exit 7" TERM; echo started; sleep 100 & wait'], world.env);
     assert.equal(run.code, 124, run.stderr);
     assert.equal(run.stdout.toString(), "started\nbye\n");
+    // One line says why, as for a job killed for its memory.
+    assert.equal(run.stderr, "jobworker: timed out: the job reached its --timeout of 1s and was stopped\n");
+    // list says "timed out", as status does.
+    const listed = await cli(["list"], world.env);
+    assert.match(listed.stdout.toString(), /\n\S+\s+timed out\s+7\s+\S+\s+sh -c /);
   });
 
   it("wait: 124 and 'timed out' for a job that timed out", async () => {

@@ -77,6 +77,11 @@ export function exitCodeOf(record: Pick<JobRecord, "status" | "exit_code" | "err
   return 1;
 }
 
+/** "1s", "90s", "1500ms": a duration as the user would have typed it. */
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
 async function runJob(client: JobworkerClient, command: string, args: string[], flags: ClientFlags & JobSpecFlags): Promise<number> {
   let id: string | undefined;
   let interrupted: NodeJS.Signals | undefined;
@@ -121,6 +126,9 @@ async function runJob(client: JobworkerClient, command: string, args: string[], 
       process.stderr.write(`jobworker: ${record.error_msg ?? "the job could not start"}\n`);
     } else if (record.oom_killed) {
       process.stderr.write(`jobworker: out of memory: the job exceeded its memory limit and was killed\n`);
+    } else if (record.timed_out) {
+      const limit = flags.timeout !== undefined ? `its --timeout of ${formatMs(flags.timeout)}` : "the server's default timeout";
+      process.stderr.write(`jobworker: timed out: the job reached ${limit} and was stopped\n`);
     } else if (record.status === "running") {
       // Follow streams end only when the job has ended; reaching this means the server
       // closed them early. Say so rather than invent an exit code.

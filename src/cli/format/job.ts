@@ -47,9 +47,15 @@ export function formatExit(job: JobStatus): string {
 
 const JOB_COLUMNS = ["ID", "STATUS", "EXIT", "AGE", "COMMAND"];
 
+/** The STATUS column: the status, or "timed out" for a job its --timeout stopped (as `status` says). */
+function statusCell(j: JobRecord): string {
+  const status = j.timed_out ? "timed out" : j.status;
+  return j.truncated ? `${status} (truncated)` : status;
+}
+
 /** One job's cells of the `list` table. */
 function jobCells(j: JobRecord, now: number): string[] {
-  return [j.id, j.truncated ? `${j.status} (truncated)` : j.status, formatExit(j), formatAge(j.created_at, now), formatCommand(j.cmd, j.args ?? [])];
+  return [j.id, statusCell(j), formatExit(j), formatAge(j.created_at, now), formatCommand(j.cmd, j.args ?? [])];
 }
 
 /** Rows of cells as aligned text, every column padded but the last. */
