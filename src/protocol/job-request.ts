@@ -56,7 +56,8 @@ export const MAX_STATUS_WAIT_SECONDS = 300;
 /** Query of `GET /jobs/<id>/status`: `wait=30` (seconds, at most 300) answers once the job has ended or the wait is over. */
 export const StatusQuery = Type.Object(
   {
-    wait: Type.Optional(Type.String({ pattern: "^(0|[1-9][0-9]{0,2})$", description: `a whole number of seconds from 0 to ${MAX_STATUS_WAIT_SECONDS}` })),
+    // 0 to 300 spelled out (MAX_STATUS_WAIT_SECONDS): a three-digit pattern let 301-999 through.
+    wait: Type.Optional(Type.String({ pattern: "^(0|[1-9][0-9]?|[12][0-9]{2}|300)$", description: `a whole number of seconds from 0 to ${MAX_STATUS_WAIT_SECONDS}` })),
   },
   { additionalProperties: false },
 );

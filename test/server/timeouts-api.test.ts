@@ -43,6 +43,14 @@ describe("timeouts and long polls", () => {
     const bad = await call(alice, `${h.server.url}/jobs/${put.json.id}/status?wait=soon`);
     assert.equal(bad.status, 400);
     assert.doesNotMatch(bad.json.error, /pattern|\^/);
+    // Above 300 seconds (docs/api.md: 0 to 300): refused at once, naming the field, never waited on.
+    for (const wait of ["301", "999", "1000", "0300"]) {
+      const tooLong = await call(alice, `${h.server.url}/jobs/${put.json.id}/status?wait=${wait}`);
+      assert.equal(tooLong.status, 400, wait);
+      assert.equal(tooLong.json.code, "INVALID_REQUEST");
+      assert.match(tooLong.json.error, /wait.*0 to 300/);
+    }
+    assert.deepEqual((await call(alice, `${h.server.url}/jobs/${put.json.id}/status?wait=0`)).json, { status: "running" });
     // Another identity gets the seed's empty 404, without waiting.
     const foreign = await call(bob, `${h.server.url}/jobs/${put.json.id}/status?wait=30`);
     assert.equal(foreign.status, 404);
