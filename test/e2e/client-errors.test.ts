@@ -78,7 +78,9 @@ describe("client errors (e2e)", () => {
     const first = await cli(["start", "--", "sleep", "30"], world.env);
     assert.equal(first.code, 0, first.stderr);
     const second = await cli(["start", "--", "sleep", "30"], world.env);
-    assertOneLine(second, 1, /limit reached: .*\(wait for some of your jobs to end, or stop some/);
+    assertOneLine(second, 1, /^jobworker: limit reached: too many running jobs: this client may run at most 1 at once \(wait for some of your jobs to end, or stop some/);
+    // The advice once, not the server's and the client's both.
+    assert.equal(second.stderr.match(/wait for/g)?.length, 1, second.stderr);
     await cli(["delete", first.stdout.toString().trim()], world.env);
   });
 

@@ -101,10 +101,8 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
       await startTurns.next();
       // Check and create run in one synchronous step: no other request can slip in between.
       if (pool.runningCount(request.identity) >= maxRunningPerClient) {
-        throw new HttpError(
-          "TOO_MANY_RUNNING_JOBS",
-          `too many running jobs: this client may run at most ${maxRunningPerClient} at once; wait for some to end or stop them`,
-        );
+        // The fact only: what to do about it is the client's to say, in its own terms (the CLI's hint).
+        throw new HttpError("TOO_MANY_RUNNING_JOBS", `too many running jobs: this client may run at most ${maxRunningPerClient} at once`);
       }
       const id = await pool.start({
         cmd,
