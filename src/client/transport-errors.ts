@@ -92,7 +92,7 @@ export function toClientError(err: unknown, ctx: ErrorContext): ClientError {
     return new ClientError("SERVER_CERT_UNTRUSTED", `the server's certificate at ${ctx.url} is not trusted: ${why}`, {
       hint:
         code === "ERR_TLS_CERT_ALTNAME_INVALID"
-          ? "connect with a host name the server certificate lists, or reissue it with `jobworker certs init --host NAME`"
+          ? hostMismatchHint(ctx.url)
           : `pass --ca or JOBWORKER_CA with the CA that signed it; trusting now:${ca || " the default CA"}`,
       cause: err,
     });
@@ -145,4 +145,14 @@ function certRejected(ctx: ErrorContext, alert: string | undefined, cause: unkno
     hint: "it must be signed by the server's CA, valid and not revoked: `jobworker certs issue NAME` on the server makes one, pass it with --cert and --key",
     cause,
   });
+}
+
+/**
+ * What to do when the server's certificate does not name the host we connected to: use a
+ * name it lists, or re-issue the server certificate alone (`certs init` would make a new
+ * CA, and every client's certificate with it, worthless) and have serve reload it.
+ */
+function hostMismatchHint(url: string): string {
+  const host = new URL(url).hostname.replace(/^\[(.*)\]$/, "$1");
+  return `connect with a host name the server's certificate lists, or add this one: on the server, \`jobworker certs server --force --host ${host}\` (with every other name it needs), then SIGHUP to serve (\`systemctl reload jobworker\`)`;
 }

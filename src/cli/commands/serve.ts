@@ -1,6 +1,7 @@
 // `jobworker serve`: the worker daemon. Turns flags into `startServer` options, creates the
 // development PKI on first run (the embedded default), and handles the process signals.
 import type { SonicBoom } from "sonic-boom";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 // Light modules only at load time: the server, the engine and the certificate code are
@@ -193,6 +194,9 @@ async function serve(flags: ServeFlags): Promise<void> {
   const perClient = server.pool.limitPolicy().perClient;
   if (Object.keys(perClient).length > 0) log(`limits over each identity's jobs together: ${describeLimits(perClient)}`);
   if (runAs?.uid === 0) log("warning: jobs run as root (--run-as root): every client can do anything root can on this host");
+  const { certificateCoverageWarning } = await import("../../server/certificate-coverage.js");
+  const coverage = certificateCoverageWarning(await readFile(tls.certFile), flags.listen.host);
+  if (coverage) log(coverage);
 
   await new Promise<void>((done) => {
     const onHangup = () => {
