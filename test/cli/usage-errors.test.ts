@@ -24,6 +24,13 @@ describe("usage errors", () => {
     assert.equal(usage(["sttus", "x"]), "jobworker: unknown command 'sttus' (did you mean status? see `jobworker --help`)\n");
     assert.equal(usage(["list", "--jsn"]), "jobworker: unknown option '--jsn' (did you mean --json? see `jobworker list --help`)\n");
   });
+  it("an unknown option before CMD of run or start: put -- before CMD", () => {
+    assert.equal(usage(["run", "-la"]), "jobworker: unknown option '-la' (if -la is for the job, put -- before CMD: jobworker run -- CMD -la; see `jobworker run --help`)\n");
+    assert.equal(
+      usage(["start", "--jsno", "--", "true"]),
+      "jobworker: unknown option '--jsno' (did you mean --json? if --jsno is for the job, put -- before CMD: jobworker start -- CMD --jsno; see `jobworker start --help`)\n",
+    );
+  });
   it("a missing argument names the subcommand's help", () => {
     assert.equal(usage(["status"]), "jobworker: missing required argument 'id' (see `jobworker status --help`)\n");
     assert.equal(usage(["certs", "issue"]), "jobworker: missing required argument 'name' (see `jobworker certs issue --help`)\n");

@@ -38,7 +38,10 @@ export function formatUsageError(text: string, command: Command): string {
   const instead = unknown ? SPELLED_DIFFERENTLY[command.name()]?.[unknown[1]!] : undefined;
   // "option '--limit <n>' argument '0' is invalid. expected a whole number…": one sentence.
   message = message.replace(/ is invalid\. /, " is invalid: ");
-  const fix = instead ?? suggestion;
+  // `run -la`: an option before CMD is ours; the job's go after CMD, or after --.
+  const takesCommand = command.registeredArguments.some((arg) => arg.name() === "cmd");
+  const forTheJob = unknown && takesCommand && !instead ? `if ${unknown[1]} is for the job, put -- before CMD: ${commandPath(command)} -- CMD ${unknown[1]}` : undefined;
+  const fix = instead ?? ([suggestion, forTheJob].filter(Boolean).join(" ") || undefined);
   return `jobworker: ${message} (${fix ? `${fix}${fix.endsWith("?") ? " " : "; "}` : ""}see \`${commandPath(command)} --help\`)\n`;
 }
 
