@@ -133,7 +133,7 @@ describe("npm run package", { skip: canUnshare ? false : "needs root and unshare
       const [job] = (JSON.parse(list.stdout) as { jobs: { exit_code: number; isolation?: { namespaces: string[]; confined?: boolean } }[] }).jobs;
       assert.equal(job?.exit_code, 0);
       assert.ok(job.isolation?.namespaces.includes("pid") && job.isolation.namespaces.includes("mount"), `the job was isolated: ${JSON.stringify(job.isolation)}`);
-      assert.equal(job.isolation.confined, true);
+      assert.equal(job.isolation?.confined, true);
       // In its own PID namespace the job's shell is not a host pid.
       assert.match(run.stdout, /\npid [1-9]\n$/);
     } finally {

@@ -3,7 +3,7 @@
 import type { SonicBoom } from "sonic-boom";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 // Light modules only at load time: the server, the engine and the certificate code are
 // imported when `serve` runs, so that client commands start fast.
 import type { RetentionPolicy, RunAsUser } from "../../engine/index.js";
@@ -64,7 +64,12 @@ export function registerServeCommand(program: Command): void {
   const serveCommand = program
     .command("serve")
     .description("run the worker daemon: the job API over HTTPS with mutual TLS (see docs/api.md)")
-    .option("--listen <host:port>", "address to listen on: HOST:PORT, [::1]:PORT for IPv6, or PORT alone for 127.0.0.1:PORT; port 0 picks a free one", parseListen, parseListen(DEFAULT_LISTEN))
+    // The default as typed, not commander's JSON of the parsed value.
+    .addOption(
+      new Option("--listen <host:port>", "address to listen on: HOST:PORT, [::1]:PORT for IPv6, or PORT alone for 127.0.0.1:PORT; port 0 picks a free one")
+        .argParser(parseListen)
+        .default(parseListen(DEFAULT_LISTEN), DEFAULT_LISTEN),
+    )
     .option("--home <dir>", "jobworker home, holding pki/ and data/ (default: $JOBWORKER_HOME or ~/.jobworker)")
     .option("--data-dir <dir>", "where job output is kept (default: <home>/data)")
     .option("--ca <file>", "CA certificate client certificates must chain to (default: <home>/pki/ca.pem)")

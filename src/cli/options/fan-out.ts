@@ -14,7 +14,7 @@ export interface FanOutFlags {
 export function addFanOutOptions(cmd: Command, { outputDir = false } = {}): Command {
   cmd
     .option("--on <contexts>", 'the same on each of these contexts\' servers at once: NAME,NAME,… or "all"')
-    .option("--parallel <n>", `with --on, hosts worked on at once (default ${DEFAULT_PARALLEL})`, integerParser(1, 1000), DEFAULT_PARALLEL);
+    .option("--parallel <n>", "with --on, hosts worked on at once", integerParser(1, 1000), DEFAULT_PARALLEL);
   if (outputDir) cmd.option("--output-dir <dir>", "with --on, write each host's output to DIR/<context>.stdout and .stderr, byte-exact");
   return cmd;
 }
