@@ -31,6 +31,11 @@ if (invoked !== undefined && Object.hasOwn(single, invoked)) {
   registerClientCommands(program);
 }
 formatUsageErrors(program);
+// A command run with --json reports its failure as JSON too.
+let jsonErrors = false;
+program.hook("preAction", (_program, action) => {
+  jsonErrors = action.opts().json === true;
+});
 
 try {
   await program.parseAsync(process.argv);
@@ -40,6 +45,6 @@ try {
     // stdout: guardStdio set it); usage errors exit 2 by our convention.
     if (err.exitCode !== 0) process.exitCode = 2;
   } else {
-    process.exitCode = reportCliError(err);
+    process.exitCode = reportCliError(err, { json: jsonErrors });
   }
 }

@@ -89,6 +89,27 @@ describe("client errors (e2e)", () => {
     assertOneLine(r, 1, /^jobworker: the server refused the request: \S/);
   });
 
+  it("with --json, a failure is one JSON object on stderr in the API's error shape; stdout stays empty", async () => {
+    const unknownJob = "00000000-0000-4000-8000-000000000000";
+    const notFound = await cli(["status", "--json", unknownJob], world.env);
+    assert.equal(notFound.code, 1);
+    assert.equal(notFound.stdout.length, 0);
+    assert.match(notFound.stderr, /^\{[^\n]*\}\n$/);
+    const body = JSON.parse(notFound.stderr);
+    assert.equal(body.code, "JOB_NOT_FOUND");
+    assert.equal(body.server_code, "JOB_NOT_FOUND");
+    assert.equal(body.status, 404);
+    assert.match(body.error, new RegExp(`no such job: ${unknownJob}`));
+    assert.equal(typeof body.hint, "string");
+    const unreachable = await cli(["list", "--json", "--server", `https://127.0.0.1:${await deadPort()}`], world.env);
+    assert.equal(unreachable.code, 1);
+    assert.deepEqual(Object.keys(JSON.parse(unreachable.stderr)), ["error", "code", "hint"]);
+    assert.equal(JSON.parse(unreachable.stderr).code, "SERVER_UNREACHABLE");
+    // Without --json, and for the job's own --json (after CMD), the usual line.
+    const text = await cli(["run", "--server", `https://127.0.0.1:${await deadPort()}`, "--", "echo", "--json"], world.env);
+    assertOneLine(text, 1, /cannot reach the server/);
+  });
+
   it("usage errors exit 2", async () => {
     const a = await cli(["status"], world.env);
     assert.equal(a.code, 2);
