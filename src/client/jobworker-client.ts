@@ -184,6 +184,7 @@ export class JobworkerClient {
       signal: options.signal,
     });
     const ctx = { ...this.#ctx, responseStarted: true };
+    const whyLost = (lost: ClientError) => this.#whyLost(lost);
     // Re-raise body errors as ClientErrors (a dropped connection mid-stream is
     // CONNECTION_LOST, not a bare ECONNRESET). Readable.from keeps backpressure, and
     // destroying it returns the generator, which destroys the response.
@@ -191,7 +192,9 @@ export class JobworkerClient {
       try {
         for await (const chunk of res) yield chunk as Buffer;
       } catch (err) {
-        throw toClientError(err, ctx);
+        const mapped = toClientError(err, ctx);
+        // Our own abort is not the server's doing: nothing to find out.
+        throw options.signal?.aborted ? mapped : await whyLost(mapped);
       }
     }
     return Readable.from(chunks(), { objectMode: false });
@@ -231,6 +234,23 @@ export class JobworkerClient {
 
   async #text(method: Method, path: string, options: SendOptions): Promise<string> {
     return readText(await this.#send(method, path, options), { ...this.#ctx, responseStarted: true });
+  }
+
+  /**
+   * Why an accepted connection was cut: the server closes those of a client whose
+   * certificate it has just revoked (src/server/revocation.ts) just as it closes every
+   * connection when it stops. One fresh handshake tells them apart: refused, it is our
+   * certificate (the refusal's diagnosis says revoked); otherwise the connection was lost.
+   */
+  async #whyLost(lost: ClientError): Promise<ClientError> {
+    if (lost.code !== "CONNECTION_LOST") return lost;
+    try {
+      (await this.#send("GET", "/healthz", {})).resume();
+      return lost;
+    } catch (err) {
+      if (!(err instanceof ClientError) || err.code !== "CERT_REJECTED") return lost;
+      return new ClientError("CERT_REJECTED", `${lost.message}, and ${err.message.replace(/^the server at \S+ refused/, "the server now refuses")}`, { ...(err.hint !== undefined && { hint: err.hint }), cause: lost });
+    }
   }
 
   async #send(method: Method, path: string, options: SendOptions): Promise<IncomingMessage> {

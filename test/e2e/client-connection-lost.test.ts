@@ -26,14 +26,18 @@ describe("connection lost (e2e)", () => {
     }
     await Promise.all(ready);
     await world.server.close();
-    for (const result of await Promise.all(following)) {
+    const [run, output] = await Promise.all(following);
+    // run names the job it started, so that it can be found again; output -f was given it.
+    assert.match(run!.stderr, /; job [0-9a-f-]{36} may still be running: `jobworker status [0-9a-f-]{36}`\)\n$/);
+    assert.doesNotMatch(output!.stderr, /may still be running/);
+    for (const result of [run!, output!]) {
       assert.equal(result.code, 1, result.stderr);
       assert.equal(result.stdout.toString(), "begun\n");
       // Cut mid-stream, or (when the job's end came first) its next request answered
       // while the server closes: either way one line saying the server went away.
       assert.match(
         result.stderr,
-        /^jobworker: (the connection to https:\/\/127\.0\.0\.1:\d+ was lost \(the server may have stopped; check it and retry\)|the server at https:\/\/127\.0\.0\.1:\d+ is not taking requests: the server is shutting down \(try again once it is back\))\n$/,
+        /^jobworker: (the connection to https:\/\/127\.0\.0\.1:\d+ was lost \(the server may have stopped; check it and retry|the server at https:\/\/127\.0\.0\.1:\d+ is not taking requests: the server is shutting down \(try again once it is back)(; job \S+ may still be running: `jobworker status \S+`)?\)\n$/,
       );
     }
   });

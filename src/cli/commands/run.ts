@@ -1,6 +1,7 @@
 import { constants } from "node:os";
 import type { Command } from "commander";
 import type { JobRecord, JobworkerClient } from "../../client/index.js";
+import { ClientError } from "../../client/errors.js";
 import { addClientOptions, CLIENT_ENV_HELP, withClient, type ClientFlags } from "../options/client.js";
 import { printJson } from "../format/print.js";
 import { copyJobOutput, drain, OutputClosedError } from "../job-output.js";
@@ -136,8 +137,25 @@ async function runJob(client: JobworkerClient, command: string, args: string[], 
       return 1;
     }
     return exitCodeOf(record);
+  } catch (err) {
+    // The job may outlive this command (a lost connection, a revoked certificate): name
+    // it, so that it can be found again.
+    if (id !== undefined && err instanceof ClientError) throw withJobId(err, id);
+    throw err;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/** `err` with a hint naming job `id` and how to look at it afterwards. */
+function withJobId(err: ClientError, id: string): ClientError {
+  const hint = `${err.hint ? `${err.hint}; ` : ""}job ${id} may still be running: \`jobworker status ${id}\``;
+  return new ClientError(err.code, err.message, {
+    hint,
+    exitCode: err.exitCode,
+    cause: err,
+    ...(err.status !== undefined && { status: err.status }),
+    ...(err.serverCode !== undefined && { serverCode: err.serverCode }),
+  });
 }
