@@ -95,6 +95,8 @@ describe("GET /metrics", () => {
     assert.equal(sample(now, 'jobworker_running_jobs{owner="bob"}'), 1);
     assert.equal(sample(now, 'jobworker_jobs{state="running"}'), sample(before, 'jobworker_jobs{state="running"}') + 1);
     assert.equal(sample(now, "jobworker_job_start_seconds_count"), sample(before, "jobworker_job_start_seconds_count") + 1);
+    // A real duration: a start takes some time (it was always 0, every start in the first bucket).
+    assert.ok(sample(now, "jobworker_job_start_seconds_sum") > sample(before, "jobworker_job_start_seconds_sum"), "the start took some time");
 
     const ids = [
       await put({ cmd: "sh", args: ["-c", "printf hello; printf 123 >&2"] }),

@@ -57,6 +57,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
   // One TypeBox schema per shape: Ajv validates with it and the handlers get its type.
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const startTurns = new StartTurns();
+  const arrivals = new WeakMap<object, number>();
   // The server decodes no content-encoding: a gzip body must not be read as plain JSON.
   app.addHook("onRequest", async (request) => {
     const encoding = request.headers["content-encoding"];
@@ -92,9 +93,12 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
     schema: { body: JobSpec, querystring: EmptyQuery, ...ROUTE_DOCS.startJob },
     // Before the body is read: a wrong content type is refused without parsing it.
     onRequest: async (request) => {
+      // The first hook: the request's arrival, for the start latency (fastify's own
+      // reply.elapsedTime counts only with a logger or an onResponse hook, else it is 0).
+      arrivals.set(request, performance.now());
       if (!isJson(request.headers["content-type"])) throw new HttpError("UNSUPPORTED_MEDIA_TYPE");
     },
-    handler: async (request, reply): Promise<CreatedJob> => {
+    handler: async (request): Promise<CreatedJob> => {
       const { cmd, args, env, cwd, limits, network, timeout_ms: timeoutMs, stdin, labels } = request.body;
       if (limits !== undefined) refuseAboveHost(limits);
       // One start per turn of the event loop, so that other requests are served between starts.
@@ -117,7 +121,8 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
         ...(labels !== undefined ? { labels } : {}),
       });
       request.jobId = id;
-      if (onJobRunning && pool.status(id).state === "running") onJobRunning(reply.elapsedTime / 1000);
+      const arrived = arrivals.get(request);
+      if (onJobRunning && arrived !== undefined && pool.status(id).state === "running") onJobRunning((performance.now() - arrived) / 1000);
       // The id is acknowledged only once its record is on disk (a shared, off-thread fsync).
       await pool.persisted();
       return { id };
