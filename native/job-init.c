@@ -165,6 +165,39 @@ void reset_signals(void) {
   if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) die("signals");
 }
 
+/*
+ * execvp without its fallback: for a file the kernel refuses with ENOEXEC (executable,
+ * but neither ELF nor #!), glibc's execvp runs /bin/sh on it, so such a job ran as a shell
+ * script and ended 127. Here ENOEXEC is the answer, as execve gives it, and the engine
+ * says NOT_EXECUTABLE (126). The PATH search is execvp's: the job's PATH (glibc's
+ * /bin:/usr/bin without one), each entry in order, an empty one meaning the working
+ * directory; a refused entry (EACCES) is remembered while the search goes on, and any
+ * other failure of a file that exists ends it. Returns only on failure, errno set.
+ */
+static void exec_search(char **command) {
+  const char *file = command[0];
+  if (strchr(file, '/')) {
+    execv(file, command);
+    return;
+  }
+  const char *path = getenv("PATH");
+  if (!path) path = "/bin:/usr/bin";
+  int denied = 0;
+  char candidate[PATH_MAX];
+  for (const char *entry = path;; ) {
+    const char *end = strchrnul(entry, ':');
+    int length = end == entry ? snprintf(candidate, sizeof candidate, "%s", file) : snprintf(candidate, sizeof candidate, "%.*s/%s", (int)(end - entry), entry, file);
+    if (length >= 0 && (size_t)length < sizeof candidate) {
+      execv(candidate, command);
+      if (errno == EACCES) denied = 1;
+      else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV && errno != ETIMEDOUT) return;
+    }
+    if (*end == '\0') break;
+    entry = end + 1;
+  }
+  errno = denied ? EACCES : ENOENT;
+}
+
 void exec_command(const struct job_options *options, char **command, pid_t parent) {
   reset_signals();
   confine_process(options);
@@ -176,7 +209,7 @@ void exec_command(const struct job_options *options, char **command, pid_t paren
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) die("pdeathsig");
     if (getppid() != parent) _exit(127);
   }
-  execvp(command[0], command);
+  exec_search(command);
   die("exec");
 }
 

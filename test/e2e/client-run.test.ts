@@ -3,7 +3,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { cli, createWorld, type TestWorld } from "./fixtures.js";
 import { publicDir } from "../helpers/temp-dir.js";
@@ -54,6 +54,30 @@ describe("jobworker run (e2e)", () => {
     const ne = await cli(["run", "--", binFile], world.env); // exists, mode 0644
     assert.equal(ne.code, 126);
     assert.match(ne.stderr, /^jobworker: permission denied: .*random\.bin\n$/);
+  });
+
+  it("an executable file that is no program: NOT_EXECUTABLE and 126, by path and by PATH, never run by /bin/sh", async () => {
+    const dir = join(shared.path, "not-a-program");
+    await mkdir(dir, { recursive: true });
+    // No #! line: execvp would hand it to /bin/sh, which would run it and end 127.
+    await writeFile(join(dir, "script"), "echo ran-by-a-shell\nno-such-command-xyz\n", { mode: 0o755 });
+    for (const args of [["--", join(dir, "script")], ["-e", `PATH=/nonexistent-dir:${dir}`, "--", "script"]]) {
+      const r = await cli(["run", ...args], world.env);
+      assert.equal(r.code, 126, r.stderr);
+      assert.equal(r.stdout.length, 0, r.stdout.toString());
+      assert.match(r.stderr, /^jobworker: cannot execute script|cannot execute .*script: not a program the kernel can run/);
+      const [job] = JSON.parse((await cli(["list", "--json", "--limit", "1"], world.env)).stdout.toString()).jobs;
+      assert.equal(job.error_code, "NOT_EXECUTABLE");
+    }
+    // The PATH search goes on past an entry that refuses (EACCES), as execvp's does.
+    const denied = join(dir, "denied");
+    const good = join(dir, "good");
+    await Promise.all([mkdir(denied, { recursive: true }), mkdir(good, { recursive: true })]);
+    await writeFile(join(denied, "tool"), "#!/bin/sh\necho wrong\n", { mode: 0o644 });
+    await writeFile(join(good, "tool"), "#!/bin/sh\necho right\n", { mode: 0o755 });
+    const found = await cli(["run", "-e", `PATH=${denied}:${good}`, "--", "tool"], world.env);
+    assert.equal(found.code, 0, found.stderr);
+    assert.equal(found.stdout.toString(), "right\n");
   });
 
   it("copies binary output byte for byte, through run and through output", async () => {
