@@ -18,7 +18,7 @@ import { toHttpError } from "./map-error.js";
 import { checkMetricsListen, startMetricsListener, type MetricsListener, type MetricsListenOptions } from "./metrics/metrics-listener.js";
 import { ServerMetrics } from "./metrics/server-metrics.js";
 import { closeRevokedConnections } from "./revocation.js";
-import { registerHealthRoute } from "./routes/health.js";
+import { healthOf, registerHealthRoute } from "./routes/health.js";
 import { registerJobRoutes } from "./routes/jobs.js";
 import { registerOpenApi } from "./openapi.js";
 import { registerMetricsRoute } from "./routes/metrics.js";
@@ -190,7 +190,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await listen(app, host, options.port ?? 0);
     if (metrics && options.metricsListen) {
       try {
-        metricsListener = await startMetricsListener(metrics, options.metricsListen, log);
+        metricsListener = await startMetricsListener(metrics, () => healthOf(pool), options.metricsListen, log);
       } catch (err) {
         await app.close();
         throw err;

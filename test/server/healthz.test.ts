@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { request } from "undici";
 import { agentFor, call, startHarness, type Harness } from "./fixture.js";
 
 describe("GET /healthz", () => {
@@ -59,10 +60,17 @@ describe("GET /healthz", () => {
     }
     let small: Harness | undefined;
     try {
-      small = await startHarness({ dataDir: join(mountPoint, "data") });
+      small = await startHarness({ dataDir: join(mountPoint, "data"), metricsListen: { host: "127.0.0.1", port: 0 } });
       const agent = agentFor(small.pki.ca.certPem, small.bob);
       const url = `${small.server.url}/healthz`;
+      // The same answer in plain HTTP beside /metrics, for probes without a certificate.
+      const plainUrl = small.server.metricsUrl!.replace(/\/metrics$/, "/healthz");
+      const plain = async () => {
+        const res = await request(plainUrl);
+        return { status: res.statusCode, json: (await res.body.json()) as { code?: string; error?: string; status?: string } };
+      };
       assert.equal((await call(agent, url)).status, 200);
+      assert.deepEqual(await plain(), { status: 200, json: { status: "ok" } });
 
       // Fill the disk (head stops at ENOSPC with a non-zero status, as expected).
       const filler = join(mountPoint, "filler");
@@ -71,8 +79,10 @@ describe("GET /healthz", () => {
       assert.equal(full.status, 503, full.text);
       assert.equal(full.json.code, "UNHEALTHY");
       assert.match(full.json.error, /data disk is full/);
+      assert.deepEqual(await plain(), { status: 503, json: full.json });
       rmSync(filler);
       assert.equal((await call(agent, url)).status, 200);
+      assert.equal((await plain()).status, 200);
       await agent.close();
     } finally {
       await small?.close();

@@ -203,7 +203,7 @@ describe("GET /metrics", () => {
 });
 
 describe("metrics in plain HTTP (metricsListen)", () => {
-  it("serves GET /metrics on a loopback address without a certificate, and nothing else", async () => {
+  it("serves GET /metrics and GET /healthz on a loopback address without a certificate, and nothing else", async () => {
     const h = await startHarness({ metricsListen: { host: "127.0.0.1", port: 0 } });
     try {
       assert.match(h.server.metricsUrl ?? "", /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
@@ -211,6 +211,14 @@ describe("metrics in plain HTTP (metricsListen)", () => {
       assert.equal(res.statusCode, 200);
       assert.match(String(res.headers["content-type"]), /^text\/plain; version=0\.0\.4/);
       assert.match(await res.body.text(), /^jobworker_jobs_started_total 0$/m);
+      // GET /healthz too, the API's answer, for probes that have no certificate.
+      const health = await request(h.server.metricsUrl!.replace(/\/metrics$/, "/healthz"));
+      assert.equal(health.statusCode, 200);
+      assert.match(String(health.headers["content-type"]), /^application\/json/);
+      assert.deepEqual(await health.body.json(), { status: "ok" });
+      const healthPost = await request(h.server.metricsUrl!.replace(/\/metrics$/, "/healthz"), { method: "POST" });
+      assert.equal(healthPost.statusCode, 405);
+      await healthPost.body.dump();
       const other = await request(h.server.metricsUrl!.replace(/\/metrics$/, "/jobs"));
       assert.equal(other.statusCode, 404);
       assert.equal(((await other.body.json()) as { code: string }).code, "NOT_FOUND");

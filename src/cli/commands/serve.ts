@@ -98,7 +98,7 @@ export function registerServeCommand(program: Command): void {
     .option("--uid-range <first-last>", "uids (and gids) for the identities' jobs on a root server, one per identity, kept for ever (default 700000000-700999999)")
     .option("--writable <path>", "leave this host path writable for jobs (the host is read-only to them); shared by every identity; repeatable", collect)
     .option("--admin <name>", "an identity (client certificate CN) that may list, read, stop and delete every job and read /metrics; repeatable", collect)
-    .option("--metrics-listen <host:port>", "also serve GET /metrics in plain HTTP, without authentication, on this loopback address, e.g. 127.0.0.1:9464 (for a local Prometheus agent)", parseListen)
+    .option("--metrics-listen <host:port>", "also serve GET /metrics and GET /healthz in plain HTTP, without authentication, on this loopback address, e.g. 127.0.0.1:9464 (for a local Prometheus agent and health probes)", parseListen)
     .option("--accept-unconfined", "without root, where jobs cannot be confined: serve beyond loopback anyway (every client can then act as your user)")
     .option("--metrics-listen-any", "allow --metrics-listen on an address other than loopback (anyone who reaches it reads the metrics)")
     .option("--no-metrics", "collect no Prometheus metrics: no GET /metrics, no counting")

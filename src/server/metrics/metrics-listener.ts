@@ -2,6 +2,8 @@ import { createServer, type Server } from "node:http";
 import { isIP } from "node:net";
 import { ServerConfigError } from "../config-error.js";
 import { ERRORS } from "../errors.js";
+import type { HealthJson } from "../../protocol/health.js";
+import { HttpError } from "../http-error.js";
 import type { ServerMetrics } from "./server-metrics.js";
 
 /** Where the plain-HTTP metrics listener listens (`serve --metrics-listen`). */
@@ -14,7 +16,7 @@ export interface MetricsListenOptions {
 
 /** A started metrics listener. */
 export interface MetricsListener {
-  /** e.g. `http://127.0.0.1:9464/metrics` */
+  /** e.g. `http://127.0.0.1:9464/metrics` (`/healthz` beside it) */
   url: string;
   port: number;
   close(): Promise<void>;
@@ -52,20 +54,37 @@ export function checkMetricsListen(options: MetricsListenOptions): void {
 }
 
 /**
- * Serves `GET /metrics` in plain HTTP, for a Prometheus agent on the same host; nothing
- * else is there (404, or 405 for another method on /metrics). Errors while listening
- * are the same one-line `ServerConfigError`s as the API's.
+ * Serves `GET /metrics` and `GET /healthz` in plain HTTP, for a Prometheus agent, a load
+ * balancer's or a supervisor's probe on the same host, which have no client certificate;
+ * nothing else is there (404, or 405 for another method). `health` is the API's own
+ * answer (routes/health.ts). Errors while listening are the same one-line
+ * `ServerConfigError`s as the API's.
  */
-export async function startMetricsListener(metrics: ServerMetrics, options: MetricsListenOptions, log: (line: string) => void): Promise<MetricsListener> {
+export async function startMetricsListener(
+  metrics: ServerMetrics,
+  health: () => HealthJson,
+  options: MetricsListenOptions,
+  log: (line: string) => void,
+): Promise<MetricsListener> {
   checkMetricsListen(options);
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? "").split("?")[0];
+    const json = (status: number, body: object, headers: Record<string, string> = {}) =>
+      response.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers }).end(request.method === "HEAD" ? undefined : JSON.stringify(body));
     const refuse = (code: "NOT_FOUND" | "METHOD_NOT_ALLOWED", headers: Record<string, string> = {}) => {
       const { status, message } = ERRORS[code];
-      response.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers }).end(JSON.stringify({ error: message, code }));
+      json(status, { error: message, code }, headers);
     };
-    if (path !== "/metrics") return refuse("NOT_FOUND");
+    if (path !== "/metrics" && path !== "/healthz") return refuse("NOT_FOUND");
     if (request.method !== "GET" && request.method !== "HEAD") return refuse("METHOD_NOT_ALLOWED", { allow: "GET" });
+    if (path === "/healthz") {
+      try {
+        return json(200, health());
+      } catch (err) {
+        if (err instanceof HttpError) return json(err.statusCode, err.body() ?? {});
+        throw err;
+      }
+    }
     metrics.text().then(
       (text) => response.writeHead(200, { "content-type": metrics.contentType, "cache-control": "no-store" }).end(request.method === "HEAD" ? undefined : text),
       (err: unknown) => {

@@ -16,11 +16,17 @@ export function registerHealthRoute(fastify: FastifyInstance, pool: JobPool): vo
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get("/healthz", {
     schema: { querystring: EmptyQuery, ...ROUTE_DOCS.getHealth },
-    handler: async (): Promise<HealthJson> => {
-      const health = pool.health();
-      if (!health.ok) throw new HttpError("UNHEALTHY", `the server cannot take jobs: ${health.reason}`);
-      return { status: "ok" };
-    },
+    handler: async (): Promise<HealthJson> => healthOf(pool),
   });
   registerMethodNotAllowed(fastify, { "/healthz": ["GET"] });
+}
+
+/**
+ * The answer of `GET /healthz`, on the API and on the plain metrics listener alike:
+ * `{"status": "ok"}`, or an `UNHEALTHY` {@link HttpError} (503) saying why.
+ */
+export function healthOf(pool: Pick<JobPool, "health">): HealthJson {
+  const health = pool.health();
+  if (!health.ok) throw new HttpError("UNHEALTHY", `the server cannot take jobs: ${health.reason}`);
+  return { status: "ok" };
 }
