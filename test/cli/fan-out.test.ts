@@ -3,6 +3,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { prefixLines } from "../../src/cli/fan-out/prefix-lines.js";
 import { mapBounded } from "../../src/cli/fan-out/bounded.js";
+import { mkdirSync, readdirSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import { openOutputFiles } from "../../src/cli/fan-out/run-on.js";
+import { UserError } from "../../src/user-error.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 async function prefixed(chunks: string[], maxLine?: number): Promise<string[]> {
   async function* src() {
@@ -69,5 +74,28 @@ describe("mapBounded", () => {
       return `ran ${n}`;
     }, { when: () => stop, result: (n) => `skipped ${n}` });
     assert.deepEqual(results, ["ran 1", "skipped 2", "skipped 3"]);
+  });
+});
+
+describe("run --on --output-dir: the output files", () => {
+  it("one of a host's two files failing to open leaves the other closed, not leaked", async () => {
+    const dir = tempDir();
+    try {
+      // web1.stderr cannot be opened for writing (a directory): web1.stdout opens first.
+      mkdirSync(join(dir.path, "web1.stderr"));
+      const target = { name: "web1", settings: { url: "https://127.0.0.1:1", caFile: "", certFile: "", keyFile: "", home: dir.path } };
+      await assert.rejects(openOutputFiles(dir.path, [target]), (err: unknown) => err instanceof UserError && err.code === "OUTPUT_FILE_FAILED" && /web1\.stderr/.test(err.message));
+      const stdoutFile = join(dir.path, "web1.stdout");
+      const held = readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === stdoutFile;
+        } catch {
+          return false; // the descriptor readdir itself used
+        }
+      });
+      assert.deepEqual(held, [], "no descriptor of web1.stdout is left open");
+    } finally {
+      dir.remove();
+    }
   });
 });

@@ -1,7 +1,7 @@
 // `jobworker run --on web1,web2 -- CMD`: the same job on each context's server at once,
 // output prefixed per host (or written to DIR/<context>.stdout|stderr), one summary line
 // per host, exit 0 only if every host's job exited 0. docs/cli.md, "Fan-out".
-import { mkdir, open } from "node:fs/promises";
+import { mkdir, open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { constants } from "node:os";
 import { Readable, type Writable } from "node:stream";
@@ -138,7 +138,8 @@ interface OutputFiles {
   stderr: Writable;
 }
 
-async function openOutputFiles(dir: string, targets: readonly Target[]): Promise<Map<string, OutputFiles>> {
+/** The output files of `--output-dir`, two per host; exported for its test. */
+export async function openOutputFiles(dir: string, targets: readonly Target[]): Promise<Map<string, OutputFiles>> {
   const files = new Map<string, OutputFiles>();
   try {
     // The directory itself, not its parents: Node 20's recursive mkdir never returns for
@@ -147,14 +148,16 @@ async function openOutputFiles(dir: string, targets: readonly Target[]): Promise
       if (err.code !== "EEXIST") throw new UserError("OUTPUT_FILE_FAILED", `cannot create the output directory ${dir}: ${readFailure(err)}`, { hint: "give --output-dir a directory whose parent exists and that you can write to", cause: err });
     });
     for (const { name } of targets) {
-      const [stdout, stderr] = await Promise.all(["stdout", "stderr"].map(async (stream) => {
-        const path = join(dir, `${name}.${stream}`);
-        try {
-          return (await open(path, "w")).createWriteStream();
-        } catch (err) {
-          throw new UserError("OUTPUT_FILE_FAILED", `cannot write ${path}: ${readFailure(err)}`, { hint: "give --output-dir a directory you can write to", cause: err });
-        }
-      }));
+      const opened = await Promise.allSettled(["stdout", "stderr"].map((stream) => open(join(dir, `${name}.${stream}`), "w")));
+      const failed = opened.findIndex((result) => result.status === "rejected");
+      if (failed >= 0) {
+        // The other of the two may have opened: it is no one's yet, so close it here.
+        await Promise.all(opened.map((result) => (result.status === "fulfilled" ? result.value.close() : undefined)));
+        const path = join(dir, `${name}.${failed === 0 ? "stdout" : "stderr"}`);
+        const err = (opened[failed] as PromiseRejectedResult).reason;
+        throw new UserError("OUTPUT_FILE_FAILED", `cannot write ${path}: ${readFailure(err)}`, { hint: "give --output-dir a directory you can write to", cause: err });
+      }
+      const [stdout, stderr] = opened.map((result) => (result as PromiseFulfilledResult<FileHandle>).value.createWriteStream());
       files.set(name, { stdout: stdout!, stderr: stderr! });
     }
   } catch (err) {
