@@ -21,6 +21,7 @@ import { closeRevokedConnections } from "./revocation.js";
 import { healthOf, registerHealthRoute } from "./routes/health.js";
 import { registerJobRoutes } from "./routes/jobs.js";
 import { registerOpenApi } from "./openapi.js";
+import { registerMethodNotAllowed } from "./routes/method-not-allowed.js";
 import { registerMetricsRoute } from "./routes/metrics.js";
 import { readTlsMaterial, secureContextOptions, serverTlsOptions, cipherSuites, type TlsFiles } from "./tls-options.js";
 
@@ -382,6 +383,10 @@ async function buildApp({ pool, material, options, log, maxRunningPerClient, ope
   registerJobRoutes(app, { pool, maxRunningPerClient, admins, ...(metrics && { onJobRunning: (seconds: number) => metrics.jobStarted(seconds) }) });
   registerHealthRoute(app, pool);
   if (metrics) registerMetricsRoute(app, metrics, (identity) => admins.has(identity));
+  // Last: a known path with the wrong method says so (405 and Allow) instead of "not
+  // found", for every route registered above, plugins' included once they have loaded.
+  await app.after();
+  registerMethodNotAllowed(app, [...routes]);
   return app;
 }
 

@@ -5,7 +5,6 @@ import { HealthJson } from "../../protocol/health.js";
 import { EmptyQuery } from "../../protocol/job-request.js";
 import { HttpError } from "../http-error.js";
 import { ROUTE_DOCS } from "../route-docs.js";
-import { registerMethodNotAllowed } from "./method-not-allowed.js";
 
 /**
  * `GET /healthz`, for load balancers and supervisors: any authenticated identity may ask.
@@ -18,7 +17,6 @@ export function registerHealthRoute(fastify: FastifyInstance, pool: JobPool): vo
     schema: { querystring: EmptyQuery, ...ROUTE_DOCS.getHealth },
     handler: async (): Promise<HealthJson> => healthOf(pool),
   });
-  registerMethodNotAllowed(fastify, { "/healthz": ["GET"] });
 }
 
 /**

@@ -13,7 +13,6 @@ import { HttpError } from "../http-error.js";
 import { jobJson, statusJson } from "../job-json.js";
 import { jsonOutputStream } from "../json-output-stream.js";
 import { ROUTE_DOCS, STDIN_BODY } from "../route-docs.js";
-import { registerMethodNotAllowed } from "./method-not-allowed.js";
 import { StartTurns } from "../start-turns.js";
 
 /** Options of {@link registerJobRoutes}. */
@@ -209,18 +208,6 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
     return asked;
   }
 
-  // A known path with the wrong method says so (405 and Allow) instead of "not found".
-  const allowed: Record<string, string[]> = {
-    "/jobs": ["GET", "PUT"],
-    "/jobs/:id": ["DELETE", "GET"],
-    "/jobs/:id/status": ["GET"],
-    "/jobs/:id/output": ["GET"],
-    "/jobs/:id/stdout": ["GET"],
-    "/jobs/:id/stderr": ["GET"],
-    "/jobs/:id/stop": ["POST"],
-    "/jobs/:id/signal": ["POST"],
-    "/jobs/:id/stdin": ["PUT"],
-  };
   // The body of PUT /jobs/<id>/stdin is the job's stdin, streamed: its own content-type
   // parser hands the request stream on unread (no body limit, no buffering), and only in
   // this encapsulated context, so that every other route still takes JSON alone.
@@ -254,7 +241,6 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
     );
   });
 
-  registerMethodNotAllowed(fastify, allowed);
 }
 
 /** The host's CPUs, as `docker run --cpus` counts them (those this process may run on). */
