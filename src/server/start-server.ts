@@ -1,20 +1,19 @@
-import { performance } from "node:perf_hooks";
 import type { Server as HttpsServer } from "node:https";
-import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { JobPool, type PoolOptions } from "../engine/index.js";
 import { Admins, type AdminChange } from "./admins.js";
-import { createAuditWriter, type AuditDestination } from "./audit-log.js";
+import type { AuditDestination } from "./audit-log.js";
 import { clientErrorHandler } from "./client-error-handler.js";
 import { DEFAULT_MAX_RUNNING_PER_CLIENT } from "./defaults.js";
-import { checkClientCertificate, identityOf, setIdentity } from "./client-identity.js";
-import { handshakeRefusal, PeerAddresses } from "./handshake-refusal.js";
 import { checkTlsMaterial } from "./check-tls-material.js";
 import { checkUnconfinedListen } from "./unconfined-listen.js";
 import { ServerConfigError } from "./config-error.js";
-import { HttpError } from "./http-error.js";
 import { toHttpError } from "./map-error.js";
+import { errorAnswersPlugin } from "./plugins/error-answers.js";
+import { identityPlugin } from "./plugins/identity.js";
+import { createRequestLog, requestLogPlugin } from "./plugins/request-log.js";
+import { shutdownPlugin } from "./plugins/shutdown.js";
 import { checkMetricsListen, startMetricsListener, type MetricsListener, type MetricsListenOptions } from "./metrics/metrics-listener.js";
 import { ServerMetrics } from "./metrics/server-metrics.js";
 import { closeRevokedConnections } from "./revocation.js";
@@ -257,7 +256,13 @@ interface AppParts {
   admins: Admins;
 }
 
+/**
+ * The fastify app: its TLS and limits, then one plugin per concern (src/server/plugins/),
+ * in the order their onRequest hooks must run (request log, shutdown, identity), the
+ * error answers, and the routes.
+ */
 async function buildApp({ pool, material, options, log, maxRunningPerClient, openSockets, routes, metrics, admins }: AppParts): Promise<FastifyInstance<HttpsServer>> {
+  const requestLog = createRequestLog(options.auditLog ?? process.stdout, metrics, log);
   const app = Fastify({
     https: serverTlsOptions(material, options.ciphers),
     logger: false,
@@ -268,18 +273,17 @@ async function buildApp({ pool, material, options, log, maxRunningPerClient, ope
     exposeHeadRoutes: false,
     // Follow streams would otherwise keep close() waiting until their jobs end.
     forceCloseConnections: true,
-    // Fastify's own 503 while closing has none of our error shape (clients would call it
-    // a stranger's answer): the onRequest hook below answers SHUTTING_DOWN instead.
+    // Fastify's own 503 while closing has none of our error shape: plugins/shutdown.ts answers.
     return503OnClosing: false,
     // verbose: each complaint carries its schema, whose description completes the refusal's
     // sentence (src/server/validation-message.ts).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false, verbose: true } },
     // Requests Node's parser refuses (raw non-ASCII in the URL, huge headers, a timeout).
-    clientErrorHandler: clientErrorHandler(() => audit),
+    clientErrorHandler: clientErrorHandler(() => requestLog.audit),
     // Refusals fastify makes before routing (a malformed URL): same shape, and audited too.
     frameworkErrors: (err, request, reply) => {
       const httpError = toHttpError(err);
-      whenDone(request as FastifyRequest, reply as FastifyReply);
+      requestLog.track(request as FastifyRequest, reply as FastifyReply);
       void (reply as FastifyReply).code(httpError.statusCode).send(httpError.body());
     },
   });
@@ -287,97 +291,10 @@ async function buildApp({ pool, material, options, log, maxRunningPerClient, ope
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
-  const auditOut = options.auditLog ?? process.stdout;
-  const audit = createAuditWriter(auditOut, log);
-
-  /**
-   * Once the request's response is over (finished or aborted): counts it by route template
-   * and status, and writes its audit line. One listener for both, and the route template
-   * (a getter that builds an object) read once: this runs for every request.
-   */
-  function whenDone(request: FastifyRequest, reply: FastifyReply): void {
-    if (auditOut === false && !metrics) return;
-    const started = performance.now();
-    const time = auditOut === false ? "" : new Date().toISOString();
-    reply.raw.once("close", () => {
-      const route = request.routeOptions?.url;
-      metrics?.requestDone(route, reply.raw.statusCode);
-      if (auditOut === false) return;
-      audit({
-        time,
-        identity: request.identity || identityOf(request.raw.socket as TLSSocket) || null,
-        method: request.method,
-        route: route ?? request.url.slice(0, 200),
-        job_id: request.jobId ?? null,
-        ...(request.jobOwner !== null && { owner: request.jobOwner }),
-        status: reply.raw.statusCode,
-        duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
-        ...(reply.raw.writableFinished ? {} : { aborted: true as const }),
-      });
-    });
-  }
-
-  // Runs before the HTTP layer sees the connection (prepended): a certificate OpenSSL
-  // accepted but without clientAuth EKU or CN never reaches a handler.
-  app.server.prependListener("secureConnection", (socket: TLSSocket) => {
-    const check = checkClientCertificate(socket);
-    if ("refused" in check) {
-      log(`refused a TLS connection from ${peers.of(socket)}: ${check.refused.message}`);
-      metrics?.handshakeFailed(check.refused.reason);
-      socket.destroy();
-      return;
-    }
-    setIdentity(socket, check.identity);
-    openSockets.add(socket);
-    socket.once("close", () => openSockets.delete(socket));
-  });
-
-  // OpenSSL's own refusals (no certificate, unknown CA, expired, revoked): logged with
-  // the reason, since the client only sees the connection reset.
-  const peers = new PeerAddresses();
-  app.server.prependListener("connection", (raw: Socket) => peers.remember(raw));
-  app.server.on("tlsClientError", (err: NodeJS.ErrnoException, socket: TLSSocket) => {
-    const refusal = handshakeRefusal(err, socket);
-    log(`refused a TLS connection from ${peers.of(socket)}: ${refusal.message}`);
-    metrics?.handshakeFailed(refusal.reason);
-  });
-
-  app.decorateRequest("identity", "");
-  app.decorateRequest("jobId", null);
-  app.decorateRequest("jobOwner", null);
-  let closing = false;
-  app.addHook("preClose", async () => {
-    closing = true;
-  });
-  app.addHook("onRequest", async (request, reply) => {
-    whenDone(request, reply);
-    if (closing) {
-      reply.header("connection", "close");
-      throw new HttpError("SHUTTING_DOWN");
-    }
-    const identity = identityOf(request.raw.socket as TLSSocket);
-    // Cannot happen with the listener above; kept so that no handler ever runs without one.
-    if (identity === undefined) throw new HttpError("CLIENT_CERT_REQUIRED");
-    request.identity = identity;
-  });
-
-  app.setErrorHandler((err, request, reply) => {
-    const httpError = toHttpError(err);
-    if (httpError.code === "INTERNAL") {
-      log(`internal error on ${request.method} ${request.routeOptions.url ?? "?"}: ${(err as Error)?.stack ?? String(err)}`.replaceAll("\n", " | "));
-    }
-    reply.code(httpError.statusCode);
-    const body = httpError.body();
-    return body ? reply.type("application/json; charset=utf-8").send(body) : reply.send();
-  });
-  app.setNotFoundHandler(async () => {
-    throw new HttpError("NOT_FOUND");
-  });
-
-  // Response schemas (src/server/route-docs.ts) document the answers for the OpenAPI
-  // document; they do not shape them: JSON.stringify, as without schemas, so no field is
-  // ever dropped for lack of a line in a schema.
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  await app.register(requestLogPlugin, { requestLog });
+  await app.register(shutdownPlugin);
+  await app.register(identityPlugin, { log, metrics, openSockets });
+  await app.register(errorAnswersPlugin, { log });
   // Before every route: it learns them from fastify's onRoute hook.
   await registerOpenApi(app);
   registerJobRoutes(app, { pool, maxRunningPerClient, admins, ...(metrics && { onJobRunning: (seconds: number) => metrics.jobStarted(seconds) }) });
