@@ -22,7 +22,7 @@ try {
   const [server, client] = await Promise.all([issueCert(ca, { kind: "server" }), issueCert(ca, { kind: "client", commonName: "openapi" })]);
   const files = { caFile: join(dir, "ca.pem"), certFile: join(dir, "server.pem"), keyFile: join(dir, "server.key") };
   await Promise.all([writeFile(files.caFile, ca.certPem), writeFile(files.certFile, server.certPem), writeFile(files.keyFile, server.keyPem, { mode: 0o600 })]);
-  const running = await startServer({ ...files, dataDir: join(dir, "data"), isolation: false, auditLog: false, log: () => {} });
+  const running = await startServer({ ...files, pool: { dataDir: join(dir, "data"), isolation: false }, auditLog: false, log: () => {} });
   try {
     const text = await fetchText(`${running.url}/openapi.json`, { ca: ca.certPem, cert: client.certPem, key: client.keyPem, servername: "localhost" });
     await writeFile(target, `${JSON.stringify(JSON.parse(text), null, 2)}\n`);

@@ -54,28 +54,12 @@ export interface ServerOptions {
   crlFile?: string;
   /** Like `crlFile`, but a missing file means no CRL (checked again on each reload). */
   crlFileIfExists?: string;
-  /** Where a pool opened by the server keeps output; required unless `pool` is given. */
-  dataDir?: string;
-  /** A pool to serve; the server then does not close it. */
-  pool?: JobPool;
-  /** SIGTERM→SIGKILL grace of a pool the server opens. */
-  stopGraceMs?: number;
-  /** Per-stream output cap of a pool the server opens (default 1 GiB). */
-  maxOutputBytes?: number;
-  /** Retention of finished jobs of a pool the server opens. */
-  retain?: PoolOptions["retain"];
-  /** Resource control of a pool the server opens (see the engine's `PoolOptions`). */
-  limits?: PoolOptions["limits"];
-  cgroups?: PoolOptions["cgroups"];
-  /** Namespaces for every job (default: where the host allows); `false` turns them off. */
-  isolation?: PoolOptions["isolation"];
-  /** Job timeouts: the default and the maximum (`serve --default-timeout --max-timeout`). */
-  timeouts?: PoolOptions["timeouts"];
-  runAs?: PoolOptions["runAs"];
-  /** How a root server confines jobs: uid range, writable paths, masks (see the engine's `PoolOptions`). */
-  confinement?: PoolOptions["confinement"];
-  /** Limits over each identity's jobs together (see the engine's `PoolOptions`). */
-  clientLimits?: PoolOptions["clientLimits"];
+  /**
+   * The jobs to serve: a {@link JobPool} (which the server then does not close), or the
+   * options of the pool the server opens, and closes with itself (see the engine's
+   * `PoolOptions`: `dataDir`, grace, limits, isolation, confinement, …).
+   */
+  pool: JobPool | PoolOptions;
   /** Identities that may act on every job (`serve --admin`); fixed for the server's life. */
   admins?: readonly string[];
   /**
@@ -129,7 +113,7 @@ export interface RunningServer {
  * Starts the worker daemon: the job pool over HTTPS with mutual TLS (docs/api.md).
  *
  * @example
- * const server = await startServer({ caFile, certFile, keyFile, dataDir, port: 0 });
+ * const server = await startServer({ caFile, certFile, keyFile, pool: { dataDir }, port: 0 });
  * console.log(server.url);
  * await server.close();
  */
@@ -155,24 +139,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   checkTlsMaterial(material, files);
   const admins = await Admins.load({ ...(options.admins && { names: options.admins }), ...(options.adminsFile !== undefined && { file: options.adminsFile }) });
 
-  let pool = options.pool;
-  const ownsPool = pool === undefined;
-  if (!pool) {
-    if (options.dataDir === undefined) throw new ServerConfigError("startServer needs a dataDir or a pool");
-    pool = await JobPool.open({
-      dataDir: options.dataDir,
-      ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
-      ...(options.maxOutputBytes !== undefined ? { maxOutputBytes: options.maxOutputBytes } : {}),
-      ...(options.retain !== undefined ? { retain: options.retain } : {}),
-      ...(options.limits !== undefined ? { limits: options.limits } : {}),
-      ...(options.cgroups !== undefined ? { cgroups: options.cgroups } : {}),
-      ...(options.isolation !== undefined ? { isolation: options.isolation } : {}),
-      ...(options.timeouts !== undefined ? { timeouts: options.timeouts } : {}),
-      ...(options.runAs !== undefined ? { runAs: options.runAs } : {}),
-      ...(options.confinement !== undefined ? { confinement: options.confinement } : {}),
-      ...(options.clientLimits !== undefined ? { clientLimits: options.clientLimits } : {}),
-    });
-  }
+  // JavaScript callers of the old shape (dataDir and pool options at the top) get a sentence, not a TypeError.
+  if (typeof options.pool !== "object" || options.pool === null) throw new ServerConfigError("startServer needs `pool`: a JobPool, or the options of one to open ({ dataDir, … })");
+  const ownsPool = !(options.pool instanceof JobPool);
+  const pool = options.pool instanceof JobPool ? options.pool : await JobPool.open(options.pool);
   try {
     checkUnconfinedListen(pool, options.host ?? "127.0.0.1", options.acceptUnconfined === true);
   } catch (err) {

@@ -36,15 +36,17 @@ export async function createWorld(options: { maxRunningPerClient?: number; maxOu
     certFile: pki.serverCert,
     keyFile: pki.serverKey,
     crlFile: pki.crl,
-    dataDir: join(home, "data"),
-    stopGraceMs: 2000,
+    pool: {
+      dataDir: join(home, "data"),
+      stopGraceMs: 2000,
+      // The tests hand jobs files under the host's /tmp, which isolation makes private
+      // (test/server/isolation-api.test.ts drives an isolating server).
+      isolation: false,
+      ...(options.maxOutputBytes ? { maxOutputBytes: options.maxOutputBytes } : {}),
+    },
     auditLog: false,
     log: () => {},
-    // The tests hand jobs files under the host's /tmp, which isolation makes private
-    // (test/server/isolation-api.test.ts drives an isolating server).
-    isolation: false,
     ...(options.maxRunningPerClient ? { maxRunningPerClient: options.maxRunningPerClient } : {}),
-    ...(options.maxOutputBytes ? { maxOutputBytes: options.maxOutputBytes } : {}),
   });
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, JOBWORKER_HOME: home, JOBWORKER_SERVER: server.url };
   return {

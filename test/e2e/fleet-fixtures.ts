@@ -31,12 +31,10 @@ async function serverOn(pki: PkiPaths, dataDir: string): Promise<RunningServer> 
     certFile: pki.serverCert,
     keyFile: pki.serverKey,
     crlFile: pki.crl,
-    dataDir,
-    stopGraceMs: 2000,
+    // The tests check host-side facts about their jobs; isolation is tested elsewhere.
+    pool: { dataDir, stopGraceMs: 2000, isolation: false },
     auditLog: false,
     log: () => {},
-    // The tests check host-side facts about their jobs; isolation is tested elsewhere.
-    isolation: false,
   });
 }
 

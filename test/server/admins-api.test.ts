@@ -222,10 +222,9 @@ describe("the admin list", () => {
       caFile: pki.caFile,
       certFile: pki.certFile,
       keyFile: pki.keyFile,
-      dataDir: join(pki.dir, "data"),
+      pool: { dataDir: join(pki.dir, "data"), isolation: false },
       auditLog: false,
       log: () => {},
-      isolation: false,
       admins: ["erin"],
       adminsFile: file,
     });
@@ -268,7 +267,7 @@ describe("the admin list", () => {
   test("a bad admin name or admins file refuses to start, naming it, and opens nothing", async () => {
     const pki = await makePki();
     const dataDir = join(pki.dir, "data");
-    const base = { caFile: pki.caFile, certFile: pki.certFile, keyFile: pki.keyFile, dataDir, auditLog: false as const, log: () => {}, isolation: false as const };
+    const base = { caFile: pki.caFile, certFile: pki.certFile, keyFile: pki.keyFile, pool: { dataDir, isolation: false as const }, auditLog: false as const, log: () => {} };
     try {
       await assert.rejects(startServer({ ...base, admins: ["*"] }), (err: Error) => err instanceof ServerConfigError && /--admin: "\*" is not an identity/.test(err.message));
       await assert.rejects(startServer({ ...base, admins: [""] }), /--admin: "" is not a valid identity/);

@@ -45,13 +45,15 @@ describe("a confining server (root, defaults)", { skip: !root && "needs root (co
       caFile: paths.caCert,
       certFile: paths.serverCert,
       keyFile: paths.serverKey,
-      dataDir: join(dir, "data"),
-      stopGraceMs: 1000,
+      pool: {
+        dataDir: join(dir, "data"),
+        stopGraceMs: 1000,
+        isolation: {},
+        // What `serve` masks: every file its flags name, and the PKI home (~/.jobworker).
+        confinement: { masks: [paths.caCert, paths.serverCert, paths.serverKey, paths.dir] },
+      },
       auditLog: false,
       log: () => {},
-      isolation: {},
-      // What `serve` masks: every file its flags name, and the PKI home (~/.jobworker).
-      confinement: { masks: [paths.caCert, paths.serverCert, paths.serverKey, paths.dir] },
     });
     assert.equal(server.pool.confinement().mode, "per-identity", server.pool.confinement().summary);
     alice = agentFor(caPem, aliceCert!);

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
 import { createCa, createCrl, issueCert, type CertificateAuthority, type IssuedCertificate } from "../../src/pki/index.js";
+import type { PoolOptions } from "../../src/engine/index.js";
 import { startServer, type RunningServer, type ServerOptions } from "../../src/server/index.js";
 
 /** A client certificate and key, in memory and on disk (for curl and openssl). */
@@ -73,10 +74,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: Partial<ServerOptions> = {}): Promise<Harness> {
+/** Options of {@link startHarness}: the server's, with `pool` the options of the pool it opens, over the harness's. */
+export type HarnessOptions = Partial<Omit<ServerOptions, "pool">> & { pool?: Partial<PoolOptions> };
+
+export async function startHarness({ pool: poolOptions, ...options }: HarnessOptions = {}): Promise<Harness> {
   const pki = await makePki();
   const [alice, bob] = await Promise.all([pki.client("alice"), pki.client("bob")]);
-  const dataDir = join(pki.dir, "data");
+  const dataDir = poolOptions?.dataDir ?? join(pki.dir, "data");
   const audit: string[] = [];
   const { Writable } = await import("node:stream");
   const auditLog = new Writable({
@@ -89,13 +93,11 @@ export async function startHarness(options: Partial<ServerOptions> = {}): Promis
     caFile: pki.caFile,
     certFile: pki.certFile,
     keyFile: pki.keyFile,
-    dataDir,
-    stopGraceMs: 1000,
-    auditLog,
-    log: () => {},
     // Jobs here read gate files under the host's /tmp, which isolation makes private;
     // test/server/isolation-api.test.ts asks for an isolating server.
-    isolation: false,
+    pool: { stopGraceMs: 1000, isolation: false, ...poolOptions, dataDir },
+    auditLog,
+    log: () => {},
     ...options,
   });
   const agents: Agent[] = [];
@@ -176,7 +178,7 @@ export interface HarnessWithClients {
  * `options`) and an agent for alice and for bob, and close them; the returned object is
  * filled in by `before`.
  */
-export function harnessWithClients(options: Partial<ServerOptions>, hooks: { before: (fn: () => Promise<void>) => void; after: (fn: () => Promise<void>) => void }): HarnessWithClients {
+export function harnessWithClients(options: HarnessOptions, hooks: { before: (fn: () => Promise<void>) => void; after: (fn: () => Promise<void>) => void }): HarnessWithClients {
   const world = {} as HarnessWithClients;
   hooks.before(async () => {
     world.h = await startHarness(options);

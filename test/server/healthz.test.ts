@@ -60,7 +60,7 @@ describe("GET /healthz", () => {
     }
     let small: Harness | undefined;
     try {
-      small = await startHarness({ dataDir: join(mountPoint, "data"), metricsListen: { host: "127.0.0.1", port: 0 } });
+      small = await startHarness({ pool: { dataDir: join(mountPoint, "data") }, metricsListen: { host: "127.0.0.1", port: 0 } });
       const agent = agentFor(small.pki.ca.certPem, small.bob);
       const url = `${small.server.url}/healthz`;
       // The same answer in plain HTTP beside /metrics, for probes without a certificate.

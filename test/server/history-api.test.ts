@@ -59,7 +59,7 @@ describe("output cap", () => {
   let h: Harness;
   let alice: Agent;
   before(async () => {
-    h = await startHarness({ maxOutputBytes: 1000 });
+    h = await startHarness({ pool: { maxOutputBytes: 1000 } });
     alice = agentFor(h.pki.ca.certPem, h.alice);
   });
   after(async () => {
@@ -91,7 +91,7 @@ describe("full disk", () => {
     }
     const dataDir = join(mountPoint, "data");
     mkdirSync(dataDir);
-    const h = await startHarness({ dataDir });
+    const h = await startHarness({ pool: { dataDir } });
     const alice = agentFor(h.pki.ca.certPem, h.alice);
     try {
       const filler = (await call(alice, `${h.server.url}/jobs`, "PUT", { cmd: "head", args: ["-c", "67108864", "/dev/zero"] })).json.id;

@@ -11,7 +11,7 @@ describe("an isolating server", { skip: !root && "needs root (namespaces)" }, ()
   let h: Harness;
   let alice: Agent;
   before(async () => {
-    h = await startHarness({ isolation: {} });
+    h = await startHarness({ pool: { isolation: {} } });
     alice = agentFor(h.pki.ca.certPem, h.alice);
   });
   after(async () => {
@@ -43,7 +43,7 @@ describe("a server without isolation", () => {
   let h: Harness;
   let alice: Agent;
   before(async () => {
-    h = await startHarness({ isolation: false });
+    h = await startHarness({ pool: { isolation: false } });
     alice = agentFor(h.pki.ca.certPem, h.alice);
   });
   after(async () => {

@@ -7,7 +7,7 @@ import type { Agent } from "undici";
 import { call, harnessWithClients, waitEnded } from "./fixture.js";
 
 describe("labels", () => {
-  const world = harnessWithClients({ stopGraceMs: 300 }, { before, after });
+  const world = harnessWithClients({ pool: { stopGraceMs: 300 } }, { before, after });
 
   async function put(agent: Agent, body: Record<string, unknown>): Promise<string> {
     const answer = await call(agent, `${world.h.server.url}/jobs`, "PUT", body);

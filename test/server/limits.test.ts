@@ -13,7 +13,7 @@ describe("limits on a server with cgroups", { skip: !root && "needs root (cgroup
   let alice: Agent;
   let base: string;
   before(async () => {
-    h = await startHarness({ limits: { defaults: { pids: 100 }, maxima: { memoryBytes: 512 * MIB, cpus: 1 } } });
+    h = await startHarness({ pool: { limits: { defaults: { pids: 100 }, maxima: { memoryBytes: 512 * MIB, cpus: 1 } } } });
     alice = agentFor(h.pki.ca.certPem, h.alice);
     base = h.server.url;
   });
@@ -54,7 +54,7 @@ describe("limits on a server without cgroups", () => {
   let alice: Agent;
   let base: string;
   before(async () => {
-    h = await startHarness({ cgroups: false });
+    h = await startHarness({ pool: { cgroups: false } });
     alice = agentFor(h.pki.ca.certPem, h.alice);
     base = h.server.url;
   });

@@ -183,7 +183,7 @@ describe("GET /metrics", () => {
     }
     let small: Harness | undefined;
     try {
-      small = await startHarness({ dataDir: join(mountPoint, "data"), admins: ["alice"] });
+      small = await startHarness({ pool: { dataDir: join(mountPoint, "data") }, admins: ["alice"] });
       const agent = agentFor(small.pki.ca.certPem, small.alice);
       const url = `${small.server.url}/metrics`;
       assert.equal(sample((await call(agent, url)).text, "jobworker_disk_full"), 0);
@@ -239,7 +239,7 @@ describe("metrics in plain HTTP (metricsListen)", () => {
       assert.match(h.server.metricsUrl ?? "", /^http:\/\/0\.0\.0\.0:\d+\/metrics$/);
       const dataDir = join(h.pki.dir, "other-data");
       await assert.rejects(
-        startServer({ caFile: h.pki.caFile, certFile: h.pki.certFile, keyFile: h.pki.keyFile, dataDir, metricsListen: { host: "0.0.0.0", port: 9464 } }),
+        startServer({ caFile: h.pki.caFile, certFile: h.pki.certFile, keyFile: h.pki.keyFile, pool: { dataDir }, metricsListen: { host: "0.0.0.0", port: 9464 } }),
         (err: unknown) => err instanceof ServerConfigError && /0\.0\.0\.0 is not a loopback address/.test(err.message) && /--metrics-listen-any/.test(err.hint ?? ""),
       );
       assert.ok(!existsSync(dataDir), "the refused server opened its data directory");

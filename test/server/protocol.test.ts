@@ -15,7 +15,7 @@ describe("the wire contract", () => {
   let alice: Agent;
   let base: string;
   before(async () => {
-    h = await startHarness({ cgroups: false });
+    h = await startHarness({ pool: { cgroups: false } });
     alice = agentFor(h.pki.ca.certPem, h.alice);
     base = h.server.url;
   });

@@ -6,7 +6,7 @@ import { request } from "undici";
 import { call, harnessWithClients, waitEnded } from "./fixture.js";
 
 describe("POST /jobs/<id>/signal", () => {
-  const world = harnessWithClients({ stopGraceMs: 300 }, { before, after });
+  const world = harnessWithClients({ pool: { stopGraceMs: 300 } }, { before, after });
 
   async function startJob(script: string): Promise<string> {
     const put = await call(world.alice, `${world.h.server.url}/jobs`, "PUT", { cmd: "sh", args: ["-c", script] });

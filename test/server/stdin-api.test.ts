@@ -13,7 +13,7 @@ describe("a job's stdin", () => {
   let alice: Agent;
   let bob: Agent;
   before(async () => {
-    h = await startHarness({ stopGraceMs: 300 });
+    h = await startHarness({ pool: { stopGraceMs: 300 } });
     alice = agentFor(h.pki.ca.certPem, h.alice);
     bob = agentFor(h.pki.ca.certPem, h.bob);
   });

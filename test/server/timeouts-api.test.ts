@@ -9,7 +9,7 @@ describe("timeouts and long polls", () => {
   let alice: Agent;
   let bob: Agent;
   before(async () => {
-    h = await startHarness({ timeouts: { maxMs: 60_000 }, stopGraceMs: 300 });
+    h = await startHarness({ pool: { timeouts: { maxMs: 60_000 }, stopGraceMs: 300 } });
     alice = agentFor(h.pki.ca.certPem, h.alice);
     bob = agentFor(h.pki.ca.certPem, h.bob);
   });

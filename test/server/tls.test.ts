@@ -122,7 +122,7 @@ describe("revocation and reload", () => {
     pki = await makePki();
     [alice, bob] = await Promise.all([pki.client("alice"), pki.client("bob")]);
     crlFile = await pki.writeCrl([bob.serial]);
-    server = await startServer({ caFile: pki.caFile, certFile: pki.certFile, keyFile: pki.keyFile, crlFile, dataDir: `${pki.dir}/data`, auditLog: false, log: () => {} });
+    server = await startServer({ caFile: pki.caFile, certFile: pki.certFile, keyFile: pki.keyFile, crlFile, pool: { dataDir: `${pki.dir}/data` }, auditLog: false, log: () => {} });
   });
   after(async () => {
     await server?.close();
