@@ -41,6 +41,7 @@ export type {
   RetentionPolicy,
   RunAsUser,
   StreamOptions,
+  LogOptions,
 } from "./types.js";
 export type { JobPage } from "./job-store.js";
 export { DEFAULT_MAX_OUTPUT_BYTES } from "./job-pool.js";
@@ -48,3 +49,4 @@ export { INTERRUPTED_MESSAGE } from "./recovery.js";
 export { parseUidRange, DEFAULT_UID_RANGE, type UidRange } from "./confinement/uid-range.js";
 export { HOME_IN_JOB } from "./confinement/job-confinement.js";
 export { SIGNAL_NAMES, checkSignal } from "./job-signal.js";
+export type { OutputChunk } from "./output-chunks.js";

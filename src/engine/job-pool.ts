@@ -18,7 +18,7 @@ import { closePoolParts, openPoolParts, type PoolParts } from "./pool/open.js";
 import { RetentionSweeper } from "./retention.js";
 import { startJob } from "./start/start-job.js";
 import type { JobLimits, JobObserver, JobRecord, JobSpec, JobState, JobStatus, ListFilter } from "./types.js";
-import type { OutputName, PageOptions, PoolOptions, ResourceControlReport, StreamOptions } from "./types.js";
+import type { LogOptions, OutputName, PageOptions, PoolOptions, ResourceControlReport, StreamOptions } from "./types.js";
 
 export { DEFAULT_MAX_OUTPUT_BYTES } from "./pool/admission.js";
 
@@ -153,7 +153,16 @@ export class JobPool {
    */
   stream(id: string, which: OutputName, options: StreamOptions = {}): Readable {
     const found = this.find(id);
-    return this.outputs.stream(id, which, options, found.job?.notifier ?? OutputNotifier.forEndedJob());
+    return this.outputs.stream(id, which, options, found.job?.notifier ?? OutputNotifier.forEndedJob(), found.job);
+  }
+
+  /**
+   * Both streams as `OutputChunk`s ({stream, time, data}) in capture order, from the
+   * last `tail` lines or what was captured `since`; with `follow`, live until the job ends.
+   */
+  log(id: string, options: LogOptions = {}): Readable {
+    const found = this.find(id);
+    return this.outputs.log(id, options, found.job?.notifier ?? OutputNotifier.forEndedJob(), found.job);
   }
 
   /**

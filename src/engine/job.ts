@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { explainSpawnFailure, visibleToAnyone, type StartFailure } from "./explain-spawn-failure.js";
 import type { OutputFiles } from "./output-files.js";
 import { OutputNotifier } from "./output-notifier.js";
+import { OutputTimes, type TimesView } from "./output-times.js";
 import { bootId } from "./process-identity.js";
 import type { JobCgroup } from "./cgroups/job-cgroup.js";
 import type { Writable } from "node:stream";
@@ -67,6 +68,8 @@ export class Job {
   readonly cwd: string;
   readonly files: OutputFiles;
   readonly notifier: OutputNotifier;
+  /** When each append was seen (output-times.ts); sampled before followers are woken. */
+  readonly times: OutputTimes;
   readonly maxOutputBytes: number;
   readonly limits: JobLimits;
   readonly createdAt = Date.now();
@@ -95,6 +98,7 @@ export class Job {
     this.files = launch.files;
     this.maxOutputBytes = launch.maxOutputBytes;
     this.limits = launch.limits;
+    this.times = new OutputTimes(launch.files.timesPath());
     this.notifier = new OutputNotifier(() => this.scheduleLimitCheck());
     this.ended = new Promise((resolve) => (this.markEnded = resolve));
     this.startSettled = new Promise((resolve) => (this.markStartSettled = resolve));
@@ -143,9 +147,25 @@ export class Job {
     } finally {
       this.status = status;
       this.phase = { kind: "ended" };
+      this.times.sample([this.finalSizes.stdout, this.finalSizes.stderr]);
+      this.times.close();
       this.notifier.end();
       this.markEnded();
     }
+  }
+
+  /**
+   * The output watcher heard of writes (or may have missed some): the index takes the
+   * new sizes first, then followers are woken, only if anything grew.
+   */
+  outputChanged(): void {
+    if (this.times.sample([this.files.size("stdout"), this.files.size("stderr")])) this.notifier.changed();
+  }
+
+  /** The index as of now: a reader that seeks (tail, since) must not miss what was written since the last event. */
+  currentTimes(): TimesView {
+    this.outputChanged();
+    return this.times;
   }
 
   /** Output grew: if it passed the cap, stop the job (once per burst of writes). */

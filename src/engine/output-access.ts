@@ -1,18 +1,29 @@
+import { statSync } from "node:fs";
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { Readable } from "node:stream";
+import { LineStamper } from "../protocol/line-stamper.js";
 import { isNoSpaceError } from "./disk-space.js";
 import type { JobStore } from "./job-store.js";
-import type { Readable } from "node:stream";
 import { InvalidArgumentError } from "./errors.js";
+import { ChunkReader, type OutputChunk } from "./output-chunks.js";
 import { OutputFiles } from "./output-files.js";
 import type { OutputNotifier } from "./output-notifier.js";
 import { OutputReader } from "./output-reader.js";
-import type { OutputName, StreamOptions } from "./types.js";
+import { seekStarts, type SeekOptions } from "./output-seek.js";
+import { readTimes, removeOrphanedTimes, type TimesView } from "./output-times.js";
+import type { LogOptions, OutputName, StreamOptions } from "./types.js";
+
+/** A running job's index, brought up to date when asked for. */
+export interface LiveTimes {
+  currentTimes(): TimesView;
+}
 
 /**
  * Reading jobs' output from their files (docs/design.md, "Output"): whole, or as streams
  * that follow a running job; the open streams of each job, so that a deletion ends them.
  */
+
 export class OutputAccess {
   /** Open readers per job. */
   private readonly readers = new Map<string, Set<Readable>>();
@@ -31,13 +42,59 @@ export class OutputAccess {
     return { stdout: stdout!, stderr: stderr! };
   }
 
-  /** A reader of one stream from `offset`, following while `notifier` says the job runs. */
-  stream(id: string, which: OutputName, options: StreamOptions, notifier: OutputNotifier): Readable {
+  /**
+   * A reader of one stream from `offset` (or from its last `tail` lines, or what was
+   * captured `since`), following while `notifier` says the job runs; with `timestamps`,
+   * each line prefixed with its capture time. `live` is a running job.
+   */
+  stream(id: string, which: OutputName, options: StreamOptions, notifier: OutputNotifier, live?: LiveTimes): Readable {
     if (which !== "stdout" && which !== "stderr") throw new InvalidArgumentError(`unknown output: ${String(which)}`);
+    const seek = checkSeek(options);
     const offset = options.offset ?? 0;
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError("offset must be a non-negative integer");
-    const path = new OutputFiles(this.jobsDir, id).path(which);
-    const reader = new OutputReader(path, notifier, { offset, follow: options.follow === true, limit: this.maxOutputBytes });
+    if (options.offset !== undefined && (seek.tail !== undefined || seek.since !== undefined)) {
+      throw new InvalidArgumentError("offset cannot be combined with tail or since: each says where to start");
+    }
+    const files = new OutputFiles(this.jobsDir, id);
+    const follow = options.follow === true;
+    if (options.timestamps) {
+      const paths: [string | undefined, string | undefined] = which === "stdout" ? [files.path("stdout"), undefined] : [undefined, files.path("stderr")];
+      const chunks = new ChunkReader(paths, notifier, () => live?.currentTimes() ?? this.timesOf(files), {
+        follow,
+        limit: this.maxOutputBytes,
+        seek,
+        ...(options.offset !== undefined && { offset }),
+      });
+      return this.register(id, Readable.from(stamped(chunks), { objectMode: false }));
+    }
+    const start = seek.tail === undefined && seek.since === undefined ? offset : async (handle: Parameters<typeof seekStarts>[1][number]) => {
+      const handles = which === "stdout" ? [handle, undefined] : [undefined, handle];
+      return (await seekStarts(live?.currentTimes() ?? this.timesOf(files), handles, seek, this.maxOutputBytes))[which === "stdout" ? 0 : 1];
+    };
+    return this.register(id, new OutputReader(files.path(which), notifier, { offset: start, follow, limit: this.maxOutputBytes }));
+  }
+
+  /** Both streams as chunks in capture order, each with its stream and capture time (GET /jobs/<id>/log). */
+  log(id: string, options: LogOptions, notifier: OutputNotifier, live?: LiveTimes): Readable {
+    const seek = checkSeek(options);
+    const files = new OutputFiles(this.jobsDir, id);
+    const reader = new ChunkReader([files.path("stdout"), files.path("stderr")], notifier, () => live?.currentTimes() ?? this.timesOf(files), {
+      follow: options.follow === true,
+      limit: this.maxOutputBytes,
+      seek,
+    });
+    return this.register(id, reader);
+  }
+
+  /** An ended job's index, read back from its file (sizes cut at the cap). */
+  private timesOf(files: OutputFiles): TimesView {
+    const stats = (["stdout", "stderr"] as const).map((name) => statOrNone(files.path(name)));
+    const sizes: [number, number] = [Math.min(stats[0]!.size, this.maxOutputBytes), Math.min(stats[1]!.size, this.maxOutputBytes)];
+    return readTimes(files.timesPath(), sizes, [stats[0]!.mtimeMs, stats[1]!.mtimeMs]);
+  }
+
+  /** Keeps `reader` among the job's open readers until it closes. */
+  private register(id: string, reader: Readable): Readable {
     const open = this.readers.get(id) ?? new Set();
     this.readers.set(id, open.add(reader));
     reader.once("close", () => {
@@ -69,6 +126,7 @@ export class OutputAccess {
   /** Removes output files without a record (a crash during a deletion), until `stopped`. */
   async removeOrphans(isKnown: (id: string) => boolean, stopped: () => boolean): Promise<void> {
     try {
+      await removeOrphanedTimes(this.jobsDir, isKnown);
       for (const fileName of await readdir(this.jobsDir)) {
         if (stopped()) return;
         const jobId = OutputFiles.parseName(fileName)?.jobId;
@@ -77,6 +135,29 @@ export class OutputAccess {
     } catch {
       // Best effort: a leftover file costs disk space, never correctness.
     }
+  }
+}
+
+/** Checks `tail` and `since`; they are the same for one stream and for the log. */
+function checkSeek(options: LogOptions): SeekOptions {
+  const { tail, since } = options;
+  if (tail !== undefined && (!Number.isSafeInteger(tail) || tail < 0)) throw new InvalidArgumentError("tail must be a non-negative integer");
+  const sinceMs = since instanceof Date ? since.getTime() : since;
+  if (sinceMs !== undefined && !Number.isFinite(sinceMs)) throw new InvalidArgumentError("since must be a valid time");
+  return { ...(tail !== undefined && { tail }), ...(sinceMs !== undefined && { since: sinceMs }) };
+}
+
+/** Each chunk's lines, prefixed with its capture time. */
+async function* stamped(chunks: AsyncIterable<OutputChunk>): AsyncGenerator<Buffer> {
+  const stamper = new LineStamper();
+  for await (const chunk of chunks) yield stamper.stamp(chunk.time, chunk.data);
+}
+
+function statOrNone(path: string): { size: number; mtimeMs: number } {
+  try {
+    return statSync(path);
+  } catch {
+    return { size: 0, mtimeMs: 0 };
   }
 }
 

@@ -2,6 +2,8 @@ import { closeSync, rmSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import type { OutputName } from "./types.js";
 
+/** The folder of the jobs directory that holds the index files. */
+export const TIMES_DIR = "times";
 const OUTPUT_NAMES = ["stdout", "stderr"] as const satisfies readonly OutputName[];
 
 /**
@@ -28,6 +30,11 @@ export class OutputFiles {
     return { jobId: fileName.slice(0, dot), name };
   }
 
+  /** The side index of capture times (output-times.ts): in a directory of its own, which the watch on the jobs directory does not hear. */
+  timesPath(): string {
+    return join(this.jobsDir, TIMES_DIR, `${this.jobId}.times`);
+  }
+
   /** Current size in bytes; 0 when the file is missing (never created, or removed). */
   size(name: OutputName): number {
     try {
@@ -46,6 +53,7 @@ export class OutputFiles {
 
   remove(): void {
     for (const name of OUTPUT_NAMES) rmSync(this.path(name), { force: true });
+    rmSync(this.timesPath(), { force: true });
   }
 }
 

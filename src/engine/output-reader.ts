@@ -14,7 +14,9 @@ const CHUNK_BYTES = 64 * 1024;
  */
 export class OutputReader extends Readable {
   private handle: FileHandle | undefined;
-  private position: number;
+  private position = 0;
+  /** Where to start: an offset, or found in the file once it is open (tail, since). */
+  private readonly start: number | ((handle: FileHandle) => Promise<number>);
   private reading = false;
   private cancelWait: (() => void) | undefined;
   private readonly follow: boolean;
@@ -24,10 +26,10 @@ export class OutputReader extends Readable {
   constructor(
     private readonly path: string,
     private readonly notifier: OutputNotifier,
-    options: { offset: number; follow: boolean; limit: number },
+    options: { offset: number | ((handle: FileHandle) => Promise<number>); follow: boolean; limit: number },
   ) {
     super({ highWaterMark: CHUNK_BYTES });
-    this.position = options.offset;
+    this.start = options.offset;
     this.follow = options.follow;
     this.limit = options.limit;
   }
@@ -60,6 +62,7 @@ export class OutputReader extends Readable {
           return;
         }
         this.handle = handle;
+        this.position = typeof this.start === "number" ? this.start : await this.start(handle);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
         // No file yet: the job's first process makes it (the watch hears that). A job

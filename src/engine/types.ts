@@ -111,10 +111,26 @@ export interface StreamOptions {
   offset?: number;
   /** Keep the stream open and deliver new bytes until the job ends (default false). */
   follow?: boolean;
+  /** Start at the last `tail` lines (0: only what comes next). Not with `offset`. */
+  tail?: number;
+  /** Only output captured at or after this time (a Date, or ms since the epoch). Not with `offset`. */
+  since?: Date | number;
+  /** Prefix each line with its capture time (RFC 3339, milliseconds, UTC) and a space. */
+  timestamps?: boolean;
+}
+
+/** Options of `log`: both streams in capture order. */
+export interface LogOptions {
+  follow?: boolean;
+  /** The last `tail` lines of the two streams together, in capture order. */
+  tail?: number;
+  since?: Date | number;
 }
 
 /** Options of `JobPool.open`. */
 export interface PoolOptions {
+  /** How fast the output watch takes events under load (output-watcher.ts); for benchmarks. */
+  outputWatch?: import("./output-watcher.js").WatchRate;
   /** Directory that holds job output (and, with persistence, job records). Created if missing. */
   dataDir: string;
   /** Time between SIGTERM and SIGKILL when stopping a job (default 5000 ms). */

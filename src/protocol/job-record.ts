@@ -86,3 +86,11 @@ export type JobPage = Static<typeof JobPage>;
 /** `GET /jobs/<id>/output`: UTF-8 text, invalid bytes as U+FFFD. */
 export const JobOutput = Type.Object({ stdout: Type.String(), stderr: Type.String() });
 export type JobOutput = Static<typeof JobOutput>;
+
+/** One line of `GET /jobs/<id>/log` (NDJSON): a chunk of one stream, with its capture time. */
+export const LogChunk = Type.Object({
+  stream: Type.Union([Type.Literal("stdout"), Type.Literal("stderr")]),
+  time: Type.String({ format: "date-time", description: "when the server saw the chunk appended (RFC 3339, milliseconds, UTC)" }),
+  data: Type.String({ contentEncoding: "base64", description: "the chunk's bytes, base64" }),
+});
+export type LogChunk = Static<typeof LogChunk>;

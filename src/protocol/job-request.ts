@@ -1,4 +1,5 @@
 import { Type, type Static, type TInteger, type TNumber, type TObject, type TOptional } from "@sinclair/typebox";
+import { SINCE_DESCRIPTION } from "./since.js";
 import { describeLimitRange, LIMITS, MAX_TIMEOUT_MS, type ApiLimitName } from "./limits.js";
 
 /**
@@ -75,15 +76,28 @@ export const JobParams = Type.Object({ id: Type.String() }, { additionalProperti
 export type JobParams = Static<typeof JobParams>;
 
 /** Query of the `stdout`/`stderr` endpoints; strings, since nothing is coerced. */
+// An enum, not a union of literals: Ajv then says "must be one of …" in one complaint.
+const Flag = () => Type.Optional(Type.Unsafe<"true" | "false" | "1" | "0">({ type: "string", enum: ["true", "false", "1", "0"] }));
+/** `tail` and `since`: where reading starts, by lines from the end or by capture time. */
+const SeekFields = {
+  tail: Type.Optional(Type.String({ pattern: "^(0|[1-9][0-9]{0,15})$", description: "a whole number of lines" })),
+  since: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: SINCE_DESCRIPTION })),
+};
+
 export const OutputStreamQuery = Type.Object(
   {
-    // An enum, not a union of literals: Ajv then says "must be one of …" in one complaint.
-    follow: Type.Optional(Type.Unsafe<"true" | "false" | "1" | "0">({ type: "string", enum: ["true", "false", "1", "0"] })),
+    follow: Flag(),
     offset: Type.Optional(Type.String({ pattern: "^(0|[1-9][0-9]{0,15})$", description: "a whole number of bytes" })),
+    ...SeekFields,
+    timestamps: Flag(),
   },
   { additionalProperties: false },
 );
 export type OutputStreamQuery = Static<typeof OutputStreamQuery>;
+
+/** Query of `GET /jobs/<id>/log`: as the streams', without `offset` (two streams, two offsets) and `timestamps` (every chunk has its time). */
+export const LogQuery = Type.Object({ follow: Flag(), ...SeekFields }, { additionalProperties: false });
+export type LogQuery = Static<typeof LogQuery>;
 
 /**
  * Query of `GET /jobs`: a page size (1–1000, default 100), the previous page's

@@ -2,7 +2,7 @@ import { Type, type TSchema } from "@sinclair/typebox";
 import type { ErrorCode } from "../protocol/error-codes.js";
 import { ErrorBody } from "../protocol/errors.js";
 import { HealthJson } from "../protocol/health.js";
-import { JobOutput, JobPage, JobRecordJson, JobStatusJson } from "../protocol/job-record.js";
+import { JobOutput, JobPage, JobRecordJson, JobStatusJson, LogChunk } from "../protocol/job-record.js";
 import { CreatedJob } from "../protocol/job-request.js";
 import { ERRORS } from "./errors.js";
 
@@ -38,6 +38,11 @@ function refusal(description: string): TSchema {
 /** A streamed answer of raw bytes. */
 function bytes(description: string): TSchema {
   return Type.Unsafe({ description, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } });
+}
+
+/** A streamed answer of JSON objects, one per line. */
+function ndjson(schema: TSchema, description: string): TSchema {
+  return Type.Unsafe({ description, content: { "application/x-ndjson": { schema } } });
 }
 
 /**
@@ -130,7 +135,8 @@ export const ROUTE_DOCS = {
   },
   getJobStdout: {
     summary: "A job's stdout, raw bytes (`follow` streams until the job ends)",
-    description: "From byte `offset` (default 0). With `follow=true` the answer goes on as the job writes and ends when the job has ended and everything is sent.",
+    description:
+      "From byte `offset` (default 0), or from the last `tail` lines, or from what was captured `since` (RFC 3339 or a duration such as `10m`; with `tail` too, the later start wins). With `follow=true` the answer goes on as the job writes and ends when the job has ended and everything is sent. With `timestamps=true` each line is prefixed with its capture time (RFC 3339, milliseconds, UTC) and a space; without it the bytes are exactly the job's. `offset` with `tail` or `since` is refused.",
     operationId: "getJobStdout",
     tags: ["output"],
     response: { 200: bytes("the bytes of stdout, streamed (chunked)"), ...refusals(["JOB_NOT_FOUND", "INVALID_ARGUMENT"]) },
@@ -141,6 +147,14 @@ export const ROUTE_DOCS = {
     operationId: "getJobStderr",
     tags: ["output"],
     response: { 200: bytes("the bytes of stderr, streamed (chunked)"), ...refusals(["JOB_NOT_FOUND", "INVALID_ARGUMENT"]) },
+  },
+  getJobLog: {
+    summary: "Both output streams in capture order, as NDJSON (`follow` streams until the job ends)",
+    description:
+      'One JSON object per line, `{"stream": "stdout"|"stderr", "time": "<RFC 3339>", "data": "<base64>"}`, in the order the server saw the appends (not a true order of the two pipes). Takes `tail` (the last lines of both streams together), `since` and `follow` as the stream endpoints do.',
+    operationId: "getJobLog",
+    tags: ["output"],
+    response: { 200: ndjson(LogChunk, "the chunks of both streams, one JSON object per line, streamed"), ...refusals(["JOB_NOT_FOUND", "INVALID_ARGUMENT"]) },
   },
   writeJobStdin: {
     summary: "Stream the request body into a job's stdin",

@@ -6,12 +6,13 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { JobPool, JobRecord, OutputName } from "../../engine/index.js";
 import type { CreatedJob } from "../../protocol/job-request.js";
-import { EmptyQuery, JobParams, JobSpec, ListQuery, OutputStreamQuery, SignalRequest, StatusQuery } from "../../protocol/job-request.js";
+import { EmptyQuery, JobParams, JobSpec, ListQuery, LogQuery, OutputStreamQuery, SignalRequest, StatusQuery } from "../../protocol/job-request.js";
 import type { JobPage } from "../../protocol/job-record.js";
 import { engineLimitsOf, type ApiLimits } from "../../protocol/limits.js";
 import { HttpError } from "../http-error.js";
 import { jobJson, statusJson } from "../job-json.js";
 import { jsonOutputStream } from "../json-output-stream.js";
+import { logOptionsOf, ndjsonLog, streamOptionsOf } from "../output-query.js";
 import { ROUTE_DOCS, STDIN_BODY } from "../route-docs.js";
 import { StartTurns } from "../start-turns.js";
 
@@ -167,13 +168,15 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
       { schema: { params: JobParams, querystring: OutputStreamQuery, ...(which === "stdout" ? ROUTE_DOCS.getJobStdout : ROUTE_DOCS.getJobStderr) } },
       async (request, reply) => {
         const { id } = jobFor(request);
-        const follow = request.query.follow === "true" || request.query.follow === "1";
-        const offset = request.query.offset === undefined ? 0 : Number(request.query.offset);
-        if (!Number.isSafeInteger(offset)) throw new HttpError("INVALID_REQUEST", "offset must be a non-negative integer");
-        return sendStream(reply, "application/octet-stream", pool.stream(id, which, { offset, follow }));
+        return sendStream(reply, "application/octet-stream", pool.stream(id, which, streamOptionsOf(request.query)));
       },
     );
   }
+
+  app.get("/jobs/:id/log", { schema: { params: JobParams, querystring: LogQuery, ...ROUTE_DOCS.getJobLog } }, async (request, reply) => {
+    const { id } = jobFor(request);
+    return sendStream(reply, "application/x-ndjson", ndjsonLog(pool.log(id, logOptionsOf(request.query))));
+  });
 
   app.post("/jobs/:id/stop", { schema: { params: JobParams, querystring: EmptyQuery, ...ROUTE_DOCS.stopJob } }, async (request, reply) => {
     const { id } = jobFor(request);

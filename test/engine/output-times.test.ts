@@ -1,0 +1,143 @@
+// The side index of capture times: bounded per job, read back after a restart, removed
+// with the job; tail, since and timestamps read through it, and the bytes stay exact.
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { JobPool, type OutputChunk } from "../../src/index.js";
+import { MAX_TIME_ENTRIES, OutputTimes, readTimes } from "../../src/engine/output-times.js";
+import { collect, readUntil } from "../helpers/streams.js";
+import { tempDir } from "../helpers/temp-dir.js";
+
+async function chunksOf(stream: AsyncIterable<unknown>): Promise<OutputChunk[]> {
+  const chunks: OutputChunk[] = [];
+  for await (const chunk of stream) chunks.push(chunk as OutputChunk);
+  return chunks;
+}
+
+describe("OutputTimes", () => {
+  const dir = tempDir();
+  after(() => dir.remove());
+
+  it("stays within its bound, covering every byte in order, with times that only grow", () => {
+    const path = join(dir.path, "times", "job.times");
+    const times = new OutputTimes(path);
+    const sizes: [number, number] = [0, 0];
+    const samples = 5 * MAX_TIME_ENTRIES;
+    for (let i = 1; i <= samples; i++) {
+      sizes[i % 3 === 0 ? 1 : 0] += 10;
+      times.sample(sizes, 1_000_000 + i);
+      assert.ok(times.entries.length < MAX_TIME_ENTRIES);
+    }
+    times.close();
+    assert.ok(times.generation > 0, "the index merged entries at its bound");
+    assert.ok(statSync(path).size <= 8 + 16 * MAX_TIME_ENTRIES, "the file is bounded too");
+    const read = readTimes(path, sizes, [0, 0]);
+    assert.equal(read.entries.length, times.entries.length, "the file holds what memory held");
+    for (const stream of [0, 1] as const) {
+      const own = read.entries.filter((e) => e.stream === stream);
+      assert.equal(own[0]!.start, 0);
+      for (let i = 1; i < own.length; i++) assert.equal(own[i]!.start, own[i - 1]!.end, "contiguous");
+      assert.equal(own.at(-1)!.end, sizes[stream]);
+    }
+    for (let i = 1; i < read.entries.length; i++) assert.ok(read.entries[i]!.time >= read.entries[i - 1]!.time);
+    // The first samples kept their exact times; only later ones were merged.
+    assert.equal(read.entries[0]!.time, 1_000_001);
+  });
+
+  it("gives bytes no entry covers the file's time (a job from before the index)", () => {
+    const view = readTimes(join(dir.path, "missing.times"), [5, 0], [1234, 0]);
+    assert.deepEqual(view.entries, [{ stream: 0, start: 0, end: 5, time: 1234 }]);
+  });
+});
+
+describe("JobPool output times", () => {
+  const dir = tempDir();
+  const dataDir = join(dir.path, "data");
+  let pool: JobPool;
+  before(async () => {
+    pool = await JobPool.open({ isolation: false, dataDir, stopGraceMs: 500 });
+  });
+  after(async () => {
+    await pool.close();
+    dir.remove();
+  });
+
+  it("stamps lines with when they were written, and keeps them across a restart", async () => {
+    const before = Date.now();
+    const id = pool.create({ cmd: "sh", args: ["-c", "echo one; sleep 1.2; echo two >&2; sleep 0.1; echo three"] });
+    await pool.wait(id);
+    const check = async (label: string) => {
+      const stamped = (await collect(pool.stream(id, "stdout", { timestamps: true }))).toString();
+      const [first, second] = stamped.trimEnd().split("\n").map((line) => line.split(" "));
+      assert.equal(first![1], "one", label);
+      assert.equal(second![1], "three", label);
+      const gap = Date.parse(second![0]!) - Date.parse(first![0]!);
+      assert.ok(gap >= 1250 && gap <= 1800, `${label}: the lines were 1.3 s apart, the index says ${gap} ms`);
+      assert.ok(Date.parse(first![0]!) >= before - 1 && Date.parse(first![0]!) <= Date.now(), label);
+      assert.match(first![0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      const log = await chunksOf(pool.log(id));
+      assert.deepEqual(
+        log.map((c) => [c.stream, c.data.toString()]),
+        [
+          ["stdout", "one\n"],
+          ["stderr", "two\n"],
+          ["stdout", "three\n"],
+        ],
+        label,
+      );
+    };
+    await check("while the server runs");
+    assert.ok((await collect(pool.stream(id, "stdout"))).equals(Buffer.from("one\nthree\n")), "the bytes are the job's");
+    await pool.close();
+    pool = await JobPool.open({ isolation: false, dataDir, stopGraceMs: 500 });
+    await check("after a restart");
+    const timesFile = join(dataDir, "jobs", "times", `${id}.times`);
+    assert.ok(existsSync(timesFile));
+    await pool.delete(id);
+    assert.ok(!existsSync(timesFile), "deleting the job removes its index");
+  });
+
+  it("starts at the last lines, or at what was captured since a time, and follows", async () => {
+    const gate = join(dir.path, `gate-${Date.now()}`);
+    const id = pool.create({ cmd: "sh", args: ["-c", `printf 'a\\nb\\nc\\n'; while [ ! -e ${gate} ]; do sleep 0.02; done; echo d`] });
+    // Followers attached while the job waits on its gate; their first bytes say they are.
+    const waitFor = async (stream: AsyncIterable<unknown>, want: string) => {
+      let got = "";
+      const it = stream[Symbol.asyncIterator]();
+      while (!got.includes(want)) {
+        const next = await it.next();
+        if (next.done) break;
+        got += Buffer.isBuffer(next.value) ? next.value.toString() : (next.value as OutputChunk).data.toString();
+      }
+      return { got, it };
+    };
+    // The first lines are written before the readers below ask for the last of them.
+    await readUntil(pool.stream(id, "stdout", { follow: true }), (soFar) => soFar.toString().endsWith("c\n"));
+    const tail1 = await waitFor(pool.stream(id, "stdout", { tail: 1, follow: true }), "c\n");
+    assert.equal(tail1.got, "c\n");
+    const log2 = await waitFor(pool.log(id, { tail: 2, follow: true }), "c\n");
+    assert.equal(log2.got, "b\nc\n");
+    const none = pool.stream(id, "stdout", { tail: 0, follow: true });
+    const future = collect(none);
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(gate, "");
+    assert.equal((await future).toString(), "d\n", "tail=0 with follow gives only what comes next");
+    const rest = async (it: AsyncIterator<unknown>) => {
+      let text = "";
+      for (let next = await it.next(); !next.done; next = await it.next()) text += Buffer.isBuffer(next.value) ? next.value.toString() : (next.value as OutputChunk).data.toString();
+      return text;
+    };
+    assert.equal(await rest(tail1.it), "d\n");
+    assert.equal(await rest(log2.it), "d\n");
+    const times = (await chunksOf(pool.log(id))).map((c) => c.time);
+    const since = times.at(-1)!;
+    assert.equal((await collect(pool.stream(id, "stdout", { since }))).toString(), "d\n");
+    assert.equal((await collect(pool.stream(id, "stdout", { since: new Date(since + 60_000) }))).toString(), "");
+    assert.equal((await collect(pool.stream(id, "stdout", { since: 0, tail: 2 }))).toString(), "c\nd\n", "both: the later start wins");
+    assert.equal((await collect(pool.stream(id, "stdout", { offset: 2, timestamps: true }))).toString().replace(/^\S+ /gm, ""), "b\nc\nd\n");
+    assert.throws(() => pool.stream(id, "stdout", { offset: 1, tail: 1 }), { code: "INVALID_ARGUMENT" });
+    assert.throws(() => pool.stream(id, "stdout", { tail: -1 }), { code: "INVALID_ARGUMENT" });
+    assert.deepEqual(readdirSync(join(dataDir, "jobs", "times")).filter((n) => n.startsWith(id)), [`${id}.times`]);
+  });
+});
