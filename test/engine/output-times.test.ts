@@ -1,7 +1,7 @@
 // The side index of capture times: bounded per job, read back after a restart, removed
 // with the job; tail, since and timestamps read through it, and the bytes stay exact.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { JobPool, type OutputChunk } from "../../src/index.js";
@@ -56,6 +56,8 @@ describe("JobPool output times", () => {
   const dataDir = join(dir.path, "data");
   let pool: JobPool;
   before(async () => {
+    // Jobs may run as another uid: they must see the gate files put here.
+    chmodSync(dir.path, 0o755);
     pool = await JobPool.open({ isolation: false, dataDir, stopGraceMs: 500 });
   });
   after(async () => {
