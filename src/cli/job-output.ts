@@ -1,5 +1,6 @@
 import type { Readable, Writable } from "node:stream";
-import type { JobworkerClient, StreamName } from "../client/index.js";
+import type { JobworkerClient, LogChunk, LogOptions, StreamName } from "../client/index.js";
+import { LineStamper } from "../protocol/line-stamper.js";
 
 /**
  * Raised when our own stdout or stderr went away (EPIPE: `jobworker run … | head`).
@@ -72,6 +73,26 @@ export async function drain(src: Readable): Promise<void> {
  * and process.stderr must survive to print the error.
  */
 export async function copyStream(src: Readable, dst: Writable): Promise<void> {
+  await copyRouted(src, [dst], (chunk: Buffer) => [dst, chunk]);
+}
+
+/**
+ * Both streams of a job in the order the server captured them (GET /jobs/<id>/log), its
+ * stdout to our stdout and its stderr to our stderr; with `timestamps`, each line
+ * prefixed with its capture time. What `output --tail/--since/-t` prints.
+ */
+export async function copyJobLog(client: JobworkerClient, id: string, options: LogOptions & { timestamps: boolean }): Promise<void> {
+  const stamps = { stdout: new LineStamper(), stderr: new LineStamper() };
+  const targets = { stdout: process.stdout, stderr: process.stderr };
+  const log = await client.log(id, { ...(options.follow && { follow: true }), ...(options.tail !== undefined && { tail: options.tail }), ...(options.since !== undefined && { since: options.since }) });
+  await copyRouted(log, [process.stdout, process.stderr], ({ stream, time, data }: LogChunk) => [
+    targets[stream],
+    options.timestamps ? stamps[stream].stamp(Date.parse(time), data) : data,
+  ]);
+}
+
+/** Writes each chunk of `src` where `route` says, with backpressure; an error of a target ends the copy as OutputClosedError. */
+async function copyRouted<T>(src: Readable, dsts: readonly Writable[], route: (chunk: T) => [Writable, Buffer]): Promise<void> {
   let dstError: unknown;
   // A persistent listener: an EPIPE can surface after a write that returned true, and
   // an unhandled 'error' on process.stdout would crash the process.
@@ -79,17 +100,18 @@ export async function copyStream(src: Readable, dst: Writable): Promise<void> {
     dstError ??= err;
     src.destroy();
   };
-  dst.on("error", onError);
+  for (const dst of dsts) dst.on("error", onError);
   try {
     for await (const chunk of src) {
       if (dstError !== undefined) break;
-      if (!dst.write(chunk)) await waitForDrain(dst);
+      const [dst, bytes] = route(chunk as T);
+      if (!dst.write(bytes)) await waitForDrain(dst);
       if (dstError !== undefined) break;
     }
   } catch (err) {
     if (dstError === undefined) throw err;
   } finally {
-    dst.off("error", onError);
+    for (const dst of dsts) dst.off("error", onError);
   }
   if (dstError !== undefined) throw new OutputClosedError(dstError);
 }

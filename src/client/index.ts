@@ -3,5 +3,5 @@ export { JobworkerClient, parseServerUrl, type JobworkerClientOptions } from "./
 export { ClientError, isClientError, type ClientErrorCode } from "./errors.js";
 export { loadCredentials, type CredentialFiles, type Credentials } from "./credentials.js";
 export { toClientError, type ErrorContext } from "./transport-errors.js";
-export type { JobSpec, JobLimits, JobState, JobStatus, JobRecord, JobErrorCode, JobOutput, JobPage, OwnerOptions, PageOptions, StreamName, StreamOptions } from "./types.js";
+export type { JobSpec, JobLimits, JobState, JobStatus, JobRecord, JobErrorCode, JobOutput, JobPage, OwnerOptions, PageOptions, StreamName, StreamOptions, LogOptions, LogChunk } from "./types.js";
 export type { ErrorCode, ErrorBody } from "./types.js";

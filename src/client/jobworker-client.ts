@@ -8,7 +8,7 @@ import { ClientError } from "./errors.js";
 import { httpError } from "./http-errors.js";
 import { clientTlsContext } from "./tls-context.js";
 import { toClientError, type ErrorContext } from "./transport-errors.js";
-import type { JobOutput, JobPage, JobRecord, JobSpec, JobStatus, OwnerOptions, PageOptions, StreamName, StreamOptions } from "./types.js";
+import type { JobOutput, JobPage, JobRecord, JobSpec, JobStatus, LogChunk, LogOptions, OwnerOptions, PageOptions, StreamName, StreamOptions } from "./types.js";
 
 /** How to reach and authenticate to a jobworker server. */
 export interface JobworkerClientOptions {
@@ -174,11 +174,40 @@ export class JobworkerClient {
    */
   async stream(id: string, which: StreamName, options: StreamOptions & { signal?: AbortSignal } = {}): Promise<Readable> {
     if (which !== "stdout" && which !== "stderr") throw new TypeError(`stream must be "stdout" or "stderr", not ${String(which)}`);
-    const query = new URLSearchParams();
-    if (options.follow) query.set("follow", "true");
+    const query = outputQuery(options);
     if (options.offset) query.set("offset", String(options.offset));
+    if (options.timestamps) query.set("timestamps", "true");
+    return this.#body(`/jobs/${enc(id)}/${which}`, query, id, options);
+  }
+
+  /**
+   * `GET /jobs/<id>/log`: both streams as {@link LogChunk}s in the order the server
+   * captured them, as an object-mode Readable (also an async iterable). Parsed line by
+   * line as it arrives: memory stays bounded whatever the output's size.
+   */
+  async log(id: string, options: LogOptions & { signal?: AbortSignal } = {}): Promise<Readable> {
+    const body = await this.#body(`/jobs/${enc(id)}/log`, outputQuery(options), id, options);
+    const unexpected = () => this.#unexpected(`GET /jobs/${id}/log`);
+    async function* chunks(): AsyncGenerator<LogChunk> {
+      try {
+        for await (const line of ndjsonLines(body)) {
+          const value = JSON.parse(line) as { stream?: unknown; time?: unknown; data?: unknown };
+          if ((value.stream !== "stdout" && value.stream !== "stderr") || typeof value.time !== "string" || typeof value.data !== "string") throw unexpected();
+          yield { stream: value.stream, time: value.time, data: Buffer.from(value.data, "base64") };
+        }
+      } catch (err) {
+        throw err instanceof ClientError ? err : unexpected();
+      } finally {
+        body.destroy();
+      }
+    }
+    return Readable.from(chunks(), { objectMode: true, highWaterMark: 4 });
+  }
+
+  /** A GET whose answer is streamed: resolves once accepted, then its bytes as a Readable. */
+  async #body(path: string, query: URLSearchParams, id: string, options: { follow?: boolean; signal?: AbortSignal }): Promise<Readable> {
     const qs = query.size > 0 ? `?${query}` : "";
-    const res = await this.#send("GET", `/jobs/${enc(id)}/${which}${qs}`, {
+    const res = await this.#send("GET", `${path}${qs}`, {
       jobId: id,
       longLived: options.follow === true,
       signal: options.signal,
@@ -364,6 +393,26 @@ async function readText(res: IncomingMessage, ctx: ErrorContext): Promise<string
     throw toClientError(err, ctx);
   }
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/** `follow`, `tail` and `since`, as the output endpoints take them. */
+function outputQuery(options: LogOptions): URLSearchParams {
+  const query = new URLSearchParams();
+  if (options.follow) query.set("follow", "true");
+  if (options.tail !== undefined) query.set("tail", String(options.tail));
+  if (options.since !== undefined) query.set("since", options.since instanceof Date ? options.since.toISOString() : options.since);
+  return query;
+}
+
+/** A byte stream's lines (without their newlines); one line at a time in memory. */
+async function* ndjsonLines(body: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  let partial = "";
+  for await (const chunk of body) {
+    const lines = (partial + chunk.toString("utf8")).split("\n");
+    partial = lines.pop()!;
+    for (const line of lines) if (line) yield line;
+  }
+  if (partial) yield partial;
 }
 
 function enc(id: string): string {

@@ -45,8 +45,25 @@ export type StreamName = "stdout" | "stderr";
 export interface StreamOptions {
   /** Keep the stream open and deliver new bytes live until the job ends. */
   follow?: boolean;
-  /** Start at this byte (default 0). */
+  /** Start at this byte (default 0). Not with `tail` or `since`. */
   offset?: number;
+  /** Start at the last `tail` lines (0 with `follow`: only what comes next). */
+  tail?: number;
+  /** Only what was captured since then: a Date, or as the API takes it (RFC 3339, or a duration such as `10m`). */
+  since?: Date | string;
+  /** Prefix each line with its capture time (RFC 3339, milliseconds) and a space. */
+  timestamps?: boolean;
+}
+
+/** Options of {@link JobworkerClient.log}: as {@link StreamOptions}, for both streams together. */
+export type LogOptions = Pick<StreamOptions, "follow" | "tail" | "since">;
+
+/** One chunk of `GET /jobs/<id>/log`: its stream, its capture time, its bytes. */
+export interface LogChunk {
+  stream: StreamName;
+  /** RFC 3339, milliseconds, UTC. */
+  time: string;
+  data: Buffer;
 }
 
 /** The stable `code` of the server's error bodies, and the body itself. */

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import type { JobRecord, JobworkerClient } from "../../client/index.js";
 import { ClientError } from "../../client/errors.js";
 import { addClientOptions, CLIENT_ENV_HELP, withClient, type ClientFlags } from "../options/client.js";
-import { printJson } from "../format/print.js";
+import { jobOutputText, printJsonStreamed } from "../format/json-stream.js";
 import { copyJobOutput, drain, OutputClosedError } from "../job-output.js";
 import { EXIT_SIGPIPE } from "../stdio.js";
 import { addJobArguments, jobSpecOf, type JobSpecFlags } from "../options/job-spec.js";
@@ -34,8 +34,9 @@ On several hosts at once (contexts, see \`jobworker context --help\`):
   jobworker run --on all --output-dir out -- make test   # out/web1.stdout, out/web1.stderr, …
 It exits 0 only if the job exited 0 on every host; Ctrl-C stops it on every host.
 
-With --json the output is not streamed: when the job has ended, one JSON object is
-printed: the job's record (GET /jobs/ID) plus its "stdout" and "stderr" as text.
+With --json the output is not streamed live: when the job has ended, one JSON object
+is printed: the job's record (GET /jobs/ID) plus its "stdout" and "stderr" as text,
+written as it is read from the server (memory does not grow with the output).
 
 Exit codes:
   the job's exit code   when it completed (128+n when killed by signal n)
@@ -122,7 +123,12 @@ async function runJob(client: JobworkerClient, command: string, args: string[], 
     if (interrupted) return 128 + constants.signals[interrupted];
     const record = await client.get(id);
     if (flags.json) {
-      printJson({ ...record, ...(await client.output(id)) });
+      try {
+        await printJsonStreamed({ ...record, ...jobOutputText(client, id) });
+      } catch (err) {
+        if (!(err instanceof OutputClosedError)) throw err;
+        return EXIT_SIGPIPE;
+      }
     } else if (record.status === "error") {
       process.stderr.write(`jobworker: ${record.error_msg ?? "the job could not start"}\n`);
     } else if (record.oom_killed) {

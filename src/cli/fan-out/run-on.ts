@@ -6,12 +6,12 @@ import { join } from "node:path";
 import { constants } from "node:os";
 import { Readable, type Writable } from "node:stream";
 import { finished } from "node:stream/promises";
-import type { JobOutput, JobRecord, JobSpec, JobworkerClient } from "../../client/index.js";
+import type { JobRecord, JobSpec, JobworkerClient } from "../../client/index.js";
 import { UserError } from "../../user-error.js";
 import { readFailure } from "../../client/credentials.js";
 import { exitCodeOf } from "../commands/run.js";
 import { formatHostResult, hostResultJson } from "../format/fan-out.js";
-import { printJson } from "../format/print.js";
+import { jobOutputText, printJsonStreamed, type StreamedText } from "../format/json-stream.js";
 import { copyJobOutput, drain, OutputClosedError } from "../job-output.js";
 import { openClientWith } from "../options/client.js";
 import { EXIT_SIGPIPE } from "../stdio.js";
@@ -27,8 +27,8 @@ export interface HostResult {
   id?: string;
   /** The job's final record, when it was read. */
   record?: JobRecord;
-  /** Its output as text, for `--json`. */
-  output?: JobOutput;
+  /** Its output as text, for `--json`: read from the server as the document is printed. */
+  output?: { stdout: StreamedText; stderr: StreamedText };
   /** Why this host has no final record (unreachable, refused, connection lost…). */
   error?: unknown;
   /** Not started: Ctrl-C (or a closed stdout) came first. */
@@ -59,6 +59,8 @@ export async function runOnContexts(targets: readonly Target[], spec: JobSpec, o
   let interrupted: NodeJS.Signals | undefined;
   let outputClosed = false;
   const started = new Set<Started>();
+  /** Clients kept open for `--json`, which reads each host's output as it prints it. */
+  const printing: JobworkerClient[] = [];
   const stop = (job: Started) => (job.stopping ??= job.client.stop(job.id).catch(() => {}));
   const stopAll = () => started.forEach(stop);
   const onSignal = (signal: NodeJS.Signals) => {
@@ -102,12 +104,15 @@ export async function runOnContexts(targets: readonly Target[], spec: JobSpec, o
       }
       await job.stopping;
       result.record = await client.get(id);
-      if (options.json) result.output = await client.output(id);
+      if (options.json) {
+        result.output = jobOutputText(client, id);
+        printing.push(client);
+      }
     } catch (err) {
       result.error = err;
     } finally {
       if (job) started.delete(job);
-      await client?.destroy().catch(() => {});
+      if (!result.output) await client?.destroy().catch(() => {});
     }
     return result;
   };
@@ -126,8 +131,16 @@ export async function runOnContexts(targets: readonly Target[], spec: JobSpec, o
     if (files) await closeOutputFiles(files);
   }
 
-  if (options.json) printJson({ hosts: results.map(hostResultJson) });
-  else for (const r of results) process.stderr.write(`jobworker: ${formatHostResult(r)}\n`);
+  if (options.json) {
+    try {
+      await printJsonStreamed({ hosts: results.map(hostResultJson) });
+    } catch (err) {
+      if (!(err instanceof OutputClosedError)) throw err;
+      outputClosed = true;
+    } finally {
+      await Promise.all(printing.map((client) => client.destroy().catch(() => {})));
+    }
+  } else for (const r of results) process.stderr.write(`jobworker: ${formatHostResult(r)}\n`);
   if (interrupted) return 128 + constants.signals[interrupted];
   if (outputClosed) return EXIT_SIGPIPE;
   return results.every((r) => r.record !== undefined && exitCodeOf(r.record) === 0) ? 0 : 1;

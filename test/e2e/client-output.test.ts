@@ -1,0 +1,139 @@
+// Reading output as people do, through the built CLI: the last lines, what is new since a
+// time, capture times, both streams in capture order; `--json` in bounded memory.
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { publicDir } from "../helpers/temp-dir.js";
+import { cli, createWorld, type TestWorld } from "./fixtures.js";
+
+let world: TestWorld;
+const gates = publicDir();
+before(async () => {
+  world = await createWorld();
+});
+after(async () => {
+  await world?.close();
+  gates.remove();
+});
+
+async function startJob(script: string): Promise<string> {
+  const started = await cli(["start", "--", "sh", "-c", script], world.env);
+  assert.equal(started.code, 0, started.stderr);
+  return started.stdout.toString().trim();
+}
+
+async function ended(script: string): Promise<string> {
+  const id = await startJob(script);
+  assert.equal((await cli(["wait", id], world.env)).code, 0);
+  return id;
+}
+
+describe("jobworker output --tail --since -t", () => {
+  it("prints the last lines of both streams, in capture order, each to its own descriptor", async () => {
+    const id = await ended("echo o1; echo o2; sleep 0.1; echo e1 >&2; sleep 0.1; echo o3; sleep 0.1; echo e2 >&2");
+    const last3 = await cli(["output", "--tail", "3", id], world.env);
+    assert.equal(last3.code, 0, last3.stderr);
+    assert.equal(last3.stdout.toString(), "o3\n");
+    assert.equal(last3.stderr, "e1\ne2\n");
+    const none = await cli(["output", "--tail", "0", id], world.env);
+    assert.equal(none.stdout.length + none.stderr.length, 0);
+    const all = await cli(["output", "--since", "10m", id], world.env);
+    assert.equal(all.stdout.toString(), "o1\no2\no3\n");
+    assert.equal(all.stderr, "e1\ne2\n");
+    const plain = await cli(["output", id], world.env);
+    assert.equal(plain.stdout.toString(), "o1\no2\no3\n", "without the new flags, the bytes as before");
+  });
+
+  it("stamps each line with when it was written: a 1.2 s sleep shows as 1.2 s", async () => {
+    const startedAt = Date.now();
+    const id = await ended("echo first; sleep 1.2; echo second");
+    const stamped = await cli(["output", "-t", id], world.env);
+    assert.equal(stamped.code, 0, stamped.stderr);
+    const lines = stamped.stdout.toString().trimEnd().split("\n").map((l) => /^(\S+) (.*)$/.exec(l)!);
+    assert.deepEqual(lines.map((m) => m[2]), ["first", "second"]);
+    const [t1, t2] = lines.map((m) => Date.parse(m[1]!));
+    assert.match(lines[0]![1]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.ok(t2! - t1! >= 1150 && t2! - t1! <= 1700, `1.2 s apart, stamped ${t2! - t1!} ms apart`);
+    assert.ok(t1! >= startedAt - 5 && t2! <= Date.now(), "the times are when the lines were written");
+    // --since a time between the two lines gives the second alone.
+    const between = new Date(t1! + 600).toISOString();
+    assert.equal((await cli(["output", "--since", between, id], world.env)).stdout.toString(), "second\n");
+  });
+
+  it("follows from the last lines, or from nothing with --tail 0", async () => {
+    const gate = `${gates.path}/gate-${Date.now()}`;
+    const id = await startJob(`echo a; echo b; while [ ! -e ${gate} ]; do sleep 0.02; done; echo c`);
+    // Both followers attached (each printed what it must, or nothing) before the gate opens.
+    let tailOut = "";
+    const tail1 = cli(["output", "-f", "--tail", "1", id], world.env, (child) => child.stdout!.on("data", (c: Buffer) => (tailOut += c)));
+    const fresh = cli(["output", "-f", "--tail", "0", "-t", id], world.env);
+    for (let i = 0; i < 200 && tailOut !== "b\n"; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(tailOut, "b\n");
+    writeFileSync(gate, "");
+    assert.equal((await tail1).stdout.toString(), "b\nc\n");
+    const freshOut = (await fresh).stdout.toString();
+    assert.match(freshOut, /^\S+Z c\n$/);
+  });
+
+  it("refuses a bad --tail or --since as a usage error", async () => {
+    const bad = await cli(["output", "--since", "yesterday", "00000000-0000-0000-0000-000000000000"], world.env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--since/);
+    const tail = await cli(["output", "--tail", "-1", "00000000-0000-0000-0000-000000000000"], world.env);
+    assert.equal(tail.code, 2);
+    assert.match(tail.stderr, /--tail/);
+  });
+});
+
+/** The peak resident memory of a live process, from /proc (VmHWM only grows). */
+function peakRssBytes(pid: number): number {
+  try {
+    const kib = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "latin1"))?.[1];
+    return kib ? Number(kib) * 1024 : 0;
+  } catch {
+    return 0; // already gone
+  }
+}
+
+describe("--json in bounded memory", () => {
+  const SIZE = 300 * 1024 * 1024;
+  const LIMIT = 200 * 1024 * 1024;
+  const line = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n";
+
+  /** Runs the CLI, reading its stdout as it comes: the size, the first bytes, the last, and its peak RSS. */
+  function measured(args: string[]): Promise<{ code: number | null; bytes: number; head: string; tail: string; peak: number; stderr: string }> {
+    let bytes = 0;
+    let head = "";
+    let tail = "";
+    let peak = 0;
+    return new Promise((done, fail) => {
+      void cli(args, world.env, (child) => {
+        child.stdout!.removeAllListeners("data"); // we count; the fixture would keep every byte
+        child.stdout!.on("data", (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (head.length < 200) head += chunk.toString("latin1", 0, 200);
+          tail = (tail + chunk.toString("latin1", Math.max(0, chunk.length - 200))).slice(-200);
+          peak = Math.max(peak, peakRssBytes(child.pid!));
+        });
+      }).then((r) => done({ code: r.code, bytes, head, tail, peak, stderr: r.stderr }), fail);
+    });
+  }
+
+  for (const [label, args] of [
+    ["output --json", (id: string) => ["output", "--json", id]],
+    ["run --json", () => ["run", "--json", "--", "sh", "-c", `yes '${line.trimEnd()}' | head -c ${SIZE}`]],
+  ] as const) {
+    it(`${label} of 300 MB stays under 200 MB of RSS`, { timeout: 180_000 }, async () => {
+      const id = label === "output --json" ? await ended(`yes '${line.trimEnd()}' | head -c ${SIZE}`) : "";
+      const r = await measured(args(id));
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.head.startsWith(label === "output --json" ? `{\n  "stdout": "${line.trimEnd()}\\n` : "{\n  \"id\": "), r.head);
+      assert.ok(r.tail.endsWith(`\\n",\n  "stderr": ""\n}\n`), r.tail);
+      // Every output byte is there, each newline written as \n (two characters).
+      assert.ok(r.bytes > SIZE, `printed ${r.bytes} bytes`);
+      assert.ok(r.peak > 0, "the CLI's memory was read while it ran");
+      assert.ok(r.peak < LIMIT, `peak RSS ${(r.peak / 2 ** 20).toFixed(0)} MiB`);
+      console.log(`# ${label}: ${r.bytes} bytes of JSON, peak RSS of the CLI ${(r.peak / 2 ** 20).toFixed(1)} MiB`);
+    });
+  }
+});
