@@ -36,42 +36,52 @@ export async function seekStarts(view: TimesView, handles: readonly (FileHandle 
 }
 
 /**
- * Walks the entries backwards counting line starts (the byte after a newline that is not
- * a stream's last byte). The result for the other stream is where it stood in capture
- * order at the line's first byte.
+ * Walks the entries backwards counting line starts: a stream's first byte, and each byte
+ * after a newline. Each is counted at the entry that holds it, so the count follows
+ * capture order; the other stream's start is where it stood at that entry.
  */
 async function tailStartsOf(view: TimesView, handles: readonly (FileHandle | undefined)[], lines: number, ends: [number, number]): Promise<[number, number]> {
   if (lines === 0) return [...ends];
+  // How far each stream is delivered before the entry being looked at, in capture order.
   const position: [number, number] = [...ends];
-  // Where the other stream stood at the start of the later entry of each stream.
-  const atLater: [[number, number], [number, number]] = [[...ends], [...ends]];
   let counted = 0;
+  const found = (stream: StreamIndex, lineStart: number): [number, number] | undefined => {
+    if (++counted < lines) return undefined;
+    const result: [number, number] = [...position];
+    result[stream] = lineStart;
+    return result;
+  };
   const block = Buffer.allocUnsafe(BLOCK_BYTES);
   for (let j = view.entries.length - 1; j >= 0; j--) {
     const entry = view.entries[j]!;
     const stream: StreamIndex = entry.stream;
     const handle = handles[stream];
-    if (!handle) continue;
     const from = Math.min(entry.start, ends[stream]);
     const entryEnd = Math.min(entry.end, ends[stream]);
-    let to = entryEnd;
-    while (to > from) {
+    if (!handle || entryEnd <= from) continue;
+    // Newlines inside the entry; one on its last byte starts a line in a later entry, or none.
+    for (let to = entryEnd; to > from; ) {
       const size = Math.min(BLOCK_BYTES, to - from);
       const { bytesRead } = await handle.read(block, 0, size, to - size);
       if (bytesRead < size) break;
       for (let i = block.lastIndexOf(10, size - 1); i >= 0; i = i > 0 ? block.lastIndexOf(10, i - 1) : -1) {
         const lineStart = to - size + i + 1;
-        if (lineStart >= ends[stream]) continue;
-        if (++counted === lines) {
-          const other = lineStart < entryEnd ? position : atLater[stream];
-          const result: [number, number] = [...other];
-          result[stream] = lineStart;
-          return result;
-        }
+        if (lineStart >= entryEnd) continue;
+        const result = found(stream, lineStart);
+        if (result) return result;
       }
       to -= size;
     }
-    atLater[stream] = [...position];
+    // The entry's first byte starts a line if it is the stream's first or follows a newline.
+    let startsLine = from === 0;
+    if (!startsLine) {
+      const { bytesRead } = await handle.read(block, 0, 1, from - 1);
+      startsLine = bytesRead === 1 && block[0] === 10;
+    }
+    if (startsLine) {
+      const result = found(stream, from);
+      if (result) return result;
+    }
     position[stream] = from;
   }
   return [0, 0];
