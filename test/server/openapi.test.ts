@@ -142,6 +142,12 @@ describe("GET /openapi.json", () => {
     assert.deepEqual((await ask("GET", "/jobs/{id}/output", `/jobs/${reader}/output`)).json, { stdout: "typed in", stderr: "" });
     assert.equal((await ask("GET", "/jobs/{id}/stdout", `/jobs/${done}/stdout`)).text, "out\n");
     assert.equal((await ask("GET", "/jobs/{id}/stderr", `/jobs/${done}/stderr?follow=true`)).text, "err\n");
+    assert.equal((await ask("GET", "/jobs/{id}/stdout", `/jobs/${done}/stdout?tail=1&since=1h`)).text, "out\n");
+    const log = (await ask("GET", "/jobs/{id}/log", `/jobs/${done}/log?follow=true`)).text.trimEnd().split("\n").map((l) => JSON.parse(l));
+    const validateChunk = ajv.compile(api.paths["/jobs/{id}/log"].get.responses["200"].content["application/x-ndjson"].schema);
+    for (const chunk of log) assert.ok(validateChunk(chunk), ajv.errorsText(validateChunk.errors));
+    assert.equal(log.length, 2);
+    await ask("GET", "/jobs/{id}/log", `/jobs/${done}/log?tail=x`);
     await ask("POST", "/jobs/{id}/stop", `/jobs/${done}/stop`);
     await ask("DELETE", "/jobs/{id}", `/jobs/${done}`);
     await ask("GET", "/healthz", "/healthz");
@@ -157,7 +163,7 @@ describe("GET /openapi.json", () => {
     await ask("PUT", "/jobs", "/jobs", "cmd=ls", { "content-type": "text/plain" });
     await ask("GET", "/jobs", "/jobs?limit=0");
     await ask("PUT", "/jobs/{id}/stdin", `/jobs/${reader}/stdin`, "late", { "content-type": "application/octet-stream" });
-    for (const template of ["/jobs/{id}", "/jobs/{id}/status", "/jobs/{id}/output", "/jobs/{id}/stdout", "/jobs/{id}/stderr"]) {
+    for (const template of ["/jobs/{id}", "/jobs/{id}/status", "/jobs/{id}/output", "/jobs/{id}/stdout", "/jobs/{id}/stderr", "/jobs/{id}/log"]) {
       const answer = await ask("GET", template, template.replace("{id}", unknownId));
       assert.equal(answer.status, 404);
     }
