@@ -62,6 +62,8 @@ it("wakes every job after a turn with as many events as an overflowing queue hol
       wokeAll.fire();
     },
     20,
+    // The overflow check alone: no rest under load here (the next test has it).
+    { burstEvents: Number.POSITIVE_INFINITY },
   );
   try {
     // Written while the event loop is busy, so libuv delivers them all in one turn;
@@ -75,6 +77,38 @@ it("wakes every job after a turn with as many events as an overflowing queue hol
     await lastSeen.promise;
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(everything, 1);
+  } finally {
+    watcher.close();
+  }
+});
+
+it("under a burst, rests the watch, then looks at every job once: no event is needed for writes made meanwhile", async () => {
+  const heard: string[] = [];
+  let resumed = signal();
+  let looks = 0;
+  const watcher = new OutputWatcher(
+    dir.path,
+    (id) => heard.push(id),
+    () => {
+      looks++;
+      resumed.fire();
+    },
+    1_000_000,
+    { burstEvents: 4, pauseMs: 30 },
+  );
+  try {
+    // 40 writes in one turn, alternating files so the kernel cannot merge them.
+    for (let i = 0; i < 40; i++) appendFileSync(join(dir.path, `flood-${i % 2}.stdout`), "x");
+    await resumed.promise;
+    assert.equal(looks, 1, "one look at every job after the rest");
+    assert.ok(heard.length <= 4, `at most a burst of events passed on one by one, not ${heard.length}`);
+    // After the rest, a write is heard on its own again.
+    const before = heard.length;
+    resumed = signal();
+    appendFileSync(join(dir.path, "quiet.stderr"), "x");
+    for (let i = 0; i < 100 && heard.length === before; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual([...new Set(heard.slice(before))], ["quiet"], "(its creation and its write)");
+    assert.equal(looks, 1);
   } finally {
     watcher.close();
   }
