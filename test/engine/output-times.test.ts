@@ -1,10 +1,12 @@
 // The side index of capture times: bounded per job, read back after a restart, removed
 // with the job; tail, since and timestamps read through it, and the bytes stay exact.
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, readdirSync, statSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { JobPool, type OutputChunk } from "../../src/index.js";
+import { ChunkReader } from "../../src/engine/output-chunks.js";
+import { OutputNotifier } from "../../src/engine/output-notifier.js";
 import { MAX_TIME_ENTRIES, OutputTimes, readTimes } from "../../src/engine/output-times.js";
 import { collect, readUntil } from "../helpers/streams.js";
 import { tempDir } from "../helpers/temp-dir.js";
@@ -43,6 +45,33 @@ describe("OutputTimes", () => {
     for (let i = 1; i < read.entries.length; i++) assert.ok(read.entries[i]!.time >= read.entries[i - 1]!.time);
     // The first samples kept their exact times; only later ones were merged.
     assert.equal(read.entries[0]!.time, 1_000_001);
+  });
+
+  it("keeps a live reader exact while entries merge under it", async () => {
+    const paths: [string, string] = [join(dir.path, "live.stdout"), join(dir.path, "live.stderr")];
+    for (const path of paths) writeFileSync(path, "");
+    const times = new OutputTimes(join(dir.path, "times", "live.times"));
+    const notifier = new OutputNotifier();
+    const reader = new ChunkReader(paths, notifier, () => times, { follow: true, limit: Number.MAX_SAFE_INTEGER, seek: {} });
+    const got = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+    const reading = (async () => {
+      for await (const chunk of reader as AsyncIterable<OutputChunk>) got[chunk.stream].push(chunk.data);
+    })();
+    const sizes: [number, number] = [0, 0];
+    for (let i = 0; i < 2.5 * MAX_TIME_ENTRIES; i++) {
+      const stream = i % 3 === 0 ? 1 : 0;
+      const piece = `${stream}:${i}\n`;
+      appendFileSync(paths[stream], piece);
+      sizes[stream] += piece.length;
+      if (times.sample(sizes, 1_000_000 + i)) notifier.changed();
+      if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    notifier.end();
+    await reading;
+    assert.ok(times.generation > 0, "entries merged while the reader read");
+    assert.ok(Buffer.concat(got.stdout).equals(readFileSync(paths[0])), "stdout exact, every byte once");
+    assert.ok(Buffer.concat(got.stderr).equals(readFileSync(paths[1])), "stderr exact, every byte once");
+    times.close();
   });
 
   it("gives bytes no entry covers the file's time (a job from before the index)", () => {
@@ -122,7 +151,6 @@ describe("JobPool output times", () => {
     assert.equal(log2.got, "b\nc\n");
     const none = pool.stream(id, "stdout", { tail: 0, follow: true });
     const future = collect(none);
-    const { writeFileSync } = await import("node:fs");
     writeFileSync(gate, "");
     assert.equal((await future).toString(), "d\n", "tail=0 with follow gives only what comes next");
     const rest = async (it: AsyncIterator<unknown>) => {
