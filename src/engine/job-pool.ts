@@ -52,8 +52,10 @@ export class JobPool {
     this.outputs = new OutputAccess(parts.jobsDir, this.admission.maxOutputBytes);
     this.outputWatcher = new OutputWatcher(
       parts.jobsDir,
-      (id) => this.live.get(id)?.notifier.changed(),
-      () => this.live.all().forEach((job) => job.notifier.changed()),
+      (id) => this.live.get(id)?.outputChanged(),
+      () => this.live.all().forEach((job) => job.outputChanged()),
+      undefined,
+      options.outputWatch,
     );
     if (options.retain) this.retention = new RetentionSweeper(parts.store, options.retain, (id) => this.delete(id));
   }

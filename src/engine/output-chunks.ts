@@ -65,6 +65,9 @@ export class ChunkReader extends Readable {
   }
 
   private async prepare(): Promise<TimesView> {
+    // The index first: every stream it covers has its file by now (the job's first
+    // process makes the files before it writes), so the handles below cover it all.
+    const view = await this.viewOf();
     const handles = await Promise.all(this.paths.map((path) => (path === undefined ? undefined : openOrNone(path))));
     if (this.destroyed) {
       // Destroyed while opening: _destroy saw none of these.
@@ -72,12 +75,21 @@ export class ChunkReader extends Readable {
       return { entries: [], seen: [0, 0], generation: 0 };
     }
     this.handles = handles;
-    const view = await this.viewOf();
     const { offset, seek, limit } = this.options;
     this.delivered = offset !== undefined ? [offset, offset] : await seekStarts(view, this.handles, seek, limit);
     this.generation = view.generation;
     this.view = view;
     return view;
+  }
+
+  /** The handle of a stream read; opened on first need when its file did not exist yet. */
+  private async handleOf(stream: 0 | 1): Promise<FileHandle | undefined> {
+    const path = this.paths[stream];
+    if (this.handles[stream] || path === undefined) return this.handles[stream];
+    const handle = await openOrNone(path);
+    if (this.destroyed) await handle?.close();
+    else this.handles[stream] = handle;
+    return this.handles[stream];
   }
 
   private async pump(): Promise<void> {
@@ -89,9 +101,11 @@ export class ChunkReader extends Readable {
       const next = this.next(view);
       if (next) {
         const { stream, from, to, time } = next;
+        const handle = await this.handleOf(stream);
+        if (this.destroyed) return;
         const size = Math.min(CHUNK_BYTES, to - from);
         const buffer = Buffer.allocUnsafe(size);
-        const { bytesRead } = await this.handles[stream]!.read(buffer, 0, size, from);
+        const { bytesRead } = handle ? await handle.read(buffer, 0, size, from) : { bytesRead: 0 };
         if (this.destroyed) return;
         // A file shorter than its index says (cut at the cap): nothing more of that entry.
         this.delivered[stream] = bytesRead > 0 ? from + bytesRead : to;
@@ -121,7 +135,7 @@ export class ChunkReader extends Readable {
       const entry = entries[this.cursor]!;
       const to = Math.min(entry.end, this.options.limit);
       const from = Math.max(entry.start, this.delivered[entry.stream]);
-      if (this.handles[entry.stream] && from < to) return { stream: entry.stream, from, to, time: entry.time };
+      if (this.paths[entry.stream] !== undefined && from < to) return { stream: entry.stream, from, to, time: entry.time };
       // Never past the last entry: it may still grow.
       if (this.cursor === entries.length - 1) return undefined;
       this.cursor++;
