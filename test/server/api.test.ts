@@ -194,7 +194,7 @@ describe("strict input", () => {
 
   test("query strings are validated strictly", async () => {
     const id = await start(alice, { cmd: "true" });
-    for (const query of ["offset=-1", "offset=1.5", "offset=abc", "offset=", "offset=1&offset=2", "offset=99999999999999999", "follow=yes", "tail=1"]) {
+    for (const query of ["offset=-1", "offset=1.5", "offset=abc", "offset=", "offset=1&offset=2", "offset=99999999999999999", "follow=yes", "tail=-1", "tails=1"]) {
       const answer = await call(alice, `${base}/jobs/${id}/stdout?${query}`);
       assert.equal(answer.status, 400, query);
       assert.ok(typeof answer.json.error === "string", query);
