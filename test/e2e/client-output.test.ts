@@ -1,10 +1,10 @@
 // Reading output as people do, through the built CLI: the last lines, what is new since a
 // time, capture times, both streams in capture order; `--json` in bounded memory.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { publicDir } from "../helpers/temp-dir.js";
-import { cli, createWorld, type TestWorld } from "./fixtures.js";
+import { cli, cliMeasured, createWorld, type TestWorld } from "./fixtures.js";
 
 let world: TestWorld;
 const gates = publicDir();
@@ -93,39 +93,10 @@ describe("jobworker output --tail --since -t", () => {
   });
 });
 
-/** The peak resident memory of a live process, from /proc (VmHWM only grows). */
-function peakRssBytes(pid: number): number {
-  try {
-    const kib = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "latin1"))?.[1];
-    return kib ? Number(kib) * 1024 : 0;
-  } catch {
-    return 0; // already gone
-  }
-}
-
 describe("--json in bounded memory", () => {
   const SIZE = 300 * 1024 * 1024;
   const LIMIT = 200 * 1024 * 1024;
   const line = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n";
-
-  /** Runs the CLI, reading its stdout as it comes: the size, the first bytes, the last, and its peak RSS. */
-  function measured(args: string[]): Promise<{ code: number | null; bytes: number; head: string; tail: string; peak: number; stderr: string }> {
-    let bytes = 0;
-    let head = "";
-    let tail = "";
-    let peak = 0;
-    return new Promise((done, fail) => {
-      void cli(args, world.env, (child) => {
-        child.stdout!.removeAllListeners("data"); // we count; the fixture would keep every byte
-        child.stdout!.on("data", (chunk: Buffer) => {
-          bytes += chunk.length;
-          if (head.length < 200) head += chunk.toString("latin1", 0, 200);
-          tail = (tail + chunk.toString("latin1", Math.max(0, chunk.length - 200))).slice(-200);
-          peak = Math.max(peak, peakRssBytes(child.pid!));
-        });
-      }).then((r) => done({ code: r.code, bytes, head, tail, peak, stderr: r.stderr }), fail);
-    });
-  }
 
   for (const [label, args] of [
     ["output --json", (id: string) => ["output", "--json", id]],
@@ -133,7 +104,7 @@ describe("--json in bounded memory", () => {
   ] as const) {
     it(`${label} of 300 MB stays under 200 MB of RSS`, { timeout: 180_000 }, async () => {
       const id = label === "output --json" ? await ended(`yes '${line.trimEnd()}' | head -c ${SIZE}`) : "";
-      const r = await measured(args(id));
+      const r = await cliMeasured(args(id), world.env);
       assert.equal(r.code, 0, r.stderr);
       assert.ok(r.head.startsWith(label === "output --json" ? `{\n  "stdout": "${line.trimEnd()}\\n` : "{\n  \"id\": "), r.head);
       assert.ok(r.tail.endsWith(`\\n",\n  "stderr": ""\n}\n`), r.tail);

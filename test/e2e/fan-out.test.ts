@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { cli } from "./fixtures.js";
+import { cli, cliMeasured } from "./fixtures.js";
 import { createFleet, type Fleet } from "./fleet-fixtures.js";
 
 const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
@@ -165,5 +165,18 @@ describe("jobworker run --on / list --on (e2e)", () => {
       assert.match(r.stderr, message);
     }
     assert.deepEqual(fleet.servers.map((s) => s.pool.list({}).length), before);
+  });
+
+  it("run --on --json of 2 x 150 MB stays under 200 MB of RSS, streamed host after host", { timeout: 180_000 }, async () => {
+    const each = 150 * 1024 * 1024;
+    const r = await cliMeasured(["run", "--on", "web0,web1", "--json", "--", "sh", "-c", `yes 0123456789abcdef | head -c ${each}`], fleet.env);
+    assert.equal(r.code, 0, r.stderr);
+    // Every byte of both hosts' output is there ("\n" written as two characters).
+    assert.ok(r.bytes > 2 * each, `printed ${r.bytes} bytes`);
+    assert.ok(r.head.startsWith("{"), r.head);
+    assert.ok(r.tail.trimEnd().endsWith("}"), r.tail);
+    assert.ok(r.peak > 0, "the CLI's memory was read while it ran");
+    assert.ok(r.peak < 200 * 1024 * 1024, `peak RSS ${(r.peak / 2 ** 20).toFixed(0)} MiB`);
+    console.log(`# run --on --json: ${r.bytes} bytes of JSON from 2 hosts, peak RSS of the CLI ${(r.peak / 2 ** 20).toFixed(1)} MiB`);
   });
 });

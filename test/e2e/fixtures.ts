@@ -1,6 +1,7 @@
 // Shared fixtures of the client tests: a real PKI from initPki, a real server from
 // startServer on 127.0.0.1 port 0, and the built CLI spawned as a child process.
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -87,6 +88,47 @@ export function cli(
       resolvePromise({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8") }),
     );
     onSpawn?.(child, () => Buffer.concat(out));
+  });
+}
+
+/** The peak resident memory of a live process, from /proc (VmHWM only grows); 0 once it is gone. */
+export function peakRssBytes(pid: number): number {
+  try {
+    const kib = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "latin1"))?.[1];
+    return kib ? Number(kib) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** What {@link cliMeasured} saw of a CLI run. */
+export interface MeasuredRun {
+  code: number | null;
+  /** Bytes on stdout, and its first and last 200 (latin1). */
+  bytes: number;
+  head: string;
+  tail: string;
+  /** The CLI's peak RSS, read as its output arrived. */
+  peak: number;
+  stderr: string;
+}
+
+/** Runs the CLI counting its stdout as it comes (never keeping it), with its peak RSS. */
+export function cliMeasured(args: string[], env: NodeJS.ProcessEnv): Promise<MeasuredRun> {
+  let bytes = 0;
+  let head = "";
+  let tail = "";
+  let peak = 0;
+  return new Promise((done, fail) => {
+    void cli(args, env, (child) => {
+      child.stdout!.removeAllListeners("data"); // counted here; cli() would keep every byte
+      child.stdout!.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (head.length < 200) head += chunk.toString("latin1", 0, 200);
+        tail = (tail + chunk.toString("latin1", Math.max(0, chunk.length - 200))).slice(-200);
+        peak = Math.max(peak, peakRssBytes(child.pid!));
+      });
+    }).then((r) => done({ code: r.code, bytes, head, tail, peak, stderr: r.stderr }), fail);
   });
 }
 
