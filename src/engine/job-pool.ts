@@ -80,10 +80,10 @@ export class JobPool {
    * (`StorageFullError`). Never waits on another process.
    */
   create(spec: JobSpec): string {
-    const { job, timeoutMs, start } = this.admission.admit(spec, this.closing !== undefined);
+    const { job, record, timeoutMs, start } = this.admission.admit(spec, this.closing !== undefined);
     if (job.isRunning) this.live.add(job, timeoutMs, (timedOut, reason) => timedOut.terminate(this.stopGraceMs, reason));
     // Once the pool knows it: an observer may act on the job at once.
-    this.observers.tell("recorded", publicRecord(job.toRecord()));
+    this.observers.tell("recorded", record);
     if (job.isRunning) void startJob(job, start);
     return job.id;
   }

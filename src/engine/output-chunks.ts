@@ -1,5 +1,5 @@
 import { open, type FileHandle } from "node:fs/promises";
-import { Readable } from "node:stream";
+import { FollowingReadable } from "./following-readable.js";
 import type { OutputNotifier } from "./output-notifier.js";
 import { seekStarts, type SeekOptions } from "./output-seek.js";
 import { STREAMS, type TimesView } from "./output-times.js";
@@ -32,36 +32,20 @@ export interface ChunkReaderOptions {
  * after the index has taken the new sizes. Object mode, a few chunks of buffer: memory is
  * bounded whatever the output's size.
  */
-export class ChunkReader extends Readable {
+export class ChunkReader extends FollowingReadable {
   private handles: (FileHandle | undefined)[] = [];
   private delivered: [number, number] = [0, 0];
   private view: TimesView | undefined;
   private cursor = 0;
   private generation = 0;
-  private reading = false;
-  private cancelWait: (() => void) | undefined;
 
   constructor(
     private readonly paths: readonly [string | undefined, string | undefined],
-    private readonly notifier: OutputNotifier,
+    notifier: OutputNotifier,
     private readonly viewOf: () => TimesView | Promise<TimesView>,
     private readonly options: ChunkReaderOptions,
   ) {
-    super({ objectMode: true, highWaterMark: 4 });
-  }
-
-  override _read(): void {
-    if (this.reading) return;
-    this.reading = true;
-    this.pump().then(
-      () => {
-        this.reading = false;
-      },
-      (err: unknown) => {
-        this.reading = false;
-        this.destroy(err as Error);
-      },
-    );
+    super(notifier, { objectMode: true, highWaterMark: 4 });
   }
 
   private async prepare(): Promise<TimesView> {
@@ -92,7 +76,7 @@ export class ChunkReader extends Readable {
     return this.handles[stream];
   }
 
-  private async pump(): Promise<void> {
+  protected async pump(): Promise<void> {
     const view = this.view ?? (await this.prepare());
     for (;;) {
       if (this.destroyed) return;
@@ -116,10 +100,7 @@ export class ChunkReader extends Readable {
         this.push(null);
         return;
       }
-      await new Promise<void>((resolve) => {
-        this.cancelWait = this.notifier.waitForChange(seen, resolve);
-      });
-      this.cancelWait = undefined;
+      await this.changeAfter(seen);
     }
   }
 
@@ -143,11 +124,10 @@ export class ChunkReader extends Readable {
     return undefined;
   }
 
-  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    this.cancelWait?.();
-    const handles = this.handles.filter((h): h is FileHandle => h !== undefined);
+  protected async closeHandles(): Promise<void> {
+    const handles = this.handles;
     this.handles = [];
-    Promise.allSettled(handles.map((h) => h.close())).then(() => callback(err));
+    await Promise.allSettled(handles.map((h) => h?.close()));
   }
 }
 

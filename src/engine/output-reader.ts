@@ -1,5 +1,5 @@
 import { open, type FileHandle } from "node:fs/promises";
-import { Readable } from "node:stream";
+import { FollowingReadable } from "./following-readable.js";
 import type { OutputNotifier } from "./output-notifier.js";
 
 const CHUNK_BYTES = 64 * 1024;
@@ -12,44 +12,28 @@ const CHUNK_BYTES = 64 * 1024;
  * in order. Backpressure is plain Readable backpressure: we read the next chunk only when
  * the consumer asks for it.
  */
-export class OutputReader extends Readable {
+export class OutputReader extends FollowingReadable {
   private handle: FileHandle | undefined;
   private position = 0;
   /** Where to start: an offset, or found in the file once it is open (tail, since). */
   private readonly start: number | ((handle: FileHandle) => Promise<number>);
-  private reading = false;
-  private cancelWait: (() => void) | undefined;
   private readonly follow: boolean;
   /** Bytes past this offset are never delivered: the output cap, cut at the job's end. */
   private readonly limit: number;
 
   constructor(
     private readonly path: string,
-    private readonly notifier: OutputNotifier,
+    notifier: OutputNotifier,
     options: { offset: number | ((handle: FileHandle) => Promise<number>); follow: boolean; limit: number },
   ) {
-    super({ highWaterMark: CHUNK_BYTES });
+    super(notifier, { highWaterMark: CHUNK_BYTES });
     this.start = options.offset;
     this.follow = options.follow;
     this.limit = options.limit;
   }
 
-  override _read(): void {
-    if (this.reading) return;
-    this.reading = true;
-    this.pump().then(
-      () => {
-        this.reading = false;
-      },
-      (err: unknown) => {
-        this.reading = false;
-        this.destroy(err as Error);
-      },
-    );
-  }
-
   /** Reads until the consumer is full, the file is final and exhausted, or we must wait. */
-  private async pump(): Promise<void> {
+  protected async pump(): Promise<void> {
     while (!this.handle) {
       // Taken before the open, as below: a file made or a job ended meanwhile changes it.
       const seen = this.notifier.current;
@@ -108,22 +92,9 @@ export class OutputReader extends Readable {
     }
   }
 
-  /** Resolves once the notifier's version differs from `seen` (a write, or the job's end). */
-  private async changeAfter(seen: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.cancelWait = this.notifier.waitForChange(seen, resolve);
-    });
-    this.cancelWait = undefined;
-  }
-
-  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    this.cancelWait?.();
+  protected async closeHandles(): Promise<void> {
     const handle = this.handle;
     this.handle = undefined;
-    if (!handle) return callback(err);
-    handle.close().then(
-      () => callback(err),
-      () => callback(err),
-    );
+    await handle?.close();
   }
 }

@@ -7,10 +7,11 @@ import { commandResolves } from "../explain-spawn-failure.js";
 import { JOB_NAMESPACES, type IsolationOptions } from "../isolation/host.js";
 import { Job } from "../job.js";
 import { defaultJobEnv, jobEnv } from "../job-env.js";
+import { publicRecord } from "../job-records.js";
 import { validateJobSpec } from "../job-spec.js";
 import { OutputFiles } from "../output-files.js";
 import type { StartContext } from "../start/start-job.js";
-import type { JobLimits, JobSpec, PoolOptions } from "../types.js";
+import type { JobLimits, JobRecord, JobSpec, PoolOptions } from "../types.js";
 import type { JobObservers } from "./job-observers.js";
 import type { PoolParts } from "./open.js";
 import { groupName } from "./setup.js";
@@ -23,6 +24,8 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 1024 ** 3;
 /** A job let in: recorded, with what its start needs. */
 export interface Admitted {
   job: Job;
+  /** The record as written (for the observers, once the job is live). */
+  record: JobRecord;
   timeoutMs: number | undefined;
   start: StartContext;
 }
@@ -96,8 +99,7 @@ export class JobAdmission {
       }),
     });
     if (!commandResolves(job.spec.cmd, job.cwd, job.launch.env.PATH)) job.refuse(job.explainFailure());
-    this.record(job);
-    return { job, timeoutMs, start: this.startContext(network, limits) };
+    return { job, record: this.record(job), timeoutMs, start: this.startContext(network, limits) };
   }
 
   /**
@@ -105,9 +107,11 @@ export class JobAdmission {
    * pool, once the job is among its live ones). Its output files are made by its own first
    * process (native/jobworker-launcher.c, run_job): readers wait for them.
    */
-  private record(job: Job): void {
+  private record(job: Job): JobRecord {
+    const record = job.toRecord();
     try {
-      this.parts.store.insert(job.toRecord());
+      this.parts.store.insert(record);
+      return publicRecord(record);
     } catch (err) {
       // Unrecorded, the job must not exist at all: nobody could ever see or stop it.
       if (isNoSpaceError(err)) throw new StorageFullError();

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "../errors.js";
-import { checkLabel } from "../job-labels.js";
+import { labelRuleBroken } from "../job-labels.js";
 import { publicRecord } from "../job-records.js";
 import type { JobPage, JobStore } from "../job-store.js";
 import { JOB_STATES, type JobRecord, type PageOptions } from "../types.js";
@@ -22,11 +22,8 @@ export function listPage(store: JobStore, live: LiveJobs, options: PageOptions):
   }
   if (options.state !== undefined && !JOB_STATES.includes(options.state)) throw new InvalidArgumentError(`status must be one of ${JOB_STATES.join(", ")}`);
   for (const [key, value] of Object.entries(options.labels ?? {})) {
-    try {
-      checkLabel(key, value, "label");
-    } catch (err) {
-      throw new InvalidArgumentError((err as Error).message);
-    }
+    const broken = labelRuleBroken(key, value, "label");
+    if (broken) throw new InvalidArgumentError(broken);
   }
   const page = store.page({ owner: options.owner, state: options.state, labels: options.labels, limit, cursor: options.cursor });
   const jobs: JobRecord[] = page.jobs
