@@ -47,8 +47,11 @@ describe("limits over each identity's jobs together", { skip: !asRoot && "needs 
     assert.ok(ends.some((end) => end.exitCode !== 0), JSON.stringify(ends));
     const peakFile = join(group, "pids.peak");
     if (existsSync(peakFile)) {
+      // pids.max holds forks, not migrations (the kernel's pids controller docs): each job's
+      // first process joins its cgroup by a write to cgroup.procs, so a job started once
+      // the other's bomb is at the limit may go one above it. Forks never do.
       const peak = Number(readFileSync(peakFile, "utf8"));
-      assert.ok(peak <= 40 && peak >= 30, `alice's jobs held ${peak} processes together at most`);
+      assert.ok(peak <= 40 + alice.length && peak >= 30, `alice's jobs held ${peak} processes together at most`);
     }
     // Bob is not held by alice's limit.
     assert.deepEqual(await pool.wait(bob), { state: "completed", exitCode: 0 });
