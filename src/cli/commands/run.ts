@@ -1,14 +1,14 @@
-import { constants } from "node:os";
 import type { Command } from "commander";
-import type { JobRecord, JobworkerClient } from "../../client/index.js";
+import type { JobRecord } from "../../client/index.js";
 import { ClientError } from "../../client/errors.js";
-import { addClientOptions, CLIENT_ENV_HELP, withClient, type ClientFlags } from "../options/client.js";
-import { jobOutputText, printJsonStreamed } from "../format/json-stream.js";
-import { copyJobOutput, drain, OutputClosedError } from "../job-output.js";
+import { addClientOptions, CLIENT_ENV_HELP, resolveClientSettings, type ClientFlags } from "../options/client.js";
+import { printJsonStreamed } from "../format/json-stream.js";
+import { OutputClosedError } from "../job-output.js";
 import { EXIT_SIGPIPE } from "../stdio.js";
 import { addJobArguments, jobSpecOf, type JobSpecFlags } from "../options/job-spec.js";
 import { addFanOutOptions, checkFanOutFlags, type FanOutFlags } from "../options/fan-out.js";
 import { fanOutUsage } from "../fan-out/targets.js";
+import { runJobs, type RunPresentation } from "../run/run-jobs.js";
 
 /** `jobworker run [--] CMD [ARGS...]`: start, stream output live, exit with the job's code. */
 export function registerRunCommand(program: Command): void {
@@ -59,7 +59,10 @@ ${CLIENT_ENV_HELP}`,
       process.exitCode = await runOnContexts(targets, jobSpecOf(command, args, flags), options);
       return;
     }
-    process.exitCode = await withClient(flags, (client) => runJob(client, command, args, flags));
+    // One target is the same run as `--on` with one host; only how it is shown differs.
+    const settings = resolveClientSettings(flags);
+    const target = { name: settings.context ?? "", settings };
+    process.exitCode = await runJobs([target], jobSpecOf(command, args, flags), oneTarget(flags));
   });
 }
 
@@ -84,74 +87,67 @@ function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
-async function runJob(client: JobworkerClient, command: string, args: string[], flags: ClientFlags & JobSpecFlags): Promise<number> {
-  let id: string | undefined;
-  let interrupted: NodeJS.Signals | undefined;
-  let stopping: Promise<unknown> = Promise.resolve();
-  const stopJob = () => {
-    // Stopping makes both follow streams end once the job is gone, so the normal path
-    // below finishes on its own and prints any last bytes.
-    if (id !== undefined) stopping = client.stop(id).catch(() => {});
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) process.exit(128 + constants.signals[signal]); // second Ctrl-C: give up now
-    interrupted = signal;
-    stopJob();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  try {
-    id = await client.create(jobSpecOf(command, args, flags));
-    if (interrupted) stopJob();
-    // -i: our stdin is forwarded live, alongside the output. A job that stops reading
-    // (or ends) refuses the rest; that is its business, not an error of ours.
-    if (flags.stdin) void client.sendStdin(id, process.stdin).catch(() => process.stdin.destroy());
-    if (flags.json) {
-      await drain(await client.stream(id, "stdout", { follow: true }));
-    } else {
-      try {
-        await copyJobOutput(client, id, { follow: true });
-      } catch (err) {
-        if (!(err instanceof OutputClosedError)) throw err;
-        // Our reader went away: do what a local pipeline does, stop the writer.
-        stopJob();
-        await stopping;
-        return EXIT_SIGPIPE;
+/**
+ * `run` on one server: the job's output as it is (no prefix), stdin allowed (`-i`), a
+ * line on stderr when the job did not simply exit, and the job's own exit code.
+ */
+function oneTarget(flags: ClientFlags & JobSpecFlags): RunPresentation {
+  const json = flags.json ?? false;
+  return {
+    parallel: 1,
+    json,
+    ...(flags.stdin && { stdin: process.stdin }),
+    sinks: () => ({}),
+    outputClosed: (_target, _err, control) => {
+      // Our reader went away: do what a local pipeline does, stop the writer, and end
+      // there; there is nowhere left to report how the job ended.
+      control.closeOutput();
+      return false;
+    },
+    recordWhenInterrupted: false,
+    ended: (_target, record) => {
+      const line = json ? undefined : endLine(record, flags.timeout);
+      if (line !== undefined) process.stderr.write(`jobworker: ${line}\n`);
+    },
+    finish: async ([result], control) => {
+      const { id, record, output, error } = result!;
+      if (error !== undefined) throw namingJob(error, id);
+      if (control.outputClosed) return EXIT_SIGPIPE;
+      // No record and no error: Ctrl-C (or SIGTERM) came first, and the job was stopped.
+      if (!record) return control.interruptedExitCode ?? 1;
+      if (json) {
+        try {
+          await printJsonStreamed({ ...record, ...output });
+        } catch (err) {
+          if (err instanceof OutputClosedError) return EXIT_SIGPIPE;
+          throw namingJob(err, id);
+        }
       }
-    }
-    await stopping;
-    if (interrupted) return 128 + constants.signals[interrupted];
-    const record = await client.get(id);
-    if (flags.json) {
-      try {
-        await printJsonStreamed({ ...record, ...jobOutputText(client, id) });
-      } catch (err) {
-        if (!(err instanceof OutputClosedError)) throw err;
-        return EXIT_SIGPIPE;
-      }
-    } else if (record.status === "error") {
-      process.stderr.write(`jobworker: ${record.error_msg ?? "the job could not start"}\n`);
-    } else if (record.oom_killed) {
-      process.stderr.write(`jobworker: out of memory: the job exceeded its memory limit and was killed\n`);
-    } else if (record.timed_out) {
-      const limit = flags.timeout !== undefined ? `its --timeout of ${formatMs(flags.timeout)}` : "the server's default timeout";
-      process.stderr.write(`jobworker: timed out: the job reached ${limit} and was stopped\n`);
-    } else if (record.status === "running") {
-      // Follow streams end only when the job has ended; reaching this means the server
-      // closed them early. Say so rather than invent an exit code.
-      process.stderr.write(`jobworker: the output ended but job ${id} is still running\n`);
-      return 1;
-    }
-    return exitCodeOf(record);
-  } catch (err) {
-    // The job may outlive this command (a lost connection, a revoked certificate): name
-    // it, so that it can be found again.
-    if (id !== undefined && err instanceof ClientError) throw withJobId(err, id);
-    throw err;
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+      return exitCodeOf(record);
+    },
+  };
+}
+
+/** What `run` says on stderr about a job that ended other than by exiting on its own. */
+function endLine(record: JobRecord, timeout: number | undefined): string | undefined {
+  if (record.status === "error") return record.error_msg ?? "the job could not start";
+  if (record.oom_killed) return "out of memory: the job exceeded its memory limit and was killed";
+  if (record.timed_out) {
+    const limit = timeout !== undefined ? `its --timeout of ${formatMs(timeout)}` : "the server's default timeout";
+    return `timed out: the job reached ${limit} and was stopped`;
   }
+  // Follow streams end only when the job has ended; reaching this means the server
+  // closed them early. Say so rather than invent an exit code (exitCodeOf gives 1).
+  if (record.status === "running") return `the output ended but job ${record.id} is still running`;
+  return undefined;
+}
+
+/**
+ * The job may outlive this command (a lost connection, a revoked certificate): a client
+ * error, once the job exists, names it so that it can be found again.
+ */
+function namingJob(err: unknown, id: string | undefined): unknown {
+  return id !== undefined && err instanceof ClientError ? withJobId(err, id) : err;
 }
 
 /** `err` with a hint naming job `id` and how to look at it afterwards. */

@@ -1,5 +1,5 @@
 // How `run --on` reports each host at the end: one line for people, one object for --json.
-import type { HostResult } from "../fan-out/run-on.js";
+import type { HostResult } from "../run/run-jobs.js";
 import { summarizeStatus } from "./job.js";
 
 /** "web1: completed (exit 0), job 3f0c…", "web2: failed: cannot reach …", "web3: not started (interrupted)". */
