@@ -7,7 +7,7 @@ import { WalSync } from "./wal-sync.js";
 import { isNoSpaceError } from "./disk-space.js";
 import type { JobRecord } from "./types.js";
 import type { Row } from "./store/columns.js";
-import { addColumnSql, createIndexSql, createTableSql, INDEXES } from "./store/schema.js";
+import { migrate } from "./store/migrations.js";
 import { insertSql, toRecord, updateSql } from "./store/statements.js";
 import type { StoredJob } from "./store/stored-job.js";
 
@@ -30,19 +30,6 @@ const INSERT = insertSql();
 const FINISH = updateSql("finish", "id = ?");
 // Only while the record says running: a record whose end is written is left as it is.
 const STARTED = updateSql("started", "id = ? AND state = 'running'");
-
-/**
- * Makes the table in a new database; an older one gets the columns added since the first
- * release that it lacks (SQLite's ADD COLUMN is cheap: old rows read the default).
- */
-function openSchema(db: Database.Database): void {
-  if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'").get() === undefined) db.exec(createTableSql());
-  for (const index of INDEXES) db.exec(createIndexSql(index));
-  const present = new Set((db.prepare("SELECT name FROM pragma_table_info('jobs')").all() as { name: string }[]).map((r) => r.name));
-  for (const name of ["limits", "oom_killed", "isolation", "error_code", "timed_out", "deadline_at", "labels"]) {
-    if (!present.has(name)) db.exec(addColumnSql(name));
-  }
-}
 
 /**
  * Job records in SQLite (`<dataDir>/jobs.db`, WAL, synchronous=NORMAL): every state
@@ -81,7 +68,12 @@ export class JobStore {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
-    openSchema(this.db);
+    try {
+      migrate(this.db, path);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     this.walSync = new WalSync(join(dataDir, "jobs.db-wal"));
     this.statements = {
       insert: this.db.prepare(INSERT.sql),

@@ -59,8 +59,11 @@ function column<F extends keyof StoredJob>(name: string, sql: string, field: F, 
  * The `jobs` table, one entry per column: CREATE TABLE, the INSERT and UPDATE statements
  * and the row-to-record mapping are all made from it (store/statements.ts).
  *
- * A new column must be nullable, or NOT NULL with a DEFAULT, so that ALTER TABLE can add
- * it to a database made before it.
+ * To add a column: one entry here (nullable, or NOT NULL with a DEFAULT, so that ALTER
+ * TABLE can add it to a database made before), and one step at the end of MIGRATIONS
+ * (store/migrations.ts): `{ what: "...", up: addColumns("new_column") }`. New databases
+ * get the whole table at once; test/engine/job-store-migrations.test.ts checks that a
+ * migrated one ends the same. A new state value needs no step: `state` is free text.
  */
 export const COLUMNS: readonly Column[] = [
   // Creation order: newest first, and the page cursor. SQLite sets it; never in a record.

@@ -1,6 +1,9 @@
 import { COLUMNS, columnNamed } from "./columns.js";
 
-/** The indexes of `jobs`. */
+/**
+ * The indexes of `jobs`. A new one goes here (new databases get it) and into a migration
+ * step, `db.exec(createIndexSql(...))`, for databases made before it.
+ */
 export const INDEXES: readonly { readonly name: string; readonly on: string }[] = [
   { name: "jobs_by_owner", on: "jobs (owner, seq)" },
   { name: "jobs_running", on: "jobs (state) WHERE state = 'running'" },
