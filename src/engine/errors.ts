@@ -18,7 +18,8 @@ export type EngineErrorCode =
   | "STDIN_NOT_AVAILABLE"
   | "JOB_NOT_RUNNING"
   | "UID_RANGE_EXHAUSTED"
-  | "LAUNCHER_UNAVAILABLE";
+  | "LAUNCHER_UNAVAILABLE"
+  | "STORE_TOO_NEW";
 
 /** Base class of every error the engine throws. */
 export class EngineError extends Error {
@@ -161,5 +162,24 @@ export class UidRangeExhaustedError extends EngineError {
 export class LauncherUnavailableError extends EngineError {
   constructor(why: string) {
     super("LAUNCHER_UNAVAILABLE", `jobs cannot be started: ${why}. Build it with \`npm run build\` (it needs a C compiler and static libc; Debian: apt-get install gcc libc6-dev)`);
+  }
+}
+
+/**
+ * The job store was written by a newer jobworker: its schema version (`PRAGMA
+ * user_version`) is above the one this code knows. Refused untouched rather than read
+ * and written by code that would drop or misread what the newer one stored.
+ */
+export class StoreTooNewError extends EngineError {
+  readonly path: string;
+  /** The database's schema version. */
+  readonly version: number;
+  /** The newest version this code knows. */
+  readonly known: number;
+  constructor(path: string, version: number, known: number) {
+    super("STORE_TOO_NEW", `the job store ${path} has schema version ${version}, newer than this jobworker knows (${known}): a newer jobworker wrote it`);
+    this.path = path;
+    this.version = version;
+    this.known = known;
   }
 }

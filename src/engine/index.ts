@@ -13,6 +13,7 @@ export {
   LimitNotEnforceableError,
   PoolClosedError,
   StorageFullError,
+  StoreTooNewError,
   LauncherUnavailableError,
   UidRangeExhaustedError,
 } from "./errors.js";

@@ -5,22 +5,19 @@ import { chmodSync, closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { WalSync } from "./wal-sync.js";
 import { isNoSpaceError } from "./disk-space.js";
+import type { JobRecord } from "./types.js";
+import type { Row } from "./store/columns.js";
+import { migrate } from "./store/migrations.js";
+import { insertSql, toRecord, updateSql } from "./store/statements.js";
+import type { StoredJob } from "./store/stored-job.js";
+
+export type { StoredJob } from "./store/stored-job.js";
 
 /** How many job ends a full disk may keep waiting in memory (each a few hundred bytes). */
 const MAX_UNSAVED_ENDS = 100_000;
-import type { JobIsolation, JobLimits, JobRecord } from "./types.js";
-import type { JobErrorCode } from "../protocol/error-codes.js";
 
 /** How many finished records `get` keeps parsed in memory. */
 const RECENT_RECORDS = 1024;
-
-/** A record as stored, with what crash recovery needs to recognise the job's processes. */
-export interface StoredJob extends JobRecord {
-  /** Start time of the main process (/proc/<pid>/stat field 22), to tell it from a reused PID. */
-  pidStart?: string;
-  /** Kernel boot id at the job's start: after a reboot no process of it can be left. */
-  bootId?: string;
-}
 
 /** One page of `list`, newest first; `nextCursor` fetches the following page. */
 export interface JobPage {
@@ -28,113 +25,11 @@ export interface JobPage {
   nextCursor?: string;
 }
 
-interface Row {
-  seq: number;
-  id: string;
-  owner: string;
-  cmd: string;
-  args: string;
-  cwd: string;
-  env_names: string;
-  created_at: number;
-  ended_at: number | null;
-  state: JobRecord["state"];
-  exit_code: number | null;
-  signal: string | null;
-  error_msg: string | null;
-  error_code: string | null;
-  timed_out: number;
-  deadline_at: number | null;
-  pid: number | null;
-  pid_start: string | null;
-  boot_id: string | null;
-  stdout_bytes: number;
-  stderr_bytes: number;
-  truncated: number;
-  limits: string | null;
-  oom_killed: number;
-  isolation: string | null;
-  labels: string | null;
-}
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS jobs (
-  seq          INTEGER PRIMARY KEY AUTOINCREMENT, -- creation order: newest first, and the page cursor
-  id           TEXT NOT NULL UNIQUE,
-  owner        TEXT NOT NULL,
-  cmd          TEXT NOT NULL,
-  args         TEXT NOT NULL,                     -- JSON array of strings
-  cwd          TEXT NOT NULL,
-  env_names    TEXT NOT NULL,                     -- JSON array; values are never stored
-  created_at   INTEGER NOT NULL,
-  ended_at     INTEGER,
-  state        TEXT NOT NULL,
-  exit_code    INTEGER,
-  signal       TEXT,
-  error_msg    TEXT,
-  pid          INTEGER,
-  pid_start    TEXT,
-  boot_id      TEXT,
-  stdout_bytes INTEGER NOT NULL DEFAULT 0,
-  stderr_bytes INTEGER NOT NULL DEFAULT 0,
-  truncated    INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, seq);
-CREATE INDEX IF NOT EXISTS jobs_running ON jobs (state) WHERE state = 'running';
-`;
-
-function toRecord(row: Row): StoredJob {
-  return {
-    id: row.id,
-    owner: row.owner,
-    cmd: row.cmd,
-    args: JSON.parse(row.args) as string[],
-    cwd: row.cwd,
-    envNames: JSON.parse(row.env_names) as string[],
-    createdAt: row.created_at,
-    ...(row.ended_at !== null && { endedAt: row.ended_at }),
-    state: row.state,
-    ...(row.error_msg !== null && { errorMsg: row.error_msg }),
-    ...(row.error_code !== null && { errorCode: row.error_code as JobErrorCode }),
-    ...(row.timed_out !== 0 && { timedOut: true as const }),
-    ...(row.deadline_at !== null && { deadlineAt: row.deadline_at }),
-    ...(row.exit_code !== null && { exitCode: row.exit_code }),
-    ...(row.signal !== null && { signal: row.signal }),
-    ...(row.state === "running" && row.pid !== null && { pid: row.pid }),
-    ...(row.pid_start !== null && { pidStart: row.pid_start }),
-    ...(row.boot_id !== null && { bootId: row.boot_id }),
-    stdoutBytes: row.stdout_bytes,
-    stderrBytes: row.stderr_bytes,
-    ...(row.truncated !== 0 && { truncated: true }),
-    ...(row.oom_killed !== 0 && { oomKilled: true as const }),
-    ...(row.limits !== null && { limits: JSON.parse(row.limits) as JobLimits }),
-    ...(row.isolation !== null && { isolation: JSON.parse(row.isolation) as JobIsolation }),
-    ...(row.labels !== null && { labels: JSON.parse(row.labels) as Record<string, string> }),
-  };
-}
-
-/**
- * Columns added after the first release: data directories made by an older version get
- * them at open (SQLite's ADD COLUMN is cheap: old rows read the default).
- */
-const ADDED_COLUMNS: [name: string, definition: string][] = [
-  ["limits", "TEXT"], // JSON object of the limits that applied (JobLimits), NULL for none
-  ["oom_killed", "INTEGER NOT NULL DEFAULT 0"],
-  ["isolation", "TEXT"], // JSON of the namespaces the job ran in (JobIsolation), NULL for none
-  // Why a job is in state error, for programs (JobErrorCode); NULL in older records, whose
-  // error_msg alone tells.
-  ["error_code", "TEXT"],
-  ["timed_out", "INTEGER NOT NULL DEFAULT 0"],
-  ["deadline_at", "INTEGER"], // when a job with a timeout is to be stopped (ms since the epoch)
-  ["labels", "TEXT"], // JSON object of the job's labels, NULL for none
-];
-
-function addMissingColumns(db: Database.Database): void {
-  const present = new Set((db.prepare("SELECT name FROM pragma_table_info('jobs')").all() as { name: string }[]).map((r) => r.name));
-  for (const [name, definition] of ADDED_COLUMNS) {
-    if (!present.has(name)) db.exec(`ALTER TABLE jobs ADD COLUMN ${name} ${definition}`);
-  }
-}
+/** The writes, made from the column table (store/columns.ts) once. */
+const INSERT = insertSql();
+const FINISH = updateSql("finish", "id = ?");
+// Only while the record says running: a record whose end is written is left as it is.
+const STARTED = updateSql("started", "id = ? AND state = 'running'");
 
 /**
  * Job records in SQLite (`<dataDir>/jobs.db`, WAL, synchronous=NORMAL): every state
@@ -173,19 +68,17 @@ export class JobStore {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
-    this.db.exec(SCHEMA);
-    addMissingColumns(this.db);
+    try {
+      migrate(this.db, path);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     this.walSync = new WalSync(join(dataDir, "jobs.db-wal"));
     this.statements = {
-      insert: this.db.prepare(
-        `INSERT INTO jobs (id, owner, cmd, args, cwd, env_names, created_at, ended_at, state, exit_code, signal, error_msg, error_code, pid, pid_start, boot_id, limits, isolation, deadline_at, labels)
-         VALUES (@id, @owner, @cmd, @args, @cwd, @envNames, @createdAt, @endedAt, @state, @exitCode, @signal, @errorMsg, @errorCode, @pid, @pidStart, @bootId, @limits, @isolation, @deadlineAt, @labels)`,
-      ),
-      finish: this.db.prepare(
-        `UPDATE jobs SET state = @state, exit_code = @exitCode, signal = @signal, error_msg = @errorMsg, error_code = @errorCode, ended_at = @endedAt,
-           stdout_bytes = @stdoutBytes, stderr_bytes = @stderrBytes, truncated = @truncated, oom_killed = @oomKilled, timed_out = @timedOut WHERE id = @id`,
-      ),
-      started: this.db.prepare("UPDATE jobs SET pid = @pid, pid_start = @pidStart, boot_id = @bootId WHERE id = @id AND state = 'running'"),
+      insert: this.db.prepare(INSERT.sql),
+      finish: this.db.prepare(FINISH.sql),
+      started: this.db.prepare(STARTED.sql),
       get: this.db.prepare("SELECT * FROM jobs WHERE id = ?"),
       remove: this.db.prepare("DELETE FROM jobs WHERE id = ? RETURNING state"),
       running: this.db.prepare("SELECT * FROM jobs WHERE state = 'running'"),
@@ -205,28 +98,7 @@ export class JobStore {
   /** Records a new job (running, or failed to start). */
   insert(job: StoredJob): void {
     this.saveUnsavedEnds();
-    this.statements.insert.run({
-      id: job.id,
-      owner: job.owner,
-      cmd: job.cmd,
-      args: JSON.stringify(job.args),
-      cwd: job.cwd,
-      envNames: JSON.stringify(job.envNames),
-      createdAt: job.createdAt,
-      endedAt: job.endedAt ?? null,
-      state: job.state,
-      exitCode: job.exitCode ?? null,
-      signal: job.signal ?? null,
-      errorMsg: job.errorMsg ?? null,
-      errorCode: job.errorCode ?? null,
-      pid: job.pid ?? null,
-      pidStart: job.pidStart ?? null,
-      bootId: job.bootId ?? null,
-      limits: job.limits && Object.keys(job.limits).length > 0 ? JSON.stringify(job.limits) : null,
-      isolation: job.isolation ? JSON.stringify(job.isolation) : null,
-      labels: job.labels ? JSON.stringify(job.labels) : null,
-      deadlineAt: job.deadlineAt ?? null,
-    });
+    this.statements.insert.run(INSERT.values(job));
     this.counts[job.state]++;
   }
 
@@ -238,7 +110,7 @@ export class JobStore {
    */
   started(id: string, process: { pid: number; pidStart: string | undefined; bootId: string }): void {
     try {
-      this.statements.started.run({ id, pid: process.pid, pidStart: process.pidStart ?? null, bootId: process.bootId });
+      this.statements.started.run(STARTED.values(process, id));
     } catch {
       // Only crash recovery reads it, and the launcher dies with us: best effort.
     }
@@ -304,20 +176,8 @@ export class JobStore {
   /** Writes a job's end; false when it has no record (never inserted, or removed). */
   private writeEnd(job: JobRecord): boolean {
     this.recentlyEnded.delete(job.id);
-    const { changes } = this.statements.finish.run({
-      id: job.id,
-      state: job.state,
-      exitCode: job.exitCode ?? null,
-      signal: job.signal ?? null,
-      errorMsg: job.errorMsg ?? null,
-      errorCode: job.errorCode ?? null,
-      endedAt: job.endedAt ?? Date.now(),
-      stdoutBytes: job.stdoutBytes,
-      stderrBytes: job.stderrBytes,
-      truncated: job.truncated ? 1 : 0,
-      oomKilled: job.oomKilled ? 1 : 0,
-      timedOut: job.timedOut ? 1 : 0,
-    });
+    // An end without a time ends now.
+    const { changes } = this.statements.finish.run(FINISH.values(job.endedAt === undefined ? { ...job, endedAt: Date.now() } : job, job.id));
     return changes > 0;
   }
 
@@ -392,7 +252,7 @@ export class JobStore {
     ) as Row[];
     const more = rows.length > options.limit;
     const shown = more ? rows.slice(0, options.limit) : rows;
-    return { jobs: shown.map((row) => this.unsavedEnds.get(row.id) ?? toRecord(row)), ...(more && { nextCursor: String(shown[shown.length - 1]!.seq) }) };
+    return { jobs: shown.map((row) => this.unsavedEnds.get(row.id as string) ?? toRecord(row)), ...(more && { nextCursor: String(shown[shown.length - 1]!.seq) }) };
   }
 
   /** The page query for one shape of filter, prepared once per shape. */

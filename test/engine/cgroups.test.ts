@@ -263,9 +263,10 @@ describe("limits: defaults, maxima, validation", { skip }, () => {
     const id = first.create({ cmd: "true", limits: { pids: 50 } });
     await first.wait(id);
     await first.close();
-    // A data directory from before this release: no limits or oom_killed columns.
+    // A data directory from before this release: no limits or oom_killed columns, and
+    // (older than schema versions too) no user_version.
     const db = new Database(join(dataDir, "jobs.db"));
-    db.exec("ALTER TABLE jobs DROP COLUMN limits; ALTER TABLE jobs DROP COLUMN oom_killed");
+    db.exec("ALTER TABLE jobs DROP COLUMN limits; ALTER TABLE jobs DROP COLUMN oom_killed; PRAGMA user_version = 0");
     db.close();
     first = await JobPool.open({ isolation: false, hostDefaultLimits: false, dataDir });
     assert.equal(first.get(id).limits, undefined);

@@ -19,9 +19,10 @@ describe("error_code in the store", () => {
     assert.equal(pool.status(old).errorCode, "COMMAND_NOT_FOUND");
     await pool.close();
 
-    // A data directory from before error_code: the column is not there.
+    // A data directory from before error_code: the column is not there, and (older than
+    // schema versions too) no user_version is set.
     const db = new Database(join(dataDir, "jobs.db"));
-    db.exec("ALTER TABLE jobs DROP COLUMN error_code");
+    db.exec("ALTER TABLE jobs DROP COLUMN error_code; PRAGMA user_version = 0");
     db.close();
 
     pool = await JobPool.open(options);

@@ -180,6 +180,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     // A limit the host cannot enforce, a default above its maximum…: one line, exit 2.
     // Another server owns the data directory: one line naming it, and nothing touched.
     if (err instanceof DataDirLockedError) throw new ServerConfigError(err.message, "stop that server first, or give this one its own --data-dir");
+    // Records a newer jobworker wrote: never read, never downgraded.
+    if (err instanceof EngineError && err.code === "STORE_TOO_NEW") throw new ServerConfigError(err.message, "run the jobworker that wrote it, or a newer one; or give this one its own --data-dir");
     if (err instanceof EngineError && err.code === "ISOLATION_NOT_AVAILABLE") throw new ServerConfigError(err.message, "run serve as root with the launcher built (npm run build), or drop --network none", { exitCode: 2 });
     if (err instanceof EngineError && err.code === "LAUNCHER_UNAVAILABLE") throw new ServerConfigError(err.message, "npm run build", { exitCode: 2 });
     if (err instanceof EngineError && err.code === "INVALID_ARGUMENT") throw new ServerConfigError(err.message, "check --uid-range, --writable and --run-as", { exitCode: 2 });
