@@ -8,7 +8,7 @@
  * In short: requests come on fd 0 (a stream socket of Node's spawn), each a 4-byte
  * little-endian length and that many bytes of NUL-terminated strings ("start ...",
  * "signal HANDLE SIGNO", "stdin-attached HANDLE"); events go out on fd 1, one line each:
- * first "hello jobworker-launcher 2", then "started HANDLE PID STARTTIME" or
+ * first "hello jobworker-launcher 3", then "started HANDLE PID STARTTIME" or
  * "exit HANDLE - - STEP ERRNO" answering each start, in order, and
  * "exit HANDLE CODE|- SIGNO|- STEP|- ERRNO|-" when a job ends. STEP names what failed
  * before the command ran (then the job never ran); every STEP is a literal in a die() or
@@ -56,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -859,8 +860,15 @@ static void stdin_attached(struct fields *f) {
   job->stdin_hold = -1;
 }
 
-/* How the leader ended, and the first failure its report names. */
-static void report_exit(struct job *job, int status) {
+/* What the leader and what it waited for used (wait4): microseconds, KiB, 512-byte blocks. */
+static void usage_text(const struct rusage *ru, char *out, size_t size) {
+  long long user_us = (long long)ru->ru_utime.tv_sec * 1000000 + ru->ru_utime.tv_usec;
+  long long sys_us = (long long)ru->ru_stime.tv_sec * 1000000 + ru->ru_stime.tv_usec;
+  snprintf(out, size, "%lld %lld %ld %ld %ld", user_us, sys_us, ru->ru_maxrss, ru->ru_inblock, ru->ru_oublock);
+}
+
+/* How the leader ended, what it used, and the first failure its report names. */
+static void report_exit(struct job *job, int status, const struct rusage *ru) {
   char text[1024];
   size_t got = 0;
   for (;;) {
@@ -885,11 +893,13 @@ static void report_exit(struct job *job, int status) {
       step_errno = a;
     }
   }
-  if (strcmp(step, "-") != 0) emit("exit %s - - %s %d\n", job->handle, step, step_errno);
-  else if (WIFSIGNALED(status)) emit("exit %s - %d - -\n", job->handle, WTERMSIG(status));
-  else if (kind == 1) emit("exit %s - %d - -\n", job->handle, value);
-  else if (kind == 0) emit("exit %s %d - - -\n", job->handle, value);
-  else emit("exit %s %d - - -\n", job->handle, WEXITSTATUS(status));
+  char usage[128];
+  usage_text(ru, usage, sizeof usage);
+  if (strcmp(step, "-") != 0) emit("exit %s - - %s %d %s\n", job->handle, step, step_errno, usage);
+  else if (WIFSIGNALED(status)) emit("exit %s - %d - - %s\n", job->handle, WTERMSIG(status), usage);
+  else if (kind == 1) emit("exit %s - %d - - %s\n", job->handle, value, usage);
+  else if (kind == 0) emit("exit %s %d - - - %s\n", job->handle, value, usage);
+  else emit("exit %s %d - - - %s\n", job->handle, WEXITSTATUS(status), usage);
 }
 
 static void reap(void) {
@@ -906,12 +916,14 @@ static void reap(void) {
     /* ESRCH: no group of that id (the nursery, a spare that died before it made its own). */
     if (kill(-pid, SIGKILL) < 0 && errno != ESRCH) kill_all_and_exit();
     int status;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
     pid_t got;
-    while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {}
+    while ((got = wait4(pid, &status, 0, &ru)) < 0 && errno == EINTR) {}
     if (got != pid) kill_all_and_exit(); /* seen just now: cannot happen */
     for (size_t i = 0; i < njobs; i++) {
       if (jobs[i].pid != pid) continue;
-      report_exit(&jobs[i], status);
+      report_exit(&jobs[i], status, &ru);
       close_or_exit(jobs[i].stdin_hold);
       jobs[i] = jobs[--njobs];
       break;
@@ -1034,7 +1046,7 @@ int main(int argc, char **argv) {
   size_t cap = 1 << 16, used = 0, at = 0;
   char *buf = malloc(cap);
   if (!buf) return 1;
-  emit("hello jobworker-launcher 2\n");
+  emit("hello jobworker-launcher 3\n");
   start_nursery();
   for (;;) {
     /* Whole frames, while the engine takes our events (see QUEUE_LIMIT); a batch at a

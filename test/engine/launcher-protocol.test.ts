@@ -105,7 +105,7 @@ describe("the launcher protocol, TypeScript frames through the C parser", { time
   async function runToExit(handle: string, buffer: Buffer, code: number): Promise<number> {
     send(buffer);
     const [, pid] = await expectLine(new RegExp(`^started ${handle} (\\d+) (\\d+|-)$`), `start ${handle}`);
-    await expectLine(new RegExp(`^exit ${handle} ${code} - - -$`), `exit of ${handle}`);
+    await expectLine(new RegExp(`^exit ${handle} ${code} - - - \\d+ \\d+ \\d+ \\d+ \\d+$`), `exit of ${handle}`);
     return Number(pid);
   }
 
@@ -117,7 +117,7 @@ describe("the launcher protocol, TypeScript frames through the C parser", { time
 
   it("says hello first, in protocol version 2", async () => {
     assert.equal(await lines.next(), LAUNCHER_HELLO);
-    assert.equal(LAUNCHER_HELLO, "hello jobworker-launcher 2");
+    assert.equal(LAUNCHER_HELLO, "hello jobworker-launcher 3");
   });
 
   it("starts a plain `true`: started, then exit 0", async () => {
@@ -202,6 +202,15 @@ describe("the launcher protocol, TypeScript frames through the C parser", { time
     for (const line of events) assert.notEqual(parseEvent(line).kind, "unknown", `parseEvent(${JSON.stringify(line)})`);
     const refused = parseEvent("exit 4 - - request 22");
     assert.deepEqual(refused, { kind: "exit", handle: "4", exit: { code: null, signal: null, failure: { step: "request", code: "EINVAL" } } });
+    // An exit after a fork carries the leader's rusage; four numbers, or a word among them, are no event.
+    assert.deepEqual(parseEvent("exit 5 0 - - - 1500 250 2048 8 16"), {
+      kind: "exit",
+      handle: "5",
+      exit: { code: 0, signal: null, rusage: { userUs: 1500, systemUs: 250, maxRssKiB: 2048, blocksIn: 8, blocksOut: 16 } },
+    });
+    assert.equal(parseEvent("exit 5 0 - - - 1500 250 2048 8").kind, "unknown");
+    assert.equal(parseEvent("exit 5 0 - - - 1500 250 x 8 16").kind, "unknown");
+    assert.equal(parseEvent("started 5 100 7 1 2 3 4 5").kind, "unknown");
     const exited = once(launcher, "exit");
     launcher.stdin!.end();
     const [code, signal] = await exited;

@@ -12,6 +12,19 @@ export interface ProcessExit {
   signal: NodeJS.Signals | null;
   /** Set when the command never ran: the failing step, in place of the job's own end. */
   failure?: StartStepFailure;
+  /** What the leader used, with what it waited for (wait4); absent when nothing ran. */
+  rusage?: LeaderRusage;
+}
+
+/** A reaped leader's rusage as the launcher reports it (native/PROTOCOL.md, "Events"). */
+export interface LeaderRusage {
+  userUs: number;
+  systemUs: number;
+  /** The largest single process's peak resident set, KiB. */
+  maxRssKiB: number;
+  /** 512-byte blocks read from and written to storage. */
+  blocksIn: number;
+  blocksOut: number;
 }
 
 /**

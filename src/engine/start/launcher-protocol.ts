@@ -2,8 +2,8 @@ import { constants } from "node:os";
 import { errnoName, signalName } from "./errno-name.js";
 import type { ProcessExit } from "./job-process.js";
 
-/** The launcher's first line: protocol version 2 (native/PROTOCOL.md). */
-export const LAUNCHER_HELLO = "hello jobworker-launcher 2";
+/** The launcher's first line: protocol version 3 (native/PROTOCOL.md). */
+export const LAUNCHER_HELLO = "hello jobworker-launcher 3";
 
 /** What confines a job's command (native/confine.c): each field optional. */
 export interface Confinement {
@@ -103,10 +103,15 @@ export type LauncherEvent =
 
 const NUMBER = /^\d+$/;
 
-/** Parses "started H PID START" and "exit H CODE|- SIGNO|- STEP|- ERRNO|-"; anything else is "unknown". */
+/**
+ * Parses "started H PID START" and "exit H CODE|- SIGNO|- STEP|- ERRNO|- [USAGE×5]" (the
+ * leader's rusage: user µs, system µs, peak KiB, blocks in, blocks out; absent when
+ * nothing was forked); anything else is "unknown".
+ */
 export function parseEvent(line: string): LauncherEvent {
-  const [kind, handle, a, b, c, d, extra] = line.split(" ");
-  if (extra !== undefined || !handle) return { kind: "unknown", line };
+  const [kind, handle, a, b, c, d, ...rest] = line.split(" ");
+  const usage = rest.length === 5 && rest.every((field) => NUMBER.test(field)) ? rest.map(Number) : undefined;
+  if ((rest.length > 0 && !(kind === "exit" && usage)) || !handle) return { kind: "unknown", line };
   if (kind === "started" && a && NUMBER.test(a) && b !== undefined && c === undefined) {
     return { kind, handle, pid: Number(a), pidStart: b === "-" ? undefined : b };
   }
@@ -116,6 +121,7 @@ export function parseEvent(line: string): LauncherEvent {
       code: a === "-" ? null : Number(a),
       signal: b === "-" ? null : signalName(Number(b)),
       ...(c !== "-" && { failure: { step: c, code: d === "-" ? "UNKNOWN" : errnoName(Number(d)) } }),
+      ...(usage && { rusage: { userUs: usage[0]!, systemUs: usage[1]!, maxRssKiB: usage[2]!, blocksIn: usage[3]!, blocksOut: usage[4]! } }),
     };
     return { kind, handle, exit };
   }
