@@ -16,7 +16,7 @@ export function statusOf(record: JobRecord): JobStatus {
 
 /** A record without the internals that only crash recovery needs. */
 export function publicRecord(record: StoredJob): JobRecord {
-  const { pidStart: _pidStart, bootId: _bootId, ...rest } = record;
+  const { pidStart: _pidStart, bootId: _bootId, queuedSpec: _queuedSpec, ...rest } = record;
   return rest;
 }
 

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { WalSync } from "./wal-sync.js";
 import { isNoSpaceError } from "./disk-space.js";
 import type { JobRecord } from "./types.js";
+import type { ValidJobSpec } from "./job-spec.js";
 import type { Row } from "./store/columns.js";
 import { migrate } from "./store/migrations.js";
 import { insertSql, toRecord, updateSql } from "./store/statements.js";
@@ -30,6 +31,7 @@ const INSERT = insertSql();
 const FINISH = updateSql("finish", "id = ?");
 // Only while the record says running: a record whose end is written is left as it is.
 const STARTED = updateSql("started", "id = ? AND state = 'running'");
+const BEGUN = updateSql("begun", "id = ? AND state = 'queued'");
 
 /**
  * Job records in SQLite (`<dataDir>/jobs.db`, WAL, synchronous=NORMAL): every state
@@ -56,7 +58,7 @@ export class JobStore {
    * `countByState` (asked by each metrics scrape) costs nothing: counting 100,000 rows
    * took ~50 ms of this thread, even along an index.
    */
-  private readonly counts: Record<JobRecord["state"], number> = { running: 0, completed: 0, error: 0 };
+  private readonly counts: Record<JobRecord["state"], number> = { queued: 0, running: 0, completed: 0, error: 0 };
 
   constructor(dataDir: string) {
     const path = join(dataDir, "jobs.db");
@@ -79,14 +81,17 @@ export class JobStore {
       insert: this.db.prepare(INSERT.sql),
       finish: this.db.prepare(FINISH.sql),
       started: this.db.prepare(STARTED.sql),
+      begun: this.db.prepare(BEGUN.sql),
+      queued: this.db.prepare("SELECT * FROM jobs WHERE state = 'queued' ORDER BY seq"),
       get: this.db.prepare("SELECT * FROM jobs WHERE id = ?"),
       remove: this.db.prepare("DELETE FROM jobs WHERE id = ? RETURNING state"),
       running: this.db.prepare("SELECT * FROM jobs WHERE state = 'running'"),
       pageAll: this.db.prepare("SELECT * FROM jobs WHERE seq < ? ORDER BY seq DESC LIMIT ?"),
       pageOwner: this.db.prepare("SELECT * FROM jobs WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?"),
-      olderThan: this.db.prepare("SELECT id FROM jobs WHERE state != 'running' AND ended_at < ? ORDER BY seq LIMIT ?"),
+      // Retention takes only ended jobs: never a running or a queued one.
+      olderThan: this.db.prepare("SELECT id FROM jobs WHERE state NOT IN ('running', 'queued') AND ended_at < ? ORDER BY seq LIMIT ?"),
       beyondCount: this.db.prepare(
-        "SELECT id FROM jobs WHERE state != 'running' ORDER BY seq DESC LIMIT ? OFFSET ?",
+        "SELECT id FROM jobs WHERE state NOT IN ('running', 'queued') ORDER BY seq DESC LIMIT ? OFFSET ?",
       ),
       exists: this.db.prepare("SELECT 1 FROM jobs WHERE id = ?"),
     };
@@ -95,11 +100,29 @@ export class JobStore {
     }
   }
 
-  /** Records a new job (running, or failed to start). */
-  insert(job: StoredJob): void {
+  /** Records a new job (queued with the spec it will start with, running, or failed to start). */
+  insert(job: StoredJob, queuedSpec?: ValidJobSpec): void {
     this.saveUnsavedEnds();
-    this.statements.insert.run(INSERT.values(job));
+    this.statements.insert.run(INSERT.values(queuedSpec ? { ...job, queuedSpec } : job));
     this.counts[job.state]++;
+  }
+
+  /**
+   * A queued job leaves the queue: running from now, with its deadline, and its spec
+   * (env values) dropped. Committed before its process is asked for, so a crash after
+   * this finds it running (interrupted), never queued again: it runs at most once.
+   */
+  begun(id: string, deadlineAt: number | undefined): void {
+    const { changes } = this.statements.begun.run(BEGUN.values({ state: "running", ...(deadlineAt !== undefined && { deadlineAt }) }, id));
+    if (changes > 0) {
+      this.counts.queued--;
+      this.counts.running++;
+    }
+  }
+
+  /** The queued jobs, in submission order, each with the spec it is to start with: after a restart, to take up again. */
+  queued(): { record: StoredJob; spec: ValidJobSpec }[] {
+    return (this.statements.queued.all() as Row[]).map(toRecord).flatMap((record) => (record.queuedSpec ? [{ record, spec: record.queuedSpec }] : []));
   }
 
   /**
@@ -108,7 +131,7 @@ export class JobStore {
    * leaves a running record without a pid: recovery marks it interrupted, and its process,
    * if any, died with the launcher.
    */
-  started(id: string, process: { pid: number; pidStart: string | undefined; bootId: string }): void {
+  started(id: string, process: { pid: number; pidStart: string | undefined; bootId: string; startedAt: number }): void {
     try {
       this.statements.started.run(STARTED.values(process, id));
     } catch {
@@ -137,7 +160,7 @@ export class JobStore {
    * Records a job's end: final state, time and output sizes. Never throws: an end that
    * cannot be written now is kept in memory and written later (see `unsavedEnds`).
    */
-  finish(job: JobRecord): void {
+  finish(job: JobRecord, from: "running" | "queued" = "running"): void {
     this.saveUnsavedEnds();
     let recorded: boolean;
     try {
@@ -154,9 +177,9 @@ export class JobStore {
         recorded = false;
       }
     }
-    // Ends are written once per job, always of a running one (a failed start is inserted ended).
+    // Ends are written once per job, of a running or a queued one (a failed start is inserted ended).
     if (recorded) {
-      this.counts.running--;
+      this.counts[from]--;
       this.counts[job.state]++;
     }
   }

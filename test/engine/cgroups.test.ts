@@ -19,6 +19,7 @@ import { isAlive } from "../helpers/processes.js";
 import { readUntil } from "../helpers/streams.js";
 import { until } from "../../src/engine/back-off.js";
 import { tempDir } from "../helpers/temp-dir.js";
+import { AFTER_SCHEMA_VERSIONS } from "../helpers/legacy-store.js";
 import { checkoutReachableBy } from "../helpers/checkout-for-user.js";
 
 const MIB = 1024 * 1024;
@@ -266,7 +267,7 @@ describe("limits: defaults, maxima, validation", { skip }, () => {
     // A data directory from before this release: no limits or oom_killed columns, and
     // (older than schema versions too) no user_version.
     const db = new Database(join(dataDir, "jobs.db"));
-    db.exec("ALTER TABLE jobs DROP COLUMN limits; ALTER TABLE jobs DROP COLUMN oom_killed; PRAGMA user_version = 0");
+    db.exec(`ALTER TABLE jobs DROP COLUMN limits; ALTER TABLE jobs DROP COLUMN oom_killed; ${AFTER_SCHEMA_VERSIONS}; PRAGMA user_version = 0`);
     db.close();
     first = await JobPool.open({ isolation: false, hostDefaultLimits: false, dataDir });
     assert.equal(first.get(id).limits, undefined);

@@ -6,6 +6,7 @@ import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { JobPool } from "../../src/index.js";
 import { tempDir } from "../helpers/temp-dir.js";
+import { AFTER_SCHEMA_VERSIONS } from "../helpers/legacy-store.js";
 
 describe("error_code in the store", () => {
   const dir = tempDir();
@@ -22,7 +23,7 @@ describe("error_code in the store", () => {
     // A data directory from before error_code: the column is not there, and (older than
     // schema versions too) no user_version is set.
     const db = new Database(join(dataDir, "jobs.db"));
-    db.exec("ALTER TABLE jobs DROP COLUMN error_code; PRAGMA user_version = 0");
+    db.exec(`ALTER TABLE jobs DROP COLUMN error_code; ${AFTER_SCHEMA_VERSIONS}; PRAGMA user_version = 0`);
     db.close();
 
     pool = await JobPool.open(options);

@@ -122,7 +122,7 @@ describe("job store schema versions", () => {
       assert.deepEqual(store.get("failed"), failed);
       assert.deepEqual(store.get("live"), live);
       assert.deepEqual(store.running(), [live]);
-      assert.deepEqual(store.countByState(), { running: 1, completed: 1, error: 1 });
+      assert.deepEqual(store.countByState(), { queued: 0, running: 1, completed: 1, error: 1 });
       assert.deepEqual(store.page({ labels: { team: "build" }, limit: 10 }).jobs, [done]);
       assert.deepEqual(store.page({ owner: "alice", limit: 10 }).jobs.map((j) => j.id), ["failed", "done"]);
       // And it keeps working: a new record, the old running one's end.

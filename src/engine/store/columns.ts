@@ -1,5 +1,6 @@
 import type { JobErrorCode } from "../../protocol/error-codes.js";
-import type { JobIsolation, JobLimits, JobState } from "../types.js";
+import type { JobIsolation, JobLimits, JobState, JobUsage } from "../types.js";
+import type { ValidJobSpec } from "../job-spec.js";
 import type { StoredJob } from "./stored-job.js";
 
 /** What SQLite hands back and takes for our columns. */
@@ -9,10 +10,11 @@ export type SqlValue = string | number | null;
 export type Row = Readonly<Record<string, SqlValue>>;
 
 /**
- * The statements that write records: `insert` makes a record (running, or a failed start
- * already ended), `started` adds a running job's process, `finish` writes its end.
+ * The statements that write records: `insert` makes a record (queued, running, or a failed
+ * start already ended), `begun` takes a queued job out of the queue, `started` adds a
+ * running job's process, `finish` writes its end.
  */
-export type Write = "insert" | "started" | "finish";
+export type Write = "insert" | "begun" | "started" | "finish";
 
 /** One column of `jobs`: how it is declared, when it is written, and how it maps to a record. */
 export interface Column {
@@ -76,7 +78,7 @@ export const COLUMNS: readonly Column[] = [
   column("env_names", "TEXT NOT NULL", "envNames", ["insert"], json<string[]>()), // JSON array; values are never stored
   column("created_at", "INTEGER NOT NULL", "createdAt", ["insert"], plain()),
   column("ended_at", "INTEGER", "endedAt", ["insert", "finish"], plain()),
-  column("state", "TEXT NOT NULL", "state", ["insert", "finish"], plain<JobState>()),
+  column("state", "TEXT NOT NULL", "state", ["insert", "begun", "finish"], plain<JobState>()),
   column("exit_code", "INTEGER", "exitCode", ["insert", "finish"], plain()),
   column("signal", "TEXT", "signal", ["insert", "finish"], plain()),
   column("error_msg", "TEXT", "errorMsg", ["insert", "finish"], plain()),
@@ -96,8 +98,14 @@ export const COLUMNS: readonly Column[] = [
   // error_msg alone tells.
   column("error_code", "TEXT", "errorCode", ["insert", "finish"], plain<JobErrorCode>()),
   column("timed_out", "INTEGER NOT NULL DEFAULT 0", "timedOut", ["finish"], flag()),
-  column("deadline_at", "INTEGER", "deadlineAt", ["insert"], plain()), // when a job with a timeout is to be stopped (ms since the epoch)
+  // When a job with a timeout is to be stopped (ms since the epoch): fixed when it leaves the queue.
+  column("deadline_at", "INTEGER", "deadlineAt", ["insert", "begun"], plain()),
   column("labels", "TEXT", "labels", ["insert"], json<Record<string, string>>()), // NULL for none
+  column("started_at", "INTEGER", "startedAt", ["started"], plain()), // when its process was started; NULL if it never ran
+  column("usage", "TEXT", "usage", ["finish"], json<JobUsage>()), // what it used (JobUsage), final; NULL for none
+  // A queued job's whole spec, env values included (records never hold those otherwise),
+  // for a restart to take it up again; NULL once it has left the queue.
+  column("queued_spec", "TEXT", "queuedSpec", ["insert", "begun"], json<ValidJobSpec>()),
 ];
 
 /** The column of that name; throws for one the table does not declare (a mistake in a migration step). */

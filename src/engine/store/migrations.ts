@@ -30,7 +30,14 @@ export const MIGRATIONS: readonly Migration[] = [
       const present = new Set((db.prepare("SELECT name FROM pragma_table_info('jobs')").all() as { name: string }[]).map((r) => r.name));
       const added = ["limits", "oom_killed", "isolation", "error_code", "timed_out", "deadline_at", "labels"];
       addColumns(...added.filter((name) => !present.has(name)))(db);
-      for (const index of INDEXES) db.exec(createIndexSql(index));
+      for (const index of INDEXES.filter((i) => i.name !== "jobs_queued")) db.exec(createIndexSql(index));
+    },
+  },
+  {
+    what: "the queue and usage: started_at, usage, queued_spec, and the index of queued jobs",
+    up(db) {
+      addColumns("started_at", "usage", "queued_spec")(db);
+      db.exec(createIndexSql(INDEXES.find((i) => i.name === "jobs_queued")!));
     },
   },
 ];

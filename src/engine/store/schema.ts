@@ -7,6 +7,7 @@ import { COLUMNS, columnNamed } from "./columns.js";
 export const INDEXES: readonly { readonly name: string; readonly on: string }[] = [
   { name: "jobs_by_owner", on: "jobs (owner, seq)" },
   { name: "jobs_running", on: "jobs (state) WHERE state = 'running'" },
+  { name: "jobs_queued", on: "jobs (seq) WHERE state = 'queued'" },
 ];
 
 /** CREATE TABLE of the current schema, from the column table. */
