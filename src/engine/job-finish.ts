@@ -4,7 +4,9 @@ import { exitCodeForSignal, waitForGroupGone } from "./process-group.js";
 import type { ProcessExit } from "./start/job-process.js";
 import { explainStepFailure } from "./start/explain-step.js";
 import type { Job, StopReason } from "./job.js";
-import type { JobStatus } from "./types.js";
+import type { JobStatus, JobUsage } from "./types.js";
+import type { CgroupUsage } from "./cgroups/usage.js";
+import { combineUsage, leaderUsageOf } from "./job-usage.js";
 import type { JobErrorCode } from "../protocol/error-codes.js";
 
 /** How a job's start or run ended: the leader's exit, or a start that failed after the record was made. */
@@ -23,15 +25,18 @@ const REASONS: Record<ErrorStopReason, { code: JobErrorCode; message: (job: Job)
  * It never throws: a failure of the cleanup is itself the recorded end (with its reason),
  * so that every waiter resolves and the job never counts as running for ever.
  */
-export async function finishJob(job: Job, end: JobEnd, cgroup: JobCgroup | undefined): Promise<{ status: JobStatus; truncated: boolean }> {
+export async function finishJob(job: Job, end: JobEnd, cgroup: JobCgroup | undefined): Promise<{ status: JobStatus; truncated: boolean; usage: JobUsage | undefined }> {
   let oomKilled = false;
   let cleanupError: unknown;
+  let counted: CgroupUsage = {};
   try {
     // The job is over only once none of its processes runs: with a cgroup, that includes
     // those that left the group (setsid, double fork).
     if (cgroup) {
       await cgroup.killAll();
       oomKilled = "exit" in end && end.exit.signal === "SIGKILL" && cgroup.oomKilled();
+      // Read before the cgroup goes: its counts go with it.
+      counted = cgroup.usage();
       await cgroup.remove();
     } else if ("exit" in end) {
       await waitForGroupGone(end.pgid);
@@ -49,12 +54,14 @@ export async function finishJob(job: Job, end: JobEnd, cgroup: JobCgroup | undef
   } catch (err) {
     cleanupError ??= err;
   }
+  // A job whose command never ran used nothing worth a record.
+  const usage = "exit" in end && !end.exit.failure ? combineUsage(counted, leaderUsageOf(end.exit.rusage), job.isolatedTree) : undefined;
   if (cleanupError !== undefined) {
     // Only the error code: messages hold the server's paths.
     const code = (cleanupError as NodeJS.ErrnoException).code ?? "failed";
-    return { status: { state: "error", errorCode: "INTERRUPTED", errorMsg: `the job's end could not be cleaned up (${code}): some of its processes may have been left` }, truncated };
+    return { status: { state: "error", errorCode: "INTERRUPTED", errorMsg: `the job's end could not be cleaned up (${code}): some of its processes may have been left` }, truncated, usage };
   }
-  return { status: statusOf(job, end, oomKilled), truncated };
+  return { status: statusOf(job, end, oomKilled), truncated, usage };
 }
 
 function statusOf(job: Job, end: JobEnd, oomKilled: boolean): JobStatus {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { JobLimits } from "../types.js";
 import type { Controller, Hierarchy } from "./detect.js";
 import { readOr } from "./detect.js";
+import { readCgroupUsage, type CgroupUsage } from "./usage.js";
 
 /** One directory of a job's cgroup: the job has one in each hierarchy it uses. */
 interface Part {
@@ -230,6 +231,12 @@ export class JobCgroup {
     const file = memory.hierarchy.version === 1 ? "memory.oom_control" : "memory.events";
     const match = /^oom_kill (\d+)$/m.exec(readOr(join(memory.dir, file)));
     return match !== null && Number(match[1]) > 0;
+  }
+
+  /** What its processes have used so far, by the cgroup's own counts (cgroups/usage.ts). */
+  usage(): CgroupUsage {
+    const { killer, byController } = this.plan;
+    return readCgroupUsage({ killer, ...(byController.cpu && { cpu: byController.cpu }), ...(byController.memory && { memory: byController.memory }), ...(byController.io && { io: byController.io }) });
   }
 
   /** Removes the job's cgroup directories (after `killAll`); returns whether all are gone. */
