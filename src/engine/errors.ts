@@ -17,6 +17,7 @@ export type EngineErrorCode =
   | "TIMEOUT_ABOVE_MAXIMUM"
   | "STDIN_NOT_AVAILABLE"
   | "JOB_NOT_RUNNING"
+  | "TOO_MANY_RUNNING_JOBS"
   | "UID_RANGE_EXHAUSTED"
   | "LAUNCHER_UNAVAILABLE"
   | "STORE_TOO_NEW";
@@ -37,6 +38,14 @@ export class JobNotFoundError extends EngineError {
   constructor(jobId: string) {
     super("JOB_NOT_FOUND", `job not found: ${jobId}`);
     this.jobId = jobId;
+  }
+}
+
+/** The identity has as many jobs running and waiting as the pool allows (`PoolOptions.queue`). */
+export class TooManyJobsError extends EngineError {
+  constructor(maxRunning: number, maxQueued: number) {
+    const queue = maxQueued === 0 ? "" : `, with ${maxQueued} more queued`;
+    super("TOO_MANY_RUNNING_JOBS", `too many jobs: this client may run at most ${maxRunning} at once${queue}`);
   }
 }
 

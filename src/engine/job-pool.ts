@@ -10,7 +10,10 @@ import type { JobPage } from "./job-store.js";
 import { OutputAccess } from "./output-access.js";
 import { OutputNotifier } from "./output-notifier.js";
 import { OutputWatcher } from "./output-watcher.js";
-import { JobAdmission } from "./pool/admission.js";
+import { JobAdmission, type Admitted, type Slots } from "./pool/admission.js";
+import { JobQueue } from "./pool/job-queue.js";
+import { takeUpQueuedJobs } from "./pool/queued-again.js";
+import type { Job } from "./job.js";
 import { JobObservers } from "./pool/job-observers.js";
 import { listAll, listPage } from "./pool/listing.js";
 import { LiveJobs, type Found } from "./pool/live-jobs.js";
@@ -23,6 +26,8 @@ import type { LogOptions, OutputName, PageOptions, PoolOptions, ResourceControlR
 export { DEFAULT_MAX_OUTPUT_BYTES } from "./pool/admission.js";
 
 const DEFAULT_STOP_GRACE_MS = 5000;
+/** Jobs taken up again after a restart wait, whatever the slots: the queue lets them out in order. */
+const WAIT: Slots = { admits: () => false };
 
 /**
  * The job pool: the one object through which jobs are created, observed, stopped and
@@ -38,6 +43,7 @@ const DEFAULT_STOP_GRACE_MS = 5000;
  */
 export class JobPool {
   private readonly live = new LiveJobs();
+  private readonly queue: JobQueue;
   private readonly observers = new JobObservers();
   private readonly admission: JobAdmission;
   private readonly outputs: OutputAccess;
@@ -48,6 +54,7 @@ export class JobPool {
 
   private constructor(private readonly parts: PoolParts, options: PoolOptions) {
     this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+    this.queue = new JobQueue(options.queue ?? {});
     this.admission = new JobAdmission(parts, options, this.observers);
     this.outputs = new OutputAccess(parts.jobsDir, this.admission.maxOutputBytes);
     this.outputWatcher = new OutputWatcher(
@@ -68,34 +75,52 @@ export class JobPool {
    */
   static async open(options: PoolOptions): Promise<JobPool> {
     const pool = new JobPool(await openPoolParts(options), options);
+    // What waited when the last server stopped waits again, in its order (docs/design.md, "Queue").
+    takeUpQueuedJobs(pool.parts.store, (spec, again) => pool.take(pool.admission.admit(spec, false, WAIT, again)));
     void pool.outputs.removeOrphans((id) => pool.live.has(id) || pool.parts.store.has(id), () => pool.closing !== undefined);
     return pool;
   }
 
   /**
    * Creates a job and returns its id at once; it is recorded, and `running` while the
-   * launcher makes its process. A command that cannot be found or executed makes a job
-   * in state "error" at once, with the reason. Throws only for an invalid spec
-   * (`InvalidJobSpecError`), a closed pool (`PoolClosedError`) and a full disk
-   * (`StorageFullError`). Never waits on another process.
+   * launcher makes its process, or `queued` while it waits for a slot (`PoolOptions.queue`).
+   * A command that cannot be found or executed makes a job in state "error" at once, with
+   * the reason. Throws only for an invalid spec (`InvalidJobSpecError`), a closed pool
+   * (`PoolClosedError`), a full disk (`StorageFullError`) and a full queue
+   * (`TooManyJobsError`). Never waits on another process.
    */
   create(spec: JobSpec): string {
-    const { job, record, timeoutMs, start } = this.admission.admit(spec, this.closing !== undefined);
-    if (job.isRunning) this.live.add(job, timeoutMs, (timedOut, reason) => timedOut.terminate(this.stopGraceMs, reason));
-    // Once the pool knows it: an observer may act on the job at once.
-    this.observers.tell("recorded", record);
-    if (job.isRunning) void startJob(job, start);
-    return job.id;
+    return this.take(this.admission.admit(spec, this.closing !== undefined, this.queue));
   }
 
   /**
-   * The same as `create`, resolving once the job's process runs or its start failure is
-   * recorded: the server's path, which answers with a job that runs.
+   * The same as `create`, resolving once the job's process runs, its start failure is
+   * recorded, or it is queued: the server's path, which answers with a job that runs or waits.
    */
   async start(spec: JobSpec): Promise<string> {
     const id = this.create(spec);
-    await this.live.get(id)?.whenStartSettled();
+    const job = this.live.get(id);
+    if (job && !job.isQueued) await job.whenStartSettled();
     return id;
+  }
+
+  /** A job admitted: held, told of, and started now or when its turn comes. */
+  private take({ job, record, timeoutMs, start }: Admitted): string {
+    if (!job.isRunning && !job.isQueued) {
+      this.observers.tell("recorded", record);
+      return job.id;
+    }
+    this.live.add(job);
+    // Once the pool knows it: an observer may act on the job at once.
+    this.observers.tell("recorded", record);
+    const run = (): void => {
+      job.begin();
+      this.live.armTimeout(job, timeoutMs, (timedOut, reason) => timedOut.terminate(this.stopGraceMs, reason));
+      void startJob(job, start);
+    };
+    if (job.isQueued) this.queue.enqueue(job, run);
+    else this.queue.startNow(job, run);
+    return job.id;
   }
 
   /**
@@ -123,16 +148,27 @@ export class JobPool {
     return isDiskFull(this.parts.dataDir);
   }
 
-  /** The job's state; throws `JobNotFoundError` for an unknown id. */
+  /** The job's state (with its place in the queue while queued); throws `JobNotFoundError` for an unknown id. */
   status(id: string): JobStatus {
     const found = this.find(id);
-    return found.job ? found.job.getStatus() : statusOf(found.record);
+    return found.job ? this.liveStatus(found.job) : statusOf(found.record);
   }
 
   /** The job's full record (command, times, sizes, status). */
   get(id: string): JobRecord {
     const found = this.find(id);
-    return publicRecord(found.job ? found.job.toRecord() : found.record);
+    return publicRecord(found.job ? this.liveRecord(found.job) : found.record);
+  }
+
+  /** A live job's record as of now: its place in the queue, its usage so far. */
+  private liveRecord(job: Job): JobRecord {
+    const usage = job.currentUsage();
+    return { ...job.toRecord(), ...this.liveStatus(job), ...(usage && { usage }) };
+  }
+
+  private liveStatus(job: Job): JobStatus {
+    const position = job.isQueued ? this.queue.position(job) : undefined;
+    return { ...job.getStatus(), ...(position !== undefined && { queuePosition: position }) };
   }
 
   /** Resolves with the job's final status once it has ended (at once for a finished job). */
@@ -181,9 +217,18 @@ export class JobPool {
     return stdin;
   }
 
-  /** Terminates the job's whole process tree (SIGTERM, grace, SIGKILL); keeps its record and output. */
+  /**
+   * Terminates the job's whole process tree (SIGTERM, grace, SIGKILL); keeps its record
+   * and output. A queued job is cancelled: it never runs.
+   */
   async stop(id: string): Promise<void> {
-    await this.find(id).job?.terminate(this.stopGraceMs);
+    const { job } = this.find(id);
+    if (job) await this.end(job);
+  }
+
+  private end(job: Job): Promise<void> {
+    if (this.queue.remove(job)) job.cancel();
+    return job.terminate(this.stopGraceMs);
   }
 
   /**
@@ -195,6 +240,7 @@ export class JobPool {
   async signal(id: string, signal: NodeJS.Signals): Promise<void> {
     const name = checkSignal(signal);
     const { job } = this.find(id);
+    if (job?.isQueued) throw new JobNotRunningError("the job is queued: it has not started, and there is nothing to signal");
     if (!job || !(await job.signal(name))) throw new JobNotRunningError("the job is not running: it has ended, and there is nothing to signal");
   }
 
@@ -207,7 +253,7 @@ export class JobPool {
       // A deletion in progress is shared (live.delete), not looked up again.
       const { job } = this.live.deletion(id) ? { job: undefined } : this.find(id);
       return this.live.delete(id, async () => {
-        await job?.terminate(this.stopGraceMs);
+        if (job) await this.end(job);
         this.outputs.remove(id, this.parts.store, new JobNotFoundError(id));
       });
     } catch (err) {
@@ -226,7 +272,7 @@ export class JobPool {
    */
   listPage(options: PageOptions = {}): JobPage {
     this.checkOpen();
-    return listPage(this.parts.store, this.live, options);
+    return listPage(this.parts.store, this.live, options, (job) => this.liveRecord(job));
   }
 
   /** Applies the retention policy now (it also runs by itself in the background). */
@@ -252,6 +298,11 @@ export class JobPool {
   /** How jobs are started here: one line for the operator (`serve` prints it). */
   startPath(): { launcher: true; summary: string } {
     return { launcher: true, summary: `start path: every job is forked by the launcher, off the server's thread${this.parts.launcher.problem ? ` (${this.parts.launcher.problem})` : ""}` };
+  }
+
+  /** How many jobs run at once and how many may wait: one line for the operator. */
+  queuePolicy(): { summary: string } {
+    return { summary: this.queue.summary() };
   }
 
   /** What a job runs as and under: one line for the operator. */
@@ -280,9 +331,19 @@ export class JobPool {
     return this.parts.store.durable();
   }
 
-  /** Number of running jobs, optionally of one owner (for per-client limits). */
+  /** Number of running jobs (starting ones included), optionally of one owner. */
   runningCount(owner?: string): number {
-    return this.live.runningCount(owner);
+    return this.queue.runningCount(owner);
+  }
+
+  /** Number of running jobs per identity (identities with none are absent): for the metrics. */
+  runningByOwner(): Map<string, number> {
+    return this.queue.runningByOwner();
+  }
+
+  /** Number of jobs waiting for a slot, per identity (identities with none are absent): for the metrics. */
+  queuedByOwner(): Map<string, number> {
+    return this.queue.queuedByOwner();
   }
 
   /**
@@ -293,6 +354,8 @@ export class JobPool {
     this.closing ??= (async () => {
       this.retention?.stop();
       this.outputWatcher.close();
+      // What waits stays queued on disk, for the next open; nothing more starts.
+      this.queue.close().forEach((job) => job.abandon());
       await Promise.all(this.live.all().map((job) => job.terminate(this.stopGraceMs, "shutdown")));
       await this.live.deletionsSettled();
       await closePoolParts(this.parts);

@@ -10,15 +10,26 @@ import type { LaunchAnswer } from "./start/launcher.js";
 import type { JobProcess } from "./start/job-process.js";
 import { explainStepFailure } from "./start/explain-step.js";
 import { finishJob, type JobEnd } from "./job-finish.js";
+import { stdinOnceStarted } from "./stdin-once-started.js";
 import { terminateJob } from "./job-terminate.js";
 import type { StoredJob } from "./job-store.js";
 import type { JobConfinement } from "./confinement/job-confinement.js";
 import type { ValidJobSpec } from "./job-spec.js";
-import type { JobIsolation, JobLimits, JobRecord, JobStatus } from "./types.js";
+import type { JobIsolation, JobLimits, JobRecord, JobStatus, JobUsage } from "./types.js";
+import { combineUsage, runningLeaderUsage } from "./job-usage.js";
+
+/** A cancelled job's record says why it never ran. */
+export const CANCELLED_MESSAGE = "cancelled while queued: it never ran";
+
+function deadlineFrom(timeoutMs: number | undefined): number | undefined {
+  return timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+}
 
 /** What a job needs from its pool. */
 export interface JobLaunch {
   id: string;
+  /** When it was submitted (ms since the epoch): now, unless a queued job is taken up again after a restart. */
+  createdAt?: number;
   spec: ValidJobSpec;
   cwd: string;
   env: Record<string, string>;
@@ -26,17 +37,21 @@ export interface JobLaunch {
   /** Per-stream output cap in bytes (Infinity for none). */
   maxOutputBytes: number;
   /** Called with the final record before anyone can see the job ended (the pool persists it). */
-  recordEnd: (record: JobRecord) => void;
+  recordEnd: (record: JobRecord, from?: "running" | "queued") => void;
   /** Called once the launcher has started the job's process (the pool records its pid). */
-  recordStarted: (process: { pid: number; pidStart: string | undefined; bootId: string }) => void;
+  recordStarted: (process: { pid: number; pidStart: string | undefined; bootId: string; startedAt: number }) => void;
   /** Whether the data directory's disk is (nearly) full: output may then have been cut short. */
   diskFull: () => boolean;
   /** The limits that apply. */
   limits: JobLimits;
   /** Who the job runs as and under what, planned at `create` (confinement/job-confinement.ts). */
   confinement: JobConfinement;
-  /** When the pool will stop the job for its timeout (ms since the epoch), if it has one. */
-  deadlineAt?: number;
+  /** How long the job may run, counted from its start (not from its submission). */
+  timeoutMs?: number;
+  /** It waits for a slot (state "queued") until the pool's queue calls `begin`. */
+  queued?: boolean;
+  /** Called when a queued job leaves the queue to start (the pool records it running). */
+  recordBegun?: (deadlineAt: number | undefined) => void;
   /** What confined the job, as its record shows it (fixed at launch). */
   isolation?: JobIsolation;
 }
@@ -46,12 +61,14 @@ export type StopReason = "output-limit" | "shutdown" | "timeout";
 
 /**
  * A job's phase, carrying what that phase has (pueue's TaskStatus is the model):
+ * - queued: its record exists (state "queued"); it waits for a slot (pool/job-queue.ts);
  * - starting: its record exists and it counts as running; the launcher is making its process;
  * - running: its process runs;
  * - ending: its leader was reaped; its cgroup is being emptied and its end recorded;
  * - ended: its end is recorded (or it never started).
  */
 type Phase =
+  | { kind: "queued" }
   | { kind: "starting" }
   | { kind: "running"; process: JobProcess; cgroup: JobCgroup | undefined }
   | { kind: "ending"; cgroup: JobCgroup | undefined }
@@ -72,11 +89,15 @@ export class Job {
   readonly times: OutputTimes;
   readonly maxOutputBytes: number;
   readonly limits: JobLimits;
-  readonly createdAt = Date.now();
+  readonly createdAt: number;
   readonly launch: JobLaunch;
-  private phase: Phase = { kind: "starting" };
-  private status: JobStatus = { state: "running" };
+  private phase: Phase;
+  private status: JobStatus;
   private endedAt: number | undefined;
+  /** When its process was started (the launcher's answer); none while queued or if it never ran. */
+  private startedAt: number | undefined;
+  /** When the pool stops it for its timeout: fixed when it leaves the queue. */
+  private deadlineAt: number | undefined;
   private truncated = false;
   private pidInfo: { pid: number; pidStart: string | undefined } | undefined;
   private finalSizes: { stdout: number; stderr: number } | undefined;
@@ -89,10 +110,13 @@ export class Job {
   stopReason: StopReason | undefined;
   private limitCheckPending = false;
   private stdinTaken = false;
+  /** Final once the job has ended; while it runs, read live (`currentUsage`). */
+  private usage: JobUsage | undefined;
 
   constructor(launch: JobLaunch) {
     this.launch = launch;
     this.id = launch.id;
+    this.createdAt = launch.createdAt ?? Date.now();
     this.spec = launch.spec;
     this.cwd = launch.cwd;
     this.files = launch.files;
@@ -102,6 +126,55 @@ export class Job {
     this.notifier = new OutputNotifier(() => this.scheduleLimitCheck());
     this.ended = new Promise((resolve) => (this.markEnded = resolve));
     this.startSettled = new Promise((resolve) => (this.markStartSettled = resolve));
+    this.phase = launch.queued ? { kind: "queued" } : { kind: "starting" };
+    this.status = { state: launch.queued ? "queued" : "running" };
+    if (!launch.queued) this.deadlineAt = deadlineFrom(launch.timeoutMs);
+  }
+
+  get isQueued(): boolean {
+    return this.phase.kind === "queued";
+  }
+
+  /** Leaves the queue: it counts as running from now, and its timeout starts counting. */
+  begin(): void {
+    if (this.phase.kind !== "queued") return;
+    this.deadlineAt = deadlineFrom(this.launch.timeoutMs);
+    this.launch.recordBegun?.(this.deadlineAt);
+    this.phase = { kind: "starting" };
+    this.status = { state: "running" };
+  }
+
+  /**
+   * A queued job taken out of the queue (`stop`, `delete`): it never runs, and its record
+   * says so. The pool has removed it from the queue first.
+   */
+  cancel(): void {
+    if (this.phase.kind !== "queued") return;
+    this.endedAt = Date.now();
+    this.finalSizes = { stdout: 0, stderr: 0 };
+    const status: JobStatus = { state: "error", errorMsg: CANCELLED_MESSAGE, errorCode: "CANCELLED" };
+    try {
+      this.launch.recordEnd({ ...this.toRecord(), ...status }, "queued");
+    } finally {
+      this.status = status;
+      this.endNow();
+    }
+  }
+
+  /**
+   * The pool closes with the job still queued: it stays queued on disk, to start after
+   * the next open; here it is let go, and anyone waiting on it is released.
+   */
+  abandon(): void {
+    if (this.phase.kind === "queued") this.endNow();
+  }
+
+  private endNow(): void {
+    this.phase = { kind: "ended" };
+    this.times.close();
+    this.notifier.end();
+    this.markStartSettled();
+    this.markEnded();
   }
 
   /** The job never ran, for a reason found before anything was made: its end is now. */
@@ -109,10 +182,7 @@ export class Job {
     this.endedAt = Date.now();
     this.finalSizes = { stdout: 0, stderr: 0 };
     this.status = { state: "error", errorMsg: failure.message, errorCode: failure.code };
-    this.phase = { kind: "ended" };
-    this.notifier.end();
-    this.markStartSettled();
-    this.markEnded();
+    this.endNow();
   }
 
   /** The launcher's answer: the job's process (watched from now on), or the step that failed. */
@@ -125,7 +195,8 @@ export class Job {
       const process = answer.process;
       this.phase = { kind: "running", process, cgroup };
       this.pidInfo = { pid: process.pid, pidStart: process.pidStart };
-      this.launch.recordStarted({ ...this.pidInfo, bootId: bootId() });
+      this.startedAt = Date.now();
+      this.launch.recordStarted({ ...this.pidInfo, bootId: bootId(), startedAt: this.startedAt });
       void process.exited.then((exit) => {
         this.phase = { kind: "ending", cgroup };
         return this.finish({ exit, pgid: process.pid });
@@ -137,8 +208,9 @@ export class Job {
   /** Cleans up after the leader's end and records the end; never fails (see job-finish.ts). */
   private async finish(end: JobEnd): Promise<void> {
     const cgroup = this.phase.kind === "ending" ? this.phase.cgroup : undefined;
-    const { status, truncated } = await finishJob(this, end, cgroup);
+    const { status, truncated, usage } = await finishJob(this, end, cgroup);
     if (truncated) this.truncated = true;
+    this.usage = usage;
     this.endedAt = Date.now();
     this.finalSizes = { stdout: this.files.size("stdout"), stderr: this.files.size("stderr") };
     try {
@@ -160,6 +232,18 @@ export class Job {
    */
   outputChanged(): void {
     if (this.times.sample([this.files.size("stdout"), this.files.size("stderr")])) this.notifier.changed();
+  }
+
+  /** Whether one process waits for every other of the job (its PID namespace's init): then its rusage is whole. */
+  get isolatedTree(): boolean {
+    return this.launch.isolation?.namespaces.includes("pid") === true;
+  }
+
+  /** What it has used: live from its cgroup (and its leader) while it runs, final once it ended. */
+  currentUsage(): JobUsage | undefined {
+    if (this.phase.kind !== "running") return this.usage;
+    const { process, cgroup } = this.phase;
+    return combineUsage(cgroup?.usage() ?? {}, runningLeaderUsage(process.pid), this.isolatedTree);
   }
 
   /** The index as of now: a reader that seeks (tail, since) must not miss what was written since the last event. */
@@ -227,14 +311,16 @@ export class Job {
       cwd: this.cwd,
       envNames: Object.keys(this.spec.env),
       createdAt: this.createdAt,
+      ...(this.startedAt !== undefined && { startedAt: this.startedAt }),
       ...(this.endedAt !== undefined && { endedAt: this.endedAt }),
       ...(process && { pid: process.pid, pidStart: process.pidStart, bootId: bootId() }),
       ...this.status,
       stdoutBytes: Math.min(sizes.stdout, this.maxOutputBytes),
       stderrBytes: Math.min(sizes.stderr, this.maxOutputBytes),
       ...(this.truncated && { truncated: true }),
+      ...(this.usage && { usage: this.usage }),
       ...(Object.keys(this.limits).length > 0 && { limits: { ...this.limits } }),
-      ...(this.launch.deadlineAt !== undefined && { deadlineAt: this.launch.deadlineAt }),
+      ...(this.deadlineAt !== undefined && { deadlineAt: this.deadlineAt }),
       ...(this.launch.isolation && { isolation: this.launch.isolation }),
       ...(Object.keys(this.spec.labels).length > 0 && { labels: { ...this.spec.labels } }),
     };
@@ -261,8 +347,14 @@ export class Job {
    * (started without `stdin`, ended, or already written). Ending it closes the job's stdin.
    */
   takeStdin(): Writable | undefined {
+    if (!this.spec.stdin || this.stdinTaken) return undefined;
+    if (this.phase.kind === "queued" || this.phase.kind === "starting") {
+      // Written before the job runs: held (with backpressure) until its process is there.
+      this.stdinTaken = true;
+      return stdinOnceStarted(this.startSettled.then(() => this.runningProcess?.process.stdin ?? undefined));
+    }
     const stdin = this.runningProcess?.process.stdin;
-    if (!stdin || this.stdinTaken || stdin.destroyed || stdin.writableEnded) return undefined;
+    if (!stdin || stdin.destroyed || stdin.writableEnded) return undefined;
     this.stdinTaken = true;
     return stdin;
   }
@@ -270,7 +362,7 @@ export class Job {
   /** Why `takeStdin` gives nothing, in the words of a 409. */
   stdinRefusal(): string {
     if (!this.spec.stdin) return "the job was started without stdin (\"stdin\": true)";
-    if (!this.runningProcess) return this.isRunning ? "the job is still starting: try again" : "the job has ended";
+    if (!this.runningProcess) return "the job has ended";
     return "the job's stdin is taken: one writer at a time, and its end closes the stdin";
   }
 

@@ -6,7 +6,7 @@ import type { UidRange } from "./confinement/uid-range.js";
 export type { JobIsolation };
 
 /** Every state a job can be in. */
-export const JOB_STATES = ["running", "error", "completed"] as const;
+export const JOB_STATES = ["queued", "running", "error", "completed"] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 /** Which output stream of a job. */
@@ -60,6 +60,19 @@ export interface JobStatus {
   oomKilled?: true;
   /** Set when the job was stopped because it reached its timeout. */
   timedOut?: true;
+  /** While queued: 1 for the next of its owner's jobs to start, and so on. */
+  queuePosition?: number;
+}
+
+/** What a job used (see `JobRecord.usage`). */
+export interface JobUsage {
+  cpuUserMs: number;
+  cpuSystemMs: number;
+  memoryPeakBytes: number;
+  ioReadBytes: number;
+  ioWriteBytes: number;
+  /** From the reaped process's rusage, not a cgroup: what it did not wait for is not counted. */
+  partial?: true;
 }
 
 /** The full record of a job, as `get` and `list` return it. */
@@ -73,6 +86,8 @@ export interface JobRecord extends JobStatus {
   envNames: string[];
   /** Milliseconds since the epoch. */
   createdAt: number;
+  /** When its process was started; absent while queued and for a job that never ran. */
+  startedAt?: number;
   endedAt?: number;
   /** PID of the job's main process while it runs (also its process group id). */
   pid?: number;
@@ -89,6 +104,8 @@ export interface JobRecord extends JobStatus {
   deadlineAt?: number;
   /** Its labels; absent for none. */
   labels?: Record<string, string>;
+  /** What it used: live while it runs, final once it ended; absent before it started and where nothing measures it. */
+  usage?: JobUsage;
 }
 
 /**
@@ -181,11 +198,25 @@ export interface PoolOptions {
   launcherProgram?: string;
   /** Default limits sized to the host (processes, memory) for jobs that ask for none, on a root server with cgroups; `false` turns them off. */
   hostDefaultLimits?: boolean;
+  /** Most jobs running at once, per identity and in all, and how many may wait (see `QueueOptions`). */
+  queue?: QueueOptions;
   /**
    * Job timeouts: `defaultMs` applies to jobs that ask for none, `maxMs` bounds every job
    * (a job that asks for none gets the default, else the maximum), as for limits.
    */
   timeouts?: { defaultMs?: number; maxMs?: number };
+}
+
+/**
+ * The slots (`JobPool`'s queue, pool/job-queue.ts): beyond `maxRunningPerOwner` jobs of one
+ * identity, or `maxRunning` of the whole pool, jobs wait in state "queued" and start in
+ * submission order, identities taking turns; at most `maxQueuedPerOwner` wait (default
+ * 1000; 0: refuse instead of waiting). Without either maximum every job starts at once.
+ */
+export interface QueueOptions {
+  maxRunningPerOwner?: number;
+  maxRunning?: number;
+  maxQueuedPerOwner?: number;
 }
 
 /** The one user every job runs as (`runAs`); root turns confinement off. */

@@ -83,6 +83,8 @@ export const JOB_ERROR_CODES = [
   "SHUTDOWN",
   /** The server stopped (crashed) while the job ran; found at restart. */
   "INTERRUPTED",
+  /** Stopped or deleted while it waited in the queue: it never ran. */
+  "CANCELLED",
 ] as const;
 
 /** A code of {@link JOB_ERROR_CODES}. */

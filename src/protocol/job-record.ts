@@ -10,9 +10,25 @@ import { Limits } from "./job-request.js";
  * builds it from the engine's record.
  */
 
-/** The three states a job can be in. */
-export const JobState = Type.Union([Type.Literal("running"), Type.Literal("error"), Type.Literal("completed")]);
+/** The states a job can be in: "queued" only while it waits for a slot (serve --max-running-per-client, --max-running). */
+export const JobState = Type.Union([Type.Literal("queued"), Type.Literal("running"), Type.Literal("error"), Type.Literal("completed")]);
 export type JobState = Static<typeof JobState>;
+
+/**
+ * What a job used: from its cgroup (v1 cpuacct, memory.max_usage_in_bytes, blkio; v2
+ * cpu.stat, memory.peak, io.stat), live while it runs, final once it ended. Without
+ * cgroups, from its reaped process's rusage, and then `partial` (what it did not wait for
+ * escapes the count, and io is what reached the disk).
+ */
+export const Usage = Type.Object({
+  cpu_user_ms: Type.Integer({ minimum: 0 }),
+  cpu_system_ms: Type.Integer({ minimum: 0 }),
+  memory_peak_bytes: Type.Integer({ minimum: 0 }),
+  io_read_bytes: Type.Integer({ minimum: 0 }),
+  io_write_bytes: Type.Integer({ minimum: 0 }),
+  partial: Type.Optional(Type.Literal(true)),
+});
+export type Usage = Static<typeof Usage>;
 
 /** `GET /jobs/<id>/status`. */
 export const JobStatusJson = Type.Object({
@@ -29,6 +45,8 @@ export const JobStatusJson = Type.Object({
   oom_killed: Type.Optional(Type.Literal(true)),
   /** Present (true) when the job was stopped because it reached its `timeout_ms`. */
   timed_out: Type.Optional(Type.Literal(true)),
+  /** While queued: 1 for the next of its owner's jobs to start, and so on. */
+  queue_position: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 export type JobStatusJson = Static<typeof JobStatusJson>;
 
@@ -45,6 +63,8 @@ export const JobRecordJson = Type.Composite([
   Type.Object({
     /** ISO 8601. */
     created_at: Type.String(),
+    /** ISO 8601, once its process was started; absent while queued, and for a job that never ran. */
+    started_at: Type.Optional(Type.String()),
     /** ISO 8601, once the job has ended. */
     ended_at: Type.Optional(Type.String()),
     /** Bytes of output kept so far. */
@@ -54,6 +74,8 @@ export const JobRecordJson = Type.Composite([
     truncated: Type.Optional(Type.Literal(true)),
     /** The resource limits that applied, when any did. */
     limits: Type.Optional(Limits),
+    /** What it has used so far (final once it ended), once it started. */
+    usage: Type.Optional(Usage),
     /** The job's labels, when it has any. */
     labels: Type.Optional(Type.Record(Type.String(), Type.String())),
     /** The namespaces the job ran in, when the server isolated it. */

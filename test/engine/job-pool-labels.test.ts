@@ -69,7 +69,7 @@ describe("JobPool labels", () => {
   });
 
   it("refuses a bad filter, naming it", () => {
-    assert.throws(() => pool.list({ state: "queued" as never }), (err: Error) => err instanceof InvalidArgumentError && /status must be one of running, error, completed/.test(err.message));
+    assert.throws(() => pool.list({ state: "paused" as never }), (err: Error) => err instanceof InvalidArgumentError && /status must be one of queued, running, error, completed/.test(err.message));
     assert.throws(() => pool.list({ labels: { "Bad Key": "x" } }), (err: Error) => err instanceof InvalidArgumentError && /label: key "Bad Key"/.test(err.message));
   });
 

@@ -8,7 +8,7 @@ import { JOB_NAMESPACES, type IsolationOptions } from "../isolation/host.js";
 import { Job } from "../job.js";
 import { defaultJobEnv, jobEnv } from "../job-env.js";
 import { publicRecord } from "../job-records.js";
-import { validateJobSpec } from "../job-spec.js";
+import { validateJobSpec, type ValidJobSpec } from "../job-spec.js";
 import { OutputFiles } from "../output-files.js";
 import type { StartContext } from "../start/start-job.js";
 import type { JobLimits, JobRecord, JobSpec, PoolOptions } from "../types.js";
@@ -20,6 +20,17 @@ import { groupName } from "./setup.js";
 export const DEFAULT_TMP_SIZE_BYTES = 64 * 1024 * 1024;
 /** Per-stream output cap unless the pool is told otherwise: 1 GiB. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 ** 3;
+
+/** The pool's slots, as admission asks them: whether a job of `owner` starts now (else it waits); throws when it may do neither. */
+export interface Slots {
+  admits(owner: string): boolean;
+}
+
+/** A queued job recorded before a restart, taken up again under its own id and submission time. */
+export interface TakenUpAgain {
+  id: string;
+  createdAt: number;
+}
 
 /** A job let in: recorded, with what its start needs. */
 export interface Admitted {
@@ -60,7 +71,7 @@ export class JobAdmission {
    * it refuses, `PoolClosedError` while `closing`, `StorageFullError` for a full disk; the
    * job then does not exist at all.
    */
-  admit(spec: JobSpec, closing: boolean): Admitted {
+  admit(spec: JobSpec, closing: boolean, slots: Slots, again?: TakenUpAgain): Admitted {
     const valid = validateJobSpec(spec);
     if (closing) throw new PoolClosedError();
     const { isolation: host, cgroups, confiner, dataDir } = this.parts;
@@ -72,24 +83,29 @@ export class JobAdmission {
     const timeoutMs = this.effectiveTimeout(valid.timeoutMs);
     cgroups.checkEnforceable(limits);
     if (isDiskFull(dataDir)) throw new StorageFullError();
-    const id = randomUUID();
+    // The last check: a job it lets wait is acknowledged from here on.
+    const queued = !slots.admits(valid.owner);
+    const id = again?.id ?? randomUUID();
     const plan = confiner.plan(valid.owner);
     const job = new Job({
       id,
+      ...(again && { createdAt: again.createdAt }),
       spec: valid,
       cwd: valid.cwd ?? this.defaultCwd,
       env: jobEnv({ ...this.baseEnv, ...(plan.home && { HOME: plan.home }) }, valid.env, id),
       files: new OutputFiles(this.parts.jobsDir, id),
       maxOutputBytes: this.maxOutputBytes,
-      recordEnd: (record) => {
-        this.parts.store.finish(record);
+      recordEnd: (record, from) => {
+        this.parts.store.finish(record, from);
         this.observers.tell("ended", record);
       },
       recordStarted: (process) => this.parts.store.started(id, process),
+      recordBegun: (deadlineAt) => this.parts.store.begun(id, deadlineAt),
+      queued,
       diskFull: () => isDiskFull(dataDir),
       limits,
       confinement: plan,
-      ...(timeoutMs !== undefined && { deadlineAt: Date.now() + timeoutMs }),
+      ...(timeoutMs !== undefined && { timeoutMs }),
       ...((host.enabled || plan.runAs || plan.confinement) && {
         isolation: {
           namespaces: host.enabled ? [...(host.userNamespace ? ["user"] : []), ...JOB_NAMESPACES, ...(network === "none" ? ["net"] : [])] : [],
@@ -99,7 +115,13 @@ export class JobAdmission {
       }),
     });
     if (!commandResolves(job.spec.cmd, job.cwd, job.launch.env.PATH)) job.refuse(job.explainFailure());
-    return { job, record: this.record(job), timeoutMs, start: this.startContext(network, limits) };
+    return { job, record: again ? this.recordAgain(job) : this.record(job, valid), timeoutMs, start: this.startContext(network, limits) };
+  }
+
+  /** A queued job taken up after a restart has its record already; one refused now (its command gone) ends there. */
+  private recordAgain(job: Job): JobRecord {
+    if (!job.isQueued) this.parts.store.finish(job.toRecord(), "queued");
+    return publicRecord(job.toRecord());
   }
 
   /**
@@ -107,10 +129,12 @@ export class JobAdmission {
    * pool, once the job is among its live ones). Its output files are made by its own first
    * process (native/jobworker-launcher.c, run_job): readers wait for them.
    */
-  private record(job: Job): JobRecord {
+  private record(job: Job, spec: ValidJobSpec): JobRecord {
     const record = job.toRecord();
     try {
-      this.parts.store.insert(record);
+      // A job that waits keeps its spec (env values included, which records never hold)
+      // until it starts, so that a restart can take it up again (pool/queued-again.ts).
+      this.parts.store.insert(record, job.isQueued ? spec : undefined);
       return publicRecord(record);
     } catch (err) {
       // Unrecorded, the job must not exist at all: nobody could ever see or stop it.

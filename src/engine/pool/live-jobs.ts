@@ -27,15 +27,18 @@ export class LiveJobs {
     return [...this.jobs.values()];
   }
 
-  /** Holds a job until it ends; with a timeout, stops it (as `stop` does) at its deadline. */
-  add(job: Job, timeoutMs: number | undefined, stop: (job: Job, reason: StopReason) => Promise<void>): void {
+  /** Holds a job (queued, starting or running) until it ends. */
+  add(job: Job): void {
     this.jobs.set(job.id, job);
+    void job.whenEnded().then(() => this.jobs.delete(job.id));
+  }
+
+  /** With a timeout, stops the job (as `stop` does) at its deadline: armed when it starts, not when it was queued. */
+  armTimeout(job: Job, timeoutMs: number | undefined, stop: (job: Job, reason: StopReason) => Promise<void>): void {
+    if (timeoutMs === undefined) return;
     // One timer per job with a timeout, cleared when it ends.
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => void stop(job, "timeout"), timeoutMs).unref();
-    void job.whenEnded().then(() => {
-      clearTimeout(timer);
-      this.jobs.delete(job.id);
-    });
+    const timer = setTimeout(() => void stop(job, "timeout"), timeoutMs).unref();
+    void job.whenEnded().then(() => clearTimeout(timer));
   }
 
   /**
@@ -72,15 +75,6 @@ export class LiveJobs {
   /** Settles once every deletion begun so far has. */
   async deletionsSettled(): Promise<void> {
     await Promise.allSettled([...this.deletions.values()]);
-  }
-
-  /** Number of running jobs, optionally of one owner (for per-client limits). */
-  runningCount(owner?: string): number {
-    let count = 0;
-    for (const job of this.jobs.values()) {
-      if (job.isRunning && (owner === undefined || job.spec.owner === owner)) count++;
-    }
-    return count;
   }
 
   /** Bytes written so far by the running jobs, per stream (each capped as its record is). */
