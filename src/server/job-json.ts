@@ -1,5 +1,5 @@
-import type { JobRecord, JobStatus } from "../engine/index.js";
-import type { JobRecordJson, JobStatusJson } from "../protocol/job-record.js";
+import type { JobRecord, JobStatus, JobUsage } from "../engine/index.js";
+import type { JobRecordJson, JobStatusJson, Usage } from "../protocol/job-record.js";
 import { apiLimitsOf } from "../protocol/limits.js";
 
 /** The API's status shape (src/protocol/job-record.ts) of an engine status: snake_case, optional fields left out. */
@@ -11,7 +11,19 @@ export function statusJson(status: JobStatus): JobStatusJson {
   if (status.signal !== undefined) json.signal = status.signal;
   if (status.oomKilled) json.oom_killed = true;
   if (status.timedOut) json.timed_out = true;
+  if (status.queuePosition !== undefined) json.queue_position = status.queuePosition;
   return json;
+}
+
+function usageJson(usage: JobUsage): Usage {
+  return {
+    cpu_user_ms: usage.cpuUserMs,
+    cpu_system_ms: usage.cpuSystemMs,
+    memory_peak_bytes: usage.memoryPeakBytes,
+    io_read_bytes: usage.ioReadBytes,
+    io_write_bytes: usage.ioWriteBytes,
+    ...(usage.partial && { partial: true as const }),
+  };
 }
 
 /**
@@ -28,12 +40,14 @@ export function jobJson(record: JobRecord): JobRecordJson {
     status,
     ...rest,
     created_at: new Date(record.createdAt).toISOString(),
+    ...(record.startedAt !== undefined ? { started_at: new Date(record.startedAt).toISOString() } : {}),
     ...(record.endedAt !== undefined ? { ended_at: new Date(record.endedAt).toISOString() } : {}),
     stdout_bytes: record.stdoutBytes,
     stderr_bytes: record.stderrBytes,
     ...(record.truncated ? { truncated: true as const } : {}),
     ...(record.limits !== undefined ? { limits: apiLimitsOf(record.limits) } : {}),
     ...(record.isolation !== undefined ? { isolation: record.isolation } : {}),
+    ...(record.usage !== undefined ? { usage: usageJson(record.usage) } : {}),
     ...(record.labels !== undefined ? { labels: record.labels } : {}),
   };
 }

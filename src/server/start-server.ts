@@ -73,8 +73,6 @@ export interface ServerOptions {
   acceptUnconfined?: boolean;
   /** A file of admin identities, one per line (`serve --admins-file`), re-read by `reloadAdmins()`. */
   adminsFile?: string;
-  /** Most running jobs per identity; more get 429. Default 64. */
-  maxRunningPerClient?: number;
   /** Where audit lines go (JSON lines, written by pino); default process.stdout, false for none. */
   auditLog?: AuditDestination | false;
   /** TLS 1.3 suites to allow, colon-separated; default all three. */
@@ -110,6 +108,14 @@ export interface RunningServer {
 }
 
 /**
+ * A server's pool bounds each identity: DEFAULT_MAX_RUNNING_PER_CLIENT running at once
+ * (the rest queued, up to the engine's default), unless its options say otherwise.
+ */
+function withServerQueue(options: PoolOptions): PoolOptions {
+  return { ...options, queue: { maxRunningPerOwner: DEFAULT_MAX_RUNNING_PER_CLIENT, ...options.queue } };
+}
+
+/**
  * Starts the worker daemon: the job pool over HTTPS with mutual TLS (docs/api.md).
  *
  * @example
@@ -119,10 +125,6 @@ export interface RunningServer {
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => void process.stderr.write(`jobworker: ${line}\n`));
-  const maxRunningPerClient = options.maxRunningPerClient ?? DEFAULT_MAX_RUNNING_PER_CLIENT;
-  if (!Number.isSafeInteger(maxRunningPerClient) || maxRunningPerClient < 1) {
-    throw new ServerConfigError(`the running job limit must be a positive integer, not ${maxRunningPerClient}`);
-  }
   cipherSuites(options.ciphers); // validate before anything is opened
   if (options.metricsListen) {
     if (options.metrics === false) throw new ServerConfigError("metrics are off, so they cannot be served on a metrics address", "drop the metrics address, or turn metrics on", { exitCode: 2 });
@@ -142,7 +144,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // JavaScript callers of the old shape (dataDir and pool options at the top) get a sentence, not a TypeError.
   if (typeof options.pool !== "object" || options.pool === null) throw new ServerConfigError("startServer needs `pool`: a JobPool, or the options of one to open ({ dataDir, … })");
   const ownsPool = !(options.pool instanceof JobPool);
-  const pool = options.pool instanceof JobPool ? options.pool : await JobPool.open(options.pool);
+  const pool = options.pool instanceof JobPool ? options.pool : await JobPool.open(withServerQueue(options.pool));
   try {
     checkUnconfinedListen(pool, options.host ?? "127.0.0.1", options.acceptUnconfined === true);
   } catch (err) {
@@ -155,7 +157,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Authenticated connections, so that a reload can close those whose certificate it revokes.
     const openSockets = new Set<TLSSocket>();
     const routes: ServedRoute[] = [];
-    const app = await buildApp({ pool, material, options, log, maxRunningPerClient, openSockets, routes, metrics, admins });
+    const app = await buildApp({ pool, material, options, log, openSockets, routes, metrics, admins });
     const host = options.host ?? "127.0.0.1";
     await listen(app, host, options.port ?? 0);
     if (metrics && options.metricsListen) {
@@ -217,7 +219,6 @@ interface AppParts {
   material: Awaited<ReturnType<typeof readTlsMaterial>>;
   options: ServerOptions;
   log: (line: string) => void;
-  maxRunningPerClient: number;
   openSockets: Set<TLSSocket>;
   /** Filled with every route as it is registered. */
   routes: ServedRoute[];
@@ -231,7 +232,7 @@ interface AppParts {
  * in the order their onRequest hooks must run (request log, shutdown, identity), the
  * error answers, and the routes.
  */
-async function buildApp({ pool, material, options, log, maxRunningPerClient, openSockets, routes, metrics, admins }: AppParts): Promise<FastifyInstance<HttpsServer>> {
+async function buildApp({ pool, material, options, log, openSockets, routes, metrics, admins }: AppParts): Promise<FastifyInstance<HttpsServer>> {
   const requestLog = createRequestLog(options.auditLog ?? process.stdout, metrics, log);
   const app = Fastify({
     https: serverTlsOptions(material, options.ciphers),
@@ -267,7 +268,7 @@ async function buildApp({ pool, material, options, log, maxRunningPerClient, ope
   await app.register(errorAnswersPlugin, { log });
   // Before every route: it learns them from fastify's onRoute hook.
   await registerOpenApi(app);
-  registerJobRoutes(app, { pool, maxRunningPerClient, admins, ...(metrics && { onJobRunning: (seconds: number) => metrics.jobStarted(seconds) }) });
+  registerJobRoutes(app, { pool, admins, ...(metrics && { onJobRunning: (seconds: number) => metrics.jobStarted(seconds) }) });
   registerHealthRoute(app, pool);
   if (metrics) registerMetricsRoute(app, metrics, (identity) => admins.has(identity));
   // Last: a known path with the wrong method says so (405 and Allow) instead of "not

@@ -45,7 +45,7 @@ describe("JobworkerClient", () => {
   }
 
   before(async () => {
-    world = await createWorld({ maxRunningPerClient: 2 });
+    world = await createWorld({ queue: { maxRunningPerOwner: 2, maxQueuedPerOwner: 0 } });
   });
   after(async () => {
     await Promise.all(clients.map((c) => c.destroy()));

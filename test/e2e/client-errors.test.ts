@@ -27,7 +27,7 @@ function assertOneLine(r: CliResult, code: number, pattern: RegExp): void {
 describe("client errors (e2e)", () => {
   let world: TestWorld;
   before(async () => {
-    world = await createWorld({ maxRunningPerClient: 1 });
+    world = await createWorld({ queue: { maxRunningPerOwner: 1, maxQueuedPerOwner: 0 } });
   });
   after(async () => {
     await world?.close();

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { initPki, pkiPaths, type PkiPaths } from "../../src/pki/index.js";
+import type { QueueOptions } from "../../src/engine/index.js";
 import { startServer, type RunningServer } from "../../src/server/index.js";
 
 /** The built binary: tests drive what users run (`npm test` builds first). */
@@ -25,7 +26,7 @@ export interface TestWorld {
 }
 
 /** Creates a {@link TestWorld}; call `close()` in `after`. */
-export async function createWorld(options: { maxRunningPerClient?: number; maxOutputBytes?: number } = {}): Promise<TestWorld> {
+export async function createWorld(options: { queue?: QueueOptions; maxOutputBytes?: number } = {}): Promise<TestWorld> {
   const home = await mkdtemp(join(tmpdir(), "jobworker-client-"));
   const pki = pkiPaths(join(home, "pki"));
   const otherPki = pkiPaths(join(home, "other-pki"));
@@ -44,10 +45,10 @@ export async function createWorld(options: { maxRunningPerClient?: number; maxOu
       // (test/server/isolation-api.test.ts drives an isolating server).
       isolation: false,
       ...(options.maxOutputBytes ? { maxOutputBytes: options.maxOutputBytes } : {}),
+      ...(options.queue && { queue: options.queue }),
     },
     auditLog: false,
     log: () => {},
-    ...(options.maxRunningPerClient ? { maxRunningPerClient: options.maxRunningPerClient } : {}),
   });
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, JOBWORKER_HOME: home, JOBWORKER_SERVER: server.url };
   return {

@@ -13,7 +13,7 @@ let bob: Agent;
 let base: string;
 
 before(async () => {
-  h = await startHarness({ maxRunningPerClient: 3 });
+  h = await startHarness({ pool: { queue: { maxRunningPerOwner: 3, maxQueuedPerOwner: 0 } } });
   alice = agentFor(h.pki.ca.certPem, h.alice);
   bob = agentFor(h.pki.ca.certPem, h.bob);
   base = h.server.url;

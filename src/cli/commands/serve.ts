@@ -10,7 +10,7 @@ import type { RetentionPolicy, RunAsUser } from "../../engine/index.js";
 import { DEFAULT_CLIENT_NAME } from "../../pki/defaults.js";
 import { defaultHome, defaultPkiDir, pkiPaths } from "../../pki/paths.js";
 import { ServerConfigError } from "../../server/config-error.js";
-import { DEFAULT_MAX_RUNNING_PER_CLIENT } from "../../server/defaults.js";
+import { DEFAULT_MAX_QUEUED_PER_CLIENT, DEFAULT_MAX_RUNNING_PER_CLIENT } from "../../server/defaults.js";
 import type { ServerOptions } from "../../server/index.js";
 import { collect } from "../options/repeatable.js";
 import { addLimitOptions, engineLimitsOf, limitFlagsOf, parseBytes, parseCpus } from "../options/limits.js";
@@ -32,6 +32,8 @@ interface ServeFlags {
   crl?: string;
   ciphers?: string;
   maxRunningPerClient: number;
+  maxQueuedPerClient: number;
+  maxRunning?: number;
   auditLog?: string;
   stopGraceMs?: number;
   maxOutputBytes?: number;
@@ -77,7 +79,9 @@ export function registerServeCommand(program: Command): void {
     .option("--key <file>", "server private key (default: <home>/pki/server.key)")
     .option("--crl <file>", "revocation list of the CA (default: <home>/pki/crl.pem when it exists and no TLS flag is given)")
     .option("--ciphers <list>", "TLS 1.3 cipher suites to allow, colon-separated (default: all three)")
-    .option("--max-running-per-client <n>", "most jobs one client may have running at once", parsePositiveInt, DEFAULT_MAX_RUNNING_PER_CLIENT)
+    .option("--max-running-per-client <n>", "most jobs one client may have running at once; the next ones wait, queued", parsePositiveInt, DEFAULT_MAX_RUNNING_PER_CLIENT)
+    .option("--max-queued-per-client <n>", "most jobs one client may have waiting for a slot; beyond, 429 (0: refuse instead of queueing)", parseNonNegativeInt, DEFAULT_MAX_QUEUED_PER_CLIENT)
+    .option("--max-running <n>", "most jobs the whole server runs at once; clients then take turns (default: no bound but theirs)", parsePositiveInt)
     .option("--audit-log <file>", "append the audit log (one JSON line per request) to this file instead of stdout")
     .option("--stop-grace-ms <n>", "time between SIGTERM and SIGKILL when stopping a job (default 5000)", parseNonNegativeInt)
     .option("--max-output-bytes <size>", "most output kept per stream of a job, e.g. 100M; a job writing more is stopped and marked truncated (default 1G)", parseBytes)
@@ -160,13 +164,17 @@ async function serve(flags: ServeFlags): Promise<void> {
       isolation: flags.isolation ? { ...(flags.network === "none" && { networkNone: true }), ...(flags.tmpSize !== undefined && { tmpSizeBytes: flags.tmpSize }) } : false,
       ...(runAs && { runAs }),
       confinement: { ...(uidRange && { uidRange }), writable, masks },
+      queue: {
+        maxRunningPerOwner: flags.maxRunningPerClient,
+        maxQueuedPerOwner: flags.maxQueuedPerClient,
+        ...(flags.maxRunning !== undefined && { maxRunning: flags.maxRunning }),
+      },
       clientLimits: {
         ...(flags.clientMaxMemory !== undefined && { memoryBytes: flags.clientMaxMemory }),
         ...(flags.clientMaxPids !== undefined && { pids: flags.clientMaxPids }),
         ...(flags.clientMaxCpus !== undefined && { cpus: flags.clientMaxCpus }),
       },
     },
-    maxRunningPerClient: flags.maxRunningPerClient,
     auditLog: auditStream ?? process.stdout,
     log,
     ...(flags.ciphers !== undefined ? { ciphers: flags.ciphers } : {}),
@@ -198,6 +206,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   // Only when admins are configured: a server without them starts as it always did.
   if (flags.admin !== undefined || flags.adminsFile !== undefined) log(adminsLine(server.admins(), flags.adminsFile));
   log(server.pool.confinement().summary);
+  log(server.pool.queuePolicy().summary);
   const jobDefaults = server.pool.limitPolicy().defaults;
   if (Object.keys(jobDefaults).length > 0) log(`default limits for jobs that ask for none: ${describeLimits(jobDefaults)}`);
   const perClient = server.pool.limitPolicy().perClient;

@@ -41,7 +41,6 @@ export class ServerMetrics {
   private readonly started: Counter;
   private readonly ended: Counter<"outcome">;
   private readonly startSeconds: Histogram;
-  private readonly running: Gauge<"owner">;
   /**
    * Requests answered, by route template and status code: plain numbers on the request
    * path, handed to prom-client when scraped (its `inc` hashes and checks the labels each
@@ -50,7 +49,6 @@ export class ServerMetrics {
   private readonly requestCounts = new Map<string, Map<number, number>>();
   private readonly handshakeFailures: Counter<"reason">;
   /** Running jobs per owner, so that an owner's label goes once its count is back to 0. */
-  private readonly runningByOwner = new Map<string, number>();
   /** Output of the jobs that ended while observed; running jobs' output is added when scraped. */
   private readonly endedOutput: Record<OutputName, number> = { stdout: 0, stderr: 0 };
   private readonly unobserve: () => void;
@@ -61,7 +59,7 @@ export class ServerMetrics {
     const endedOutput = this.endedOutput;
     new Gauge({
       name: "jobworker_jobs",
-      help: "Job records by state (running, completed, error), as kept in the job store.",
+      help: "Job records by state (queued, running, completed, error), as kept in the job store.",
       labelNames: ["state"],
       registers,
       collect() {
@@ -77,11 +75,27 @@ export class ServerMetrics {
       buckets: START_BUCKETS,
       registers,
     });
-    this.running = new Gauge({
+    // Read from the pool's slots when scraped: an owner with none has no series, so the
+    // label set stays as small as the set of identities with jobs running or waiting now.
+    new Gauge({
       name: "jobworker_running_jobs",
       help: "Running jobs per owner (client certificate CN); an owner with none has no series.",
       labelNames: ["owner"],
       registers,
+      collect() {
+        this.reset();
+        for (const [owner, count] of pool.runningByOwner()) this.set({ owner }, count);
+      },
+    });
+    new Gauge({
+      name: "jobworker_queued_jobs",
+      help: "Jobs waiting for a slot per owner (serve --max-running-per-client, --max-running); an owner with none has no series.",
+      labelNames: ["owner"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [owner, count] of pool.queuedByOwner()) this.set({ owner }, count);
+      },
     });
     new Counter({
       name: "jobworker_output_bytes_total",
@@ -154,28 +168,13 @@ export class ServerMetrics {
 
   private recorded(record: JobRecord): void {
     this.started.inc();
-    if (record.state === "running") {
-      const count = (this.runningByOwner.get(record.owner) ?? 0) + 1;
-      this.runningByOwner.set(record.owner, count);
-      this.running.set({ owner: record.owner }, count);
-    } else {
-      this.ended.inc({ outcome: jobOutcome(record) });
-    }
+    // Refused at once: its end is now (a running or queued one's comes later, told by `ended`).
+    if (record.state !== "running" && record.state !== "queued") this.ended.inc({ outcome: jobOutcome(record) });
   }
 
   private jobEnded(record: JobRecord): void {
     this.ended.inc({ outcome: jobOutcome(record) });
     this.endedOutput.stdout += record.stdoutBytes;
     this.endedOutput.stderr += record.stderrBytes;
-    const count = (this.runningByOwner.get(record.owner) ?? 0) - 1;
-    if (count > 0) {
-      this.runningByOwner.set(record.owner, count);
-      this.running.set({ owner: record.owner }, count);
-    } else {
-      // An owner with nothing running leaves no series behind: the label set stays as
-      // small as the set of identities running jobs right now.
-      this.runningByOwner.delete(record.owner);
-      this.running.remove({ owner: record.owner });
-    }
   }
 }

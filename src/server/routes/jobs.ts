@@ -19,8 +19,6 @@ import { StartTurns } from "../start-turns.js";
 /** Options of {@link registerJobRoutes}. */
 export interface JobRoutesOptions {
   pool: JobPool;
-  /** Most jobs one identity may have running at once. */
-  maxRunningPerClient: number;
   /** Told, for each PUT /jobs whose job runs, the seconds from the request's arrival to then (metrics). */
   onJobRunning?: (seconds: number) => void;
   /** Who may act on every job (`serve --admin`), asked on each request. */
@@ -53,7 +51,7 @@ function labelFilter(label: string | string[]): Record<string, string> {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The API of docs/api.md, on `app`; the shapes are the protocol's (src/protocol/). */
-export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPerClient, onJobRunning, admins }: JobRoutesOptions): void {
+export function registerJobRoutes(fastify: FastifyInstance, { pool, onJobRunning, admins }: JobRoutesOptions): void {
   // One TypeBox schema per shape: Ajv validates with it and the handlers get its type.
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const startTurns = new StartTurns();
@@ -103,11 +101,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, maxRunningPe
       if (limits !== undefined) refuseAboveHost(limits);
       // One start per turn of the event loop, so that other requests are served between starts.
       await startTurns.next();
-      // Check and create run in one synchronous step: no other request can slip in between.
-      if (pool.runningCount(request.identity) >= maxRunningPerClient) {
-        // The fact only: what to do about it is the client's to say, in its own terms (the CLI's hint).
-        throw new HttpError("TOO_MANY_RUNNING_JOBS", `too many running jobs: this client may run at most ${maxRunningPerClient} at once`);
-      }
+      // The slots are the pool's (its queue): a job past them waits, or gets 429 past the queue's bound.
       const id = await pool.start({
         cmd,
         args: args ?? [],
