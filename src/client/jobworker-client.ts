@@ -88,9 +88,14 @@ export class JobworkerClient {
 
   /** `PUT /jobs`: starts a job, resolves to its id. A command that cannot start still gets an id (status `error`). */
   async create(spec: JobSpec): Promise<string> {
-    const res = await this.#json<{ id?: unknown }>("PUT", "/jobs", { body: spec });
+    return (await this.submit(spec)).id;
+  }
+
+  /** `PUT /jobs`, with all it answers: the id, and for a job that waits for a slot its place in the queue. */
+  async submit(spec: JobSpec): Promise<{ id: string; queuePosition?: number }> {
+    const res = await this.#json<{ id?: unknown; queue_position?: unknown }>("PUT", "/jobs", { body: spec });
     if (typeof res.id !== "string") throw this.#unexpected("PUT /jobs");
-    return res.id;
+    return { id: res.id, ...(typeof res.queue_position === "number" && { queuePosition: res.queue_position }) };
   }
 
   /**

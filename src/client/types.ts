@@ -27,7 +27,7 @@ export interface OwnerOptions {
   /** Only jobs with every one of these labels (key and value). */
   labels?: Record<string, string>;
   /** Only jobs in this state. */
-  status?: "running" | "completed" | "error";
+  status?: "queued" | "running" | "completed" | "error";
 }
 
 /** Options of {@link JobworkerClient.listPage}. */

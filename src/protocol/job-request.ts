@@ -64,8 +64,16 @@ export const StatusQuery = Type.Object(
 );
 export type StatusQuery = Static<typeof StatusQuery>;
 
-/** `PUT /jobs` answers the new job's id. */
-export const CreatedJob = Type.Object({ id: Type.String() }, { additionalProperties: false });
+/** `PUT /jobs` answers the new job's id; a job that waits for a slot also says so, and its place. */
+export const CreatedJob = Type.Object(
+  {
+    id: Type.String(),
+    status: Type.Optional(Type.Literal("queued")),
+    /** 1 for the next of this identity's jobs to start, and so on. */
+    queue_position: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
 export type CreatedJob = Static<typeof CreatedJob>;
 
 /**
@@ -114,7 +122,7 @@ export const ListQuery = Type.Object(
     /** Only jobs with this label, `key=value`; repeatable, and then all must match. */
     label: Type.Optional(Type.Union([Type.String({ maxLength: 330, description: "key=value" }), Type.Array(Type.String({ maxLength: 330, description: "key=value" }), { maxItems: 32 })])),
     /** Only jobs in this state. */
-    status: Type.Optional(Type.Unsafe<"running" | "completed" | "error">({ type: "string", enum: ["running", "completed", "error"], description: "running, completed or error" })),
+    status: Type.Optional(Type.Unsafe<"queued" | "running" | "completed" | "error">({ type: "string", enum: ["queued", "running", "completed", "error"], description: "queued, running, completed or error" })),
   },
   { additionalProperties: false },
 );

@@ -26,7 +26,7 @@ export function registerListCommand(program: Command): void {
     .option("--cursor <cursor>", "start after the previous page (its next_cursor)")
     .option("--all", "every job, page after page")
     .option("--label <KEY=VALUE>", "only jobs with this label; repeatable, and then all must match", collectLabels)
-    .addOption(new Option("--status <state>", "only jobs in this state").choices(["running", "completed", "error"]))
+    .addOption(new Option("--status <state>", "only jobs in this state").choices(["queued", "running", "completed", "error"]))
     .addOption(new Option("--owner <name>", "the jobs of this identity (admins only)").argParser(parseOwner).conflicts("allOwners"))
     .addOption(new Option("--all-owners", "the jobs of every identity (admins only)"));
   addFanOutOptions(addClientOptions(cmd)).addHelpText(
@@ -95,7 +95,7 @@ interface ListFlags extends ClientFlags, FanOutFlags {
   owner?: string;
   allOwners?: boolean;
   label?: Record<string, string>;
-  status?: "running" | "completed" | "error";
+  status?: "queued" | "running" | "completed" | "error";
 }
 
 /** `--owner NAME`: an identity, never empty (`--all-owners` asks for everyone's). */

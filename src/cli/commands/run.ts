@@ -9,6 +9,12 @@ import { addJobArguments, jobSpecOf, type JobSpecFlags } from "../options/job-sp
 import { addFanOutOptions, checkFanOutFlags, type FanOutFlags } from "../options/fan-out.js";
 import { fanOutUsage } from "../fan-out/targets.js";
 import { runJobs, type RunPresentation } from "../run/run-jobs.js";
+import { queuedLine, statsLine } from "../format/usage.js";
+
+/** `run`'s own flags, beside the job's and the client's. */
+interface RunFlags {
+  stats?: boolean;
+}
 
 /** `jobworker run [--] CMD [ARGS...]`: start, stream output live, exit with the job's code. */
 export function registerRunCommand(program: Command): void {
@@ -49,13 +55,14 @@ Exit codes:
   2                     usage
 ${CLIENT_ENV_HELP}`,
   );
-  cmd.action(async (command: string, args: string[], flags: ClientFlags & JobSpecFlags & FanOutFlags) => {
+  cmd.option("--stats", "when the job has ended, print what it used on stderr (CPU, memory peak, io), as systemd-run --wait does");
+  cmd.action(async (command: string, args: string[], flags: ClientFlags & JobSpecFlags & FanOutFlags & RunFlags) => {
     const targets = checkFanOutFlags(flags, cmd);
     if (targets) {
       if (flags.stdin) throw fanOutUsage("--stdin cannot be used with --on: one stdin cannot feed several jobs", "run");
       if (flags.json && flags.outputDir !== undefined) throw fanOutUsage("--json and --output-dir exclude each other", "run");
       const { runOnContexts } = await import("../fan-out/run-on.js");
-      const options = { parallel: flags.parallel, json: flags.json, ...(flags.outputDir !== undefined && { outputDir: flags.outputDir }) };
+      const options = { parallel: flags.parallel, json: flags.json, stats: flags.stats === true, ...(flags.outputDir !== undefined && { outputDir: flags.outputDir }) };
       process.exitCode = await runOnContexts(targets, jobSpecOf(command, args, flags), options);
       return;
     }
@@ -91,13 +98,14 @@ function formatMs(ms: number): string {
  * `run` on one server: the job's output as it is (no prefix), stdin allowed (`-i`), a
  * line on stderr when the job did not simply exit, and the job's own exit code.
  */
-function oneTarget(flags: ClientFlags & JobSpecFlags): RunPresentation {
+function oneTarget(flags: ClientFlags & JobSpecFlags & RunFlags): RunPresentation {
   const json = flags.json ?? false;
   return {
     parallel: 1,
     json,
     ...(flags.stdin && { stdin: process.stdin }),
     sinks: () => ({}),
+    queued: (_target, position) => void process.stderr.write(`jobworker: ${queuedLine(position)}\n`),
     outputClosed: (_target, _err, control) => {
       // Our reader went away: do what a local pipeline does, stop the writer, and end
       // there; there is nowhere left to report how the job ended.
@@ -108,6 +116,7 @@ function oneTarget(flags: ClientFlags & JobSpecFlags): RunPresentation {
     ended: (_target, record) => {
       const line = json ? undefined : endLine(record, flags.timeout);
       if (line !== undefined) process.stderr.write(`jobworker: ${line}\n`);
+      if (flags.stats) process.stderr.write(`jobworker: ${statsLine(record)}\n`);
     },
     finish: async ([result], control) => {
       const { id, record, output, error } = result!;

@@ -15,6 +15,7 @@ import { printJsonStreamed } from "../format/json-stream.js";
 import { OutputClosedError } from "../job-output.js";
 import { EXIT_SIGPIPE } from "../stdio.js";
 import { runJobs, type RunPresentation } from "../run/run-jobs.js";
+import { queuedLine, statsLine } from "../format/usage.js";
 import { prefixLines } from "./prefix-lines.js";
 import type { Target } from "./targets.js";
 
@@ -25,6 +26,8 @@ export interface FanOutRunOptions {
   outputDir?: string;
   /** Print one JSON document at the end instead of streaming. */
   json?: boolean;
+  /** `--stats`: each host's job's usage on stderr when it has ended. */
+  stats?: boolean;
 }
 
 /** Runs `spec` on every target; resolves to the exit code (docs/cli.md, "Fan-out"). */
@@ -36,6 +39,8 @@ export async function runOnContexts(targets: readonly Target[], spec: JobSpec, o
     parallel: options.parallel,
     json: options.json ?? false,
     sinks: (target) => files?.get(target.name) ?? { map: (_stream, src) => Readable.from(prefixLines(src, `${target.name}: `)) },
+    queued: (target, position) => void process.stderr.write(`jobworker: ${target.name}: ${queuedLine(position)}\n`),
+    ...(options.stats && { ended: (target, record) => void process.stderr.write(`jobworker: ${target.name}: ${statsLine(record)}\n`) }),
     outputClosed: (_target, err, control) => {
       // This host's file could not be written (disk full…): its job is stopped, say why.
       if (files) throw new UserError("OUTPUT_FILE_FAILED", `cannot write its output to ${options.outputDir}: ${readFailure(err.cause)}`);

@@ -1,7 +1,7 @@
 import type { JobRecord, JobStatus } from "../../client/index.js";
 
 /**
- * A job's status in a few words: "running", "completed (exit 0)",
+ * A job's status in a few words: "queued (position 2)", "running", "completed (exit 0)",
  * "completed (killed by SIGKILL, exit 137)", "error: command not found: foo".
  */
 export function summarizeStatus(status: JobStatus): string {
@@ -12,6 +12,7 @@ export function summarizeStatus(status: JobStatus): string {
     if (status.signal) return `completed (killed by ${status.signal}, exit ${status.exit_code ?? "?"})`;
     return `completed (exit ${status.exit_code ?? "?"})`;
   }
+  if (status.status === "queued" && status.queue_position !== undefined) return `queued (position ${status.queue_position})`;
   return status.status;
 }
 

@@ -43,6 +43,8 @@ export interface RunPresentation {
   json: boolean;
   /** Fed to the job as its stdin (`run -i`, one target only: one stdin cannot feed several jobs). */
   stdin?: Readable;
+  /** `target`'s job waits for a slot on its server, at `position` among its owner's: say so (on stderr). */
+  queued(target: Target, position: number): void;
   /** Where the output of `target`'s job goes while it runs (not asked with `json`). */
   sinks(target: Target): OutputSinks;
   /**
@@ -100,8 +102,9 @@ async function runOnTarget(target: Target, spec: JobSpec, how: RunPresentation, 
       result.skipped = true;
       return result;
     }
-    const id = await client.create(spec);
+    const { id, queuePosition } = await client.submit(spec);
     result.id = id;
+    if (queuePosition !== undefined) how.queued(target, queuePosition);
     job = new RunningJob(client, id);
     control.add(job);
     // -i: our stdin is forwarded live, alongside the output. A job that stops reading

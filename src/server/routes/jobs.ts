@@ -117,9 +117,10 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, onJobRunning
       request.jobId = id;
       const arrived = arrivals.get(request);
       if (onJobRunning && arrived !== undefined && pool.status(id).state === "running") onJobRunning((performance.now() - arrived) / 1000);
+      const { state, queuePosition } = pool.status(id);
       // The id is acknowledged only once its record is on disk (a shared, off-thread fsync).
       await pool.persisted();
-      return { id };
+      return state === "queued" && queuePosition !== undefined ? { id, status: "queued", queue_position: queuePosition } : { id };
     },
   });
 
