@@ -9,7 +9,10 @@ export interface Migration {
   up(db: Database.Database): void;
 }
 
-/** Adds declared columns (store/columns.ts) to a database made before them. */
+/**
+ * Adds declared columns (store/columns.ts) to a database made before them, each as the
+ * table declares it now: a step that needs a column's older shape writes its SQL out.
+ */
 function addColumns(...names: string[]): Migration["up"] {
   return (db) => {
     for (const name of names) db.exec(addColumnSql(name));
