@@ -45,7 +45,7 @@ export class JobNotFoundError extends EngineError {
 export class TooManyJobsError extends EngineError {
   constructor(maxRunning: number, maxQueued: number) {
     const queue = maxQueued === 0 ? "" : `, with ${maxQueued} more queued`;
-    super("TOO_MANY_RUNNING_JOBS", `too many jobs: this client may run at most ${maxRunning} at once${queue}`);
+    super("TOO_MANY_RUNNING_JOBS", `too many running jobs: this client may run at most ${maxRunning} at once${queue}`);
   }
 }
 

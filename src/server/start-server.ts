@@ -5,7 +5,7 @@ import { JobPool, type PoolOptions } from "../engine/index.js";
 import { Admins, type AdminChange } from "./admins.js";
 import type { AuditDestination } from "./audit-log.js";
 import { clientErrorHandler } from "./client-error-handler.js";
-import { DEFAULT_MAX_RUNNING_PER_CLIENT } from "./defaults.js";
+import { DEFAULT_MAX_QUEUED_PER_CLIENT, DEFAULT_MAX_RUNNING_PER_CLIENT } from "./defaults.js";
 import { checkTlsMaterial } from "./check-tls-material.js";
 import { checkUnconfinedListen } from "./unconfined-listen.js";
 import { ServerConfigError } from "./config-error.js";
@@ -108,11 +108,11 @@ export interface RunningServer {
 }
 
 /**
- * A server's pool bounds each identity: DEFAULT_MAX_RUNNING_PER_CLIENT running at once
- * (the rest queued, up to the engine's default), unless its options say otherwise.
+ * A server's pool bounds each identity: DEFAULT_MAX_RUNNING_PER_CLIENT running at once,
+ * DEFAULT_MAX_QUEUED_PER_CLIENT more waiting, unless its options say otherwise.
  */
 function withServerQueue(options: PoolOptions): PoolOptions {
-  return { ...options, queue: { maxRunningPerOwner: DEFAULT_MAX_RUNNING_PER_CLIENT, ...options.queue } };
+  return { ...options, queue: { maxRunningPerOwner: DEFAULT_MAX_RUNNING_PER_CLIENT, maxQueuedPerOwner: DEFAULT_MAX_QUEUED_PER_CLIENT, ...options.queue } };
 }
 
 /**

@@ -56,12 +56,13 @@ test("first run creates the development PKI, answers curl, reloads on SIGHUP and
   try {
     assert.match(s.stderr(), /created a development PKI in .*pki/);
     // Two lines, besides the report of what resource control, isolation and start path this host allows.
-    const lines = s.stderr().trim().split("\n").filter((l) => !/^jobworker: (cgroups|isolation|start path|confinement|default limits|limits over each identity|cannot|warning: jobs run as root)/.test(l));
+    const lines = s.stderr().trim().split("\n").filter((l) => !/^jobworker: (cgroups|isolation|start path|confinement|queue|default limits|limits over each identity|cannot|warning: jobs run as root)/.test(l));
     assert.equal(lines.length, 2, s.stderr());
     assert.match(s.stderr(), /^jobworker: cgroups: /m);
     assert.match(s.stderr(), /^jobworker: isolation: /m);
     assert.match(s.stderr(), /^jobworker: start path: every job is forked by the launcher/m);
     assert.match(s.stderr(), /^jobworker: confinement: /m);
+    assert.match(s.stderr(), /^jobworker: queue: each client runs at most 64 jobs at once; up to 1000 more per client wait, queued, then 429$/m);
     for (const f of ["ca.pem", "ca.key", "server.pem", "server.key", "clients/default.pem", "clients/default.key"]) {
       assert.ok(existsSync(join(home, "pki", f)), f);
     }

@@ -2,7 +2,7 @@
 // paths, --json, argument pass-through and identities.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { asClient, cli, createWorld, type TestWorld } from "./fixtures.js";
+import { asClient, cli, createWorld, type TestWorld, statusSummary } from "./fixtures.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -37,7 +37,7 @@ describe("client commands (e2e)", () => {
     assert.equal(out.stderr, "err\n");
 
     const st = await cli(["status", id], world.env);
-    assert.equal(st.stdout.toString(), "completed (exit 3)\n");
+    assert.equal(statusSummary(st), "completed (exit 3)\n");
     const stJson = await cli(["status", "--json", id], world.env);
     assert.deepEqual(JSON.parse(stJson.stdout.toString()), { status: "completed", exit_code: 3 });
 
@@ -115,7 +115,7 @@ describe("client commands (e2e)", () => {
     }
     const bobList = JSON.parse((await cli(["list", "--json", ...bobFlags], bob)).stdout.toString());
     assert.ok(!bobList.jobs.some((j: { id: string }) => j.id === id));
-    assert.equal((await cli(["status", id], alice)).stdout.toString(), "running\n");
+    assert.equal(statusSummary(await cli(["status", id], alice)), "running\n");
     await cli(["delete", id], alice);
   });
 
@@ -125,11 +125,11 @@ describe("client commands (e2e)", () => {
     assert.equal(int.code, 0, int.stderr);
     assert.equal(int.stdout.toString(), "");
     assert.equal((await cli(["wait", first], world.env)).code, 1);
-    assert.equal((await cli(["status", first], world.env)).stdout.toString(), "completed (killed by SIGINT, exit 130)\n");
+    assert.equal(statusSummary(await cli(["status", first], world.env)), "completed (killed by SIGINT, exit 130)\n");
     const term = await cli(["kill", second], world.env);
     assert.equal(term.code, 0, term.stderr);
     await cli(["wait", second], world.env);
-    assert.equal((await cli(["status", second], world.env)).stdout.toString(), "completed (killed by SIGTERM, exit 143)\n");
+    assert.equal(statusSummary(await cli(["status", second], world.env)), "completed (killed by SIGTERM, exit 143)\n");
 
     const ended = await cli(["kill", first], world.env);
     assert.equal(ended.code, 1);
@@ -140,7 +140,7 @@ describe("client commands (e2e)", () => {
     assert.equal(both.code, 1);
     assert.match(both.stderr, new RegExp(`${first}: .*not running`));
     await cli(["wait", third], world.env);
-    assert.equal((await cli(["status", third], world.env)).stdout.toString(), "completed (killed by SIGKILL, exit 137)\n");
+    assert.equal(statusSummary(await cli(["status", third], world.env)), "completed (killed by SIGKILL, exit 137)\n");
 
     const bad = await cli(["kill", "-s", "FOO", third], world.env);
     assert.equal(bad.code, 2);
@@ -165,7 +165,7 @@ describe("client commands (e2e)", () => {
     const bad = await cli(["start", "--label", "Bad=x", "--", "true"], world.env);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /key "Bad" must be 1 to 63 characters/);
-    const usage = await cli(["list", "--status", "queued"], world.env);
+    const usage = await cli(["list", "--status", "paused"], world.env);
     assert.equal(usage.code, 2);
     await cli(["stop", db], world.env);
   });

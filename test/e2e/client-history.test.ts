@@ -1,7 +1,7 @@
 // `list` across pages and the truncated flag, through the built binary.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { asClient, cli, createWorld, type TestWorld } from "./fixtures.js";
+import { asClient, cli, createWorld, type TestWorld, statusSummary } from "./fixtures.js";
 
 describe("jobworker list pages and truncated output", () => {
   let world: TestWorld;
@@ -52,7 +52,7 @@ describe("jobworker list pages and truncated output", () => {
     assert.equal(run.stdout.length, 100, "run delivers exactly the cap");
     const id = JSON.parse((await cli(["list", "--limit", "1", "--json"], env)).stdout.toString()).jobs[0].id;
     const status = await cli(["status", id], env);
-    assert.match(status.stdout.toString(), /^error: output limit reached.*; output truncated\n$/);
+    assert.match(statusSummary(status), /^error: output limit reached.*; output truncated\n$/);
     assert.match((await cli(["list", "--limit", "1"], env)).stdout.toString(), /error \(truncated\)/);
   });
 });

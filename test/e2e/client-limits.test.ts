@@ -2,7 +2,7 @@
 // status and list. Needs cgroups (root on this project's machines).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { cli, createWorld, type TestWorld } from "./fixtures.js";
+import { cli, createWorld, type TestWorld, statusSummary } from "./fixtures.js";
 
 describe("jobworker limits (e2e)", { skip: process.getuid?.() !== 0 && "needs root (cgroups)" }, () => {
   let world: TestWorld;
@@ -22,7 +22,7 @@ describe("jobworker limits (e2e)", { skip: process.getuid?.() !== 0 && "needs ro
     assert.match(list.stdout.toString(), /completed\s+137 out of memory/);
     const id = list.stdout.toString().split("\n")[1]!.split(/\s+/)[0]!;
     const status = await cli(["status", id], world.env);
-    assert.equal(status.stdout.toString(), "completed (out of memory: killed by SIGKILL, exit 137)\n");
+    assert.equal(statusSummary(status), "completed (out of memory: killed by SIGKILL, exit 137)\n");
   });
 
   it("start takes --cpus --pids --io-read --io-write and the record shows the limits", async () => {

@@ -2,7 +2,7 @@
 // timeout(1) does, `wait` blocks on long polls and sums up the jobs' outcomes.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { cli, createWorld, type TestWorld } from "./fixtures.js";
+import { cli, createWorld, type TestWorld, statusSummary } from "./fixtures.js";
 
 describe("timeouts and wait (e2e)", () => {
   let world: TestWorld;
@@ -55,7 +55,7 @@ describe("timeouts and wait (e2e)", () => {
     const waited = await cli(["wait", "--timeout", "1s", id], world.env);
     assert.equal(waited.code, 124);
     assert.equal(waited.stdout.toString(), `${id}: running\n`);
-    assert.equal((await cli(["status", id], world.env)).stdout.toString(), "running\n");
+    assert.equal(statusSummary(await cli(["status", id], world.env)), "running\n");
     await cli(["stop", id], world.env);
   });
 

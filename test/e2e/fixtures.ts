@@ -65,6 +65,20 @@ export async function createWorld(options: { queue?: QueueOptions; maxOutputByte
 }
 
 /** What a CLI run produced. */
+/** `status`'s usage line: "usage: cpu 0.010s user, 0.002s system; memory peak 1.2 MiB; io 0 B read, 8.0 KiB written", perhaps "(partial)". */
+export const USAGE_LINE = /^usage: cpu \d+\.\d{3}s user, \d+\.\d{3}s system; memory peak \d+(\.\d)? (B|KiB|MiB|GiB); io \d+(\.\d)? (B|KiB|MiB|GiB) read, \d+(\.\d)? (B|KiB|MiB|GiB) written( \(partial\))?$/;
+
+/**
+ * `jobworker status`'s summary line, with its usage line (once the job has started)
+ * checked and set aside: what a test compares is the summary.
+ */
+export function statusSummary(result: CliResult): string {
+  const [summary, ...rest] = result.stdout.toString().split("\n");
+  const usage = rest.filter(Boolean);
+  if (usage.length > 1 || (usage[0] !== undefined && !USAGE_LINE.test(usage[0]))) throw new Error(`status printed more than its summary and usage: ${JSON.stringify(result.stdout.toString())}`);
+  return `${summary}\n`;
+}
+
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;

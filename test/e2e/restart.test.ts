@@ -11,7 +11,7 @@ import { INTERRUPTED_MESSAGE } from "../../src/index.js";
 import { until } from "../../src/engine/back-off.js";
 import { SCHEMA_VERSION } from "../../src/engine/store/migrations.js";
 import { isAlive } from "../helpers/processes.js";
-import { CLI, cli, serve } from "./fixtures.js";
+import { CLI, cli, serve, statusSummary } from "./fixtures.js";
 
 /** Follows a job's stdout through the CLI until `lines` lines arrived, then lets go. */
 function firstLines(id: string, env: NodeJS.ProcessEnv, lines: number): Promise<string[]> {
@@ -55,8 +55,8 @@ describe("restarting the worker", () => {
       const finished = await cli(["output", done], second.env);
       assert.equal(finished.stdout.toString(), "done\n");
       assert.equal(finished.stderr, "warn\n");
-      assert.equal((await cli(["status", done], second.env)).stdout.toString(), "completed (exit 0)\n");
-      assert.equal((await cli(["status", running], second.env)).stdout.toString(), "error: stopped: the worker shut down while the job was running\n");
+      assert.equal(statusSummary(await cli(["status", done], second.env)), "completed (exit 0)\n");
+      assert.equal(statusSummary(await cli(["status", running], second.env)), "error: stopped: the worker shut down while the job was running\n");
       assert.equal((await cli(["output", running], second.env)).stdout.toString(), "before\n");
     } finally {
       second.child.kill("SIGTERM");
@@ -114,7 +114,7 @@ describe("restarting the worker", () => {
     setVersion(SCHEMA_VERSION);
     const second = await serve(home);
     try {
-      assert.equal((await cli(["status", id], second.env)).stdout.toString(), "completed (exit 0)\n");
+      assert.equal(statusSummary(await cli(["status", id], second.env)), "completed (exit 0)\n");
     } finally {
       second.child.kill("SIGTERM");
       await second.exited;

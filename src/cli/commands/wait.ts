@@ -48,12 +48,12 @@ async function waitForEnd(client: JobworkerClient, id: string, deadline: number)
   for (;;) {
     const left = (deadline - Date.now()) / 1000;
     const status = await client.status(id, { waitSeconds: Math.max(0, Math.min(LONG_POLL_SECONDS, left)) });
-    if (status.status !== "running" || left <= 0) return status;
+    if ((status.status !== "running" && status.status !== "queued") || left <= 0) return status;
   }
 }
 
-/** 124 if a job timed out or is still running (the wait's own timeout), else 0 if all exited 0, else 1. */
+/** 124 if a job timed out or is still running or queued (the wait's own timeout), else 0 if all exited 0, else 1. */
 export function waitExitCode(statuses: readonly JobStatus[]): number {
-  if (statuses.some((s) => s.timed_out || s.status === "running")) return 124;
+  if (statuses.some((s) => s.timed_out || s.status === "running" || s.status === "queued")) return 124;
   return statuses.every((s) => s.status === "completed" && s.exit_code === 0) ? 0 : 1;
 }

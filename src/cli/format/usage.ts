@@ -29,7 +29,7 @@ function seconds(ms: number): string {
  */
 export function formatUsage(usage: NonNullable<JobRecord["usage"]>): string {
   const line = `cpu ${seconds(usage.cpu_user_ms)} user, ${seconds(usage.cpu_system_ms)} system; memory peak ${formatBytes(usage.memory_peak_bytes)}; io ${formatBytes(usage.io_read_bytes)} read, ${formatBytes(usage.io_write_bytes)} written`;
-  return usage.partial ? `${line} (partial: no cgroup counted it, only what the job's first process waited for)` : line;
+  return usage.partial ? `${line} (partial)` : line;
 }
 
 /** `run --stats`: the usage line, or why there is none. */

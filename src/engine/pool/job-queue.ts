@@ -33,8 +33,12 @@ export class JobQueue {
   private readonly maxQueued: number;
   /** Each identity's waiting jobs, in submission order (a Map keeps insertion order). */
   private readonly waiting = new Map<string, Map<string, Waiting>>();
-  /** Identities with waiting jobs, next turn first: served ones go to the back. */
-  private readonly turns = new Set<string>();
+  /**
+   * When each identity with jobs running or waiting was last given a slot (a counter):
+   * the turn goes to the waiting identity served longest ago, one never served first.
+   */
+  private readonly lastServed = new Map<string, number>();
+  private serves = 0;
   private readonly runningPerOwner = new Map<string, number>();
   private runningTotal = 0;
   private closed = false;
@@ -77,7 +81,6 @@ export class JobQueue {
     if (!jobs) {
       jobs = new Map();
       this.waiting.set(owner, jobs);
-      this.turns.add(owner);
     }
     jobs.set(job.id, { job, start });
     this.release();
@@ -87,7 +90,7 @@ export class JobQueue {
   remove(job: Job): boolean {
     const jobs = this.waiting.get(job.spec.owner);
     if (!jobs?.delete(job.id)) return false;
-    if (jobs.size === 0) this.forget(job.spec.owner);
+    if (jobs.size === 0) this.waiting.delete(job.spec.owner);
     return true;
   }
 
@@ -126,24 +129,34 @@ export class JobQueue {
     this.closed = true;
     const left = [...this.waiting.values()].flatMap((jobs) => [...jobs.values()].map((waiting) => waiting.job));
     this.waiting.clear();
-    this.turns.clear();
     return left;
   }
 
   /** Starts waiting jobs while slots allow, one identity's turn at a time. */
   private release(): void {
     while (!this.closed && this.runningTotal < this.total) {
-      const owner = [...this.turns].find((candidate) => this.hasSlot(candidate));
+      const owner = this.nextTurn();
       if (owner === undefined) return;
       const jobs = this.waiting.get(owner)!;
       const [id, { job, start }] = jobs.entries().next().value as [string, Waiting];
       jobs.delete(id);
-      // Served: to the back of the turns, or gone with its queue.
-      this.turns.delete(owner);
-      if (jobs.size > 0) this.turns.add(owner);
-      else this.waiting.delete(owner);
+      if (jobs.size === 0) this.waiting.delete(owner);
       this.startNow(job, start);
     }
+  }
+
+  /** The waiting identity with a free slot that was served longest ago (ties: the one that began waiting first). */
+  private nextTurn(): string | undefined {
+    let next: string | undefined;
+    let nextServed = Infinity;
+    for (const owner of this.waiting.keys()) {
+      const served = this.lastServed.get(owner) ?? -1;
+      if (served < nextServed && this.hasSlot(owner)) {
+        next = owner;
+        nextServed = served;
+      }
+    }
+    return next;
   }
 
   private hasSlot(owner: string): boolean {
@@ -155,17 +168,15 @@ export class JobQueue {
     const owner = job.spec.owner;
     this.runningTotal++;
     this.runningPerOwner.set(owner, this.runningCount(owner) + 1);
+    this.lastServed.set(owner, ++this.serves);
     void job.whenEnded().then(() => {
       this.runningTotal--;
       const left = this.runningCount(owner) - 1;
       if (left === 0) this.runningPerOwner.delete(owner);
       else this.runningPerOwner.set(owner, left);
+      // An identity with nothing running or waiting is forgotten: the map stays as small as the active set.
+      if (left === 0 && !this.waiting.has(owner)) this.lastServed.delete(owner);
       this.release();
     });
-  }
-
-  private forget(owner: string): void {
-    this.waiting.delete(owner);
-    this.turns.delete(owner);
   }
 }

@@ -148,7 +148,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { pool, onJobRunning
     const waitSeconds = Number((request.query as StatusQuery).wait ?? 0);
     // A long poll: answers when the job ends (the engine's own event), the wait is over,
     // or the client leaves, whichever comes first.
-    if (waitSeconds > 0 && pool.status(id).state === "running") await endOrTimeout(pool.wait(id), waitSeconds * 1000, request.raw);
+    if (waitSeconds > 0 && ["queued", "running"].includes(pool.status(id).state)) await endOrTimeout(pool.wait(id), waitSeconds * 1000, request.raw);
     return statusJson(jobFor(request, "empty"));
   });
 
