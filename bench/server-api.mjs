@@ -28,7 +28,7 @@ const work = mkdtempSync(join(tmpdir(), "jobworker-bench-server-"));
 const { ca, serverCert, files, tls } = await benchPki(work);
 
 const pool = await JobPool.open({ dataDir: join(work, "data") });
-const server = await startServer({ ...files, pool, auditLog: false, maxRunningPerClient: 100_000 });
+const server = await startServer({ ...files, pool, auditLog: false });
 const agent = new Agent({ connect: tls, connections: CONCURRENCY });
 
 async function timed(fn) {

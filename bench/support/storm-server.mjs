@@ -14,7 +14,6 @@ const server = await startServer({
   keyFile: join(work, "server.key"),
   pool,
   auditLog: false,
-  maxRunningPerClient: 100_000,
 });
 process.stdout.write(`${JSON.stringify({ url: server.url, isolated: pool.isolation().enabled, confinement: pool.confinement().mode })}\n`);
 process.stdin.resume();
