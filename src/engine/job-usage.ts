@@ -16,9 +16,12 @@ const USER_HZ = 100;
  * isolated job's leader is its PID namespace's init, which waits for every process of
  * the job, so its io is whole.
  */
-export function combineUsage(cgroup: CgroupUsage, leader: LeaderUsage | undefined, isolated: boolean): JobUsage | undefined {
+export function combineUsage(cgroup: CgroupUsage, leaderOf: LeaderUsage | undefined | (() => LeaderUsage | undefined), isolated: boolean): JobUsage | undefined {
   const fromCgroup = { cpu: cgroup.cpuUserMs !== undefined, memory: cgroup.memoryPeakBytes !== undefined, io: cgroup.ioReadBytes !== undefined };
-  if (!leader && !(fromCgroup.cpu && fromCgroup.memory && fromCgroup.io)) return undefined;
+  const whole = fromCgroup.cpu && fromCgroup.memory && fromCgroup.io;
+  // The leader is asked only for what the cgroup lacks (a read of /proc for a running job).
+  const leader = whole ? undefined : typeof leaderOf === "function" ? leaderOf() : leaderOf;
+  if (!leader && !whole) return undefined;
   const partial = !fromCgroup.cpu || !fromCgroup.memory || (!fromCgroup.io && !isolated);
   return {
     cpuUserMs: cgroup.cpuUserMs ?? leader!.cpuUserMs,

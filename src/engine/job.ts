@@ -243,7 +243,7 @@ export class Job {
   currentUsage(): JobUsage | undefined {
     if (this.phase.kind !== "running") return this.usage;
     const { process, cgroup } = this.phase;
-    return combineUsage(cgroup?.usage() ?? {}, runningLeaderUsage(process.pid), this.isolatedTree);
+    return combineUsage(cgroup?.usage() ?? {}, () => runningLeaderUsage(process.pid), this.isolatedTree);
   }
 
   /** The index as of now: a reader that seeks (tail, since) must not miss what was written since the last event. */
