@@ -301,7 +301,10 @@ export class Job {
   }
 
   toRecord(): StoredJob {
-    const sizes = this.finalSizes ?? { stdout: this.files.size("stdout"), stderr: this.files.size("stderr") };
+    // Before its process runs a job has written nothing, and its files may not exist yet
+    // (its first process makes them): no stat on the path of every create.
+    const unstarted = this.phase.kind === "queued" || this.phase.kind === "starting";
+    const sizes = this.finalSizes ?? (unstarted ? { stdout: 0, stderr: 0 } : { stdout: this.files.size("stdout"), stderr: this.files.size("stderr") });
     const process = this.phase.kind === "running" ? this.pidInfo : undefined;
     return {
       id: this.id,
