@@ -32,6 +32,9 @@ describe("POST /jobs/<id>/signal", () => {
     await outputUntil(id, "ready\n");
     const hup = await call(world.alice, `${world.h.server.url}/jobs/${id}/signal`, "POST", { signal: "SIGHUP" });
     assert.equal(hup.status, 200, hup.text);
+    // The shell runs a trap between commands, while SIGINT's default ends it at once: the
+    // trap's answer must be out before the next signal, or it may never come.
+    await outputUntil(id, "got-hup\n");
     const int = await call(world.alice, `${world.h.server.url}/jobs/${id}/signal`, "POST", { signal: "SIGINT" });
     assert.equal(int.status, 200, int.text);
     const ended = await waitEnded(world.alice, world.h.server.url, id);
