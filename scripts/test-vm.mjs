@@ -187,12 +187,16 @@ async function boot(init, cmd) {
   console.error(`test-vm: booting (${init} as PID 1, ${cpus} CPUs, ${MEMORY_MB} MiB, ${args[3]})`);
   const started = performance.now();
   const qemu = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "inherit", "inherit"] });
+  // Ctrl-C or a CI's SIGTERM ends the VM too, rather than leaving it running.
+  const forward = () => qemu.kill("SIGKILL");
+  process.once("SIGINT", forward).once("SIGTERM", forward);
   const bound = setTimeout(() => {
     console.error(`test-vm: the VM passed its limit of ${LIMIT_MIN} minutes; stopping it`);
     qemu.kill("SIGKILL");
   }, LIMIT_MIN * 60_000);
   const code = await new Promise((done) => qemu.on("exit", (c, s) => done(c ?? s)));
   clearTimeout(bound);
+  process.off("SIGINT", forward).off("SIGTERM", forward);
   const statusFile = join(run, "status");
   const status = existsSync(statusFile) ? Number(readFileSync(statusFile, "utf8").trim()) : undefined;
   console.error(`test-vm: ${init}: VM ran ${seconds(started)} s, qemu exited ${code}, command exit status ${status ?? "none (it did not finish)"}`);

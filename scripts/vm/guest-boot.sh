@@ -18,4 +18,4 @@ else
   echo "jobworker-vm: cannot mount the checkout's disk" >&2
 fi
 sync
-if [ "$1" = systemd ]; then systemctl --no-block poweroff; fi
+if [ "$1" = systemd ]; then systemctl --no-block poweroff 2>/dev/null || poweroff -f; fi

@@ -4,7 +4,9 @@
 # (NUL-separated arguments). Its exit status is the command's. $1: "systemd" or "bare".
 set -u
 mode=$1
-export HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
+# Under software emulation a test file takes several times as long as on the host.
+export JOBWORKER_TEST_FILE_LIMIT_MS=${JOBWORKER_TEST_FILE_LIMIT_MS:-900000}
+export JOBWORKER_VM=1 HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
 echo "jobworker-vm: up ($mode as PID 1), $(cut -d' ' -f1 /proc/uptime) s after the kernel started; cgroup: $(stat -f -c %T /sys/fs/cgroup), controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 if [ "$mode" = systemd ]; then
   # Our unit (Delegate=yes) gives us its cgroup, as the shipped unit gives serve. The test
