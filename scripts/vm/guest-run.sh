@@ -18,9 +18,13 @@ if [ "$mode" = systemd ]; then
   echo $$ > "$own/supervisor/cgroup.procs"
 fi
 cd "$2" || exit 1
+# What runs, every 30 s, in the share: for a look from the host at a run that seems stuck.
+( while sleep 30; do ps -eo pid,ppid,etime,time,stat,args --forest > /mnt/run/ps.txt 2>&1; done ) &
+watcher=$!
 mapfile -d '' cmd < /mnt/run/cmd
 start=$(cut -d' ' -f1 /proc/uptime)
 "${cmd[@]}"
 rc=$?
+kill $watcher 2>/dev/null
 echo "jobworker-vm: exit status $rc after $(awk -v s="$start" '{ printf "%.1f", $1 - s }' /proc/uptime) s"
 exit $rc

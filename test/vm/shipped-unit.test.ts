@@ -5,7 +5,7 @@
 // and /root/.jobworker for real, so it runs only in the throw-away VM of `npm run test:vm`
 // (JOBWORKER_VM=1, set by scripts/vm/guest-run.sh).
 import assert from "node:assert/strict";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,10 +41,12 @@ function systemctl(...args: string[]): string {
 
 function unitServer(): Server {
   systemctl("daemon-reload");
-  systemctl("start", "jobworker");
+  const started = spawnSync("systemctl", ["start", "jobworker"], { encoding: "utf8" });
+  const journal = () => execFileSync("journalctl", ["-u", "jobworker", "-o", "cat", "--no-pager"], { encoding: "utf8" });
+  assert.equal(started.status, 0, `systemctl start jobworker: ${started.stderr}\n${journal()}`);
   return {
     mainPid: () => Number(systemctl("show", "-p", "MainPID", "--value", "jobworker")),
-    log: () => execFileSync("journalctl", ["-u", "jobworker", "-o", "cat", "--no-pager"], { encoding: "utf8" }),
+    log: journal,
     async kill9() {
       const pid = this.mainPid();
       process.kill(pid, "SIGKILL");
