@@ -25,19 +25,20 @@ export function isV2Root(dir: string): boolean {
 }
 
 /**
- * Moves this process and every descendant of it that sits in `dir` into `dir/supervisor`;
- * other processes are left where they are (they are not ours to move) and returned: while
- * any remains, `dir` cannot enable controllers for its children.
+ * Moves this process and every descendant of it that sits in `dir` into `dir/supervisor`,
+ * unless `dir` also holds processes that are not ours: those are not ours to move, and
+ * while any is there `dir` cannot enable controllers for its children anyway, so then
+ * nothing moves and they are returned.
  */
 export function moveIntoLeaf(dir: string): { others: number[] } {
+  const others = pidsIn(dir).filter((pid) => !descendsFrom(pid, process.pid));
+  if (others.length > 0) return { others };
   const leaf = join(dir, SUPERVISOR_LEAF);
   mkdirSync(leaf, { recursive: true });
   // Ourselves first: what we fork from now on is born in the leaf.
   writeFileSync(join(leaf, "cgroup.procs"), String(process.pid));
-  const others: number[] = [];
   // A child forked before our move but listed late: a few rounds settle it.
   for (let round = 0; round < 5; round++) {
-    others.length = 0;
     let moved = 0;
     for (const pid of pidsIn(dir)) {
       if (!descendsFrom(pid, process.pid)) {
@@ -53,7 +54,7 @@ export function moveIntoLeaf(dir: string): { others: number[] } {
     }
     if (moved === 0) break;
   }
-  return { others };
+  return { others: [...new Set(others)] };
 }
 
 function pidsIn(dir: string): number[] {
