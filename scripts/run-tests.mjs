@@ -28,10 +28,13 @@ if (files.length === 0) {
 // file's output pipe open, for which the runner would wait for ever.)
 const RUN_LIMIT_MS = Number(process.env.JOBWORKER_TEST_RUN_LIMIT_MS) || 45 * 60 * 1000;
 
+// A test file's bound; raised where everything is slower (the emulated VM of test:vm).
+const FILE_LIMIT_MS = Number(process.env.JOBWORKER_TEST_FILE_LIMIT_MS) || 180_000;
+
 // Its own process group, so that the bound can end the runner and every test file at once.
 const child = spawn(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=180000", ...files],
+  ["--import", "tsx", "--test", "--test-concurrency=2", `--test-timeout=${FILE_LIMIT_MS}`, ...files],
   { stdio: "inherit", detached: true },
 );
 const bound = setTimeout(() => {

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, rmdirSync, statSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LimitNotEnforceableError } from "../errors.js";
 import type { JobLimits, ResourceControlReport } from "../types.js";
@@ -133,9 +133,15 @@ export class CgroupHost {
     if (!made) {
       made = (async () => {
         for (const hierarchy of this.hierarchies) {
-          await mkdir(join(hierarchy.poolDir, group.name)).catch((err: NodeJS.ErrnoException) => {
+          const dir = join(hierarchy.poolDir, group.name);
+          await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
             if (err.code !== "EEXIST") throw err;
           });
+          // v2: a cgroup has only the controllers its parent enables for its children, so
+          // the group passes on to its jobs every one the pool has.
+          if (hierarchy.version === 2 && hierarchy.controllers.size > 0) {
+            await writeFile(join(dir, "cgroup.subtree_control"), [...hierarchy.controllers].map((c) => `+${c}`).join(" "));
+          }
         }
         this.groupPlan(group).writeLimits();
       })();

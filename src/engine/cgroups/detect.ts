@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { delegatedPath, isV2Root, moveIntoLeaf } from "./v2-leaf.js";
 
 /** The resource controllers the engine uses, by their cgroup v2 names (v1 calls io "blkio"). */
 export type Controller = "memory" | "cpu" | "pids" | "io" | "freezer";
@@ -112,7 +113,9 @@ export function detectCgroups(dataDir: string): Detection {
   };
   const unified = mounts.find((m) => m.version === 2);
   if (unified) {
-    v2 = prepare(unified, own.get("0"));
+    // A server that moved into its leaf (below) uses the cgroup delegated to it, the leaf's parent.
+    const ownV2 = own.get("0");
+    v2 = prepare(unified, ownV2 === undefined ? undefined : delegatedPath(ownV2));
     if (v2) {
       // The pool directory is never a root cgroup, so it has cgroup.kill where the kernel does.
       v2.hasKill = existsSync(join(v2.poolDir, "cgroup.kill"));
@@ -133,14 +136,33 @@ export function detectCgroups(dataDir: string): Detection {
 
 /**
  * Makes v2 controllers available to job cgroups by enabling them in `subtree_control` from
- * the server's own cgroup down to the pool directory. This fails where the server's own
- * cgroup holds processes and is not the root (cgroup v2's "no internal processes" rule);
- * run the server in a leaf of a delegated cgroup for that (docs/design.md).
+ * the server's own cgroup down to the pool directory. cgroup v2 refuses that (EBUSY) in a
+ * cgroup other than the root that holds processes, and the server's own cgroup holds the
+ * server: so first the server moves itself and its launcher into a leaf of it,
+ * `supervisor/` (v2-leaf.ts), as a service with systemd's `Delegate=yes` is expected to.
+ * Processes of the cgroup that are not the server's are never moved: while they are
+ * there, no controller can be enabled, and the report says why.
  */
 function enableV2Controllers(v2: Hierarchy, problems: string[]): void {
   const available = readOr(join(v2.ownDir, "cgroup.controllers")).trim().split(/\s+/).filter(Boolean);
   const wanted = V2_CONTROLLERS.filter((c) => available.includes(c));
   if (wanted.length === 0) return;
+  if (!isV2Root(v2.ownDir) && readOr(join(v2.ownDir, "cgroup.procs")).trim() !== "") {
+    try {
+      const { others } = moveIntoLeaf(v2.ownDir);
+      if (others.length > 0) {
+        const listed = others.slice(0, 5).join(", ") + (others.length > 5 ? ", …" : "");
+        problems.push(
+          `cgroup v2 controllers cannot be delegated to job cgroups: ${v2.ownDir} holds processes that are not the server's (${listed}); ` +
+            "run the server alone in a cgroup of its own (systemd: a unit with Delegate=yes; a container: the server as its main process)",
+        );
+        return;
+      }
+    } catch (err) {
+      problems.push(`cgroup v2 controllers cannot be delegated to job cgroups: cannot move the server into ${join(v2.ownDir, "supervisor")}: ${describeFsError(err)}`);
+      return;
+    }
+  }
   const chain = [v2.ownDir, join(v2.ownDir, "jobworker"), v2.poolDir];
   for (const controller of wanted) {
     try {
