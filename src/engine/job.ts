@@ -231,6 +231,9 @@ export class Job {
    * new sizes first, then followers are woken, only if anything grew.
    */
   outputChanged(): void {
+    // A queued job has no output yet: with thousands waiting, the watcher's sweep of every
+    // live job must not stat their files.
+    if (this.phase.kind === "queued") return;
     if (this.times.sample([this.files.size("stdout"), this.files.size("stderr")])) this.notifier.changed();
   }
 
