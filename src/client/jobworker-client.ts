@@ -278,12 +278,22 @@ export class JobworkerClient {
    */
   async #whyLost(lost: ClientError): Promise<ClientError> {
     if (lost.code !== "CONNECTION_LOST") return lost;
+    // A server that is stopping may accept one last connection and then drop it, which
+    // looks exactly like a refusal: only a refusal that a second handshake repeats is
+    // our certificate's (a stopped server refuses the connection itself by then).
+    const first = await this.#probe();
+    const refused = first && (await this.#probe());
+    if (!refused) return lost;
+    return new ClientError("CERT_REJECTED", `${lost.message}, and ${refused.message.replace(/^the server at \S+ refused/, "the server now refuses")}`, { ...(refused.hint !== undefined && { hint: refused.hint }), cause: lost });
+  }
+
+  /** One fresh request that needs nothing but a handshake: the refusal of our certificate, if that is how it ends. */
+  async #probe(): Promise<ClientError | undefined> {
     try {
       (await this.#send("GET", "/healthz", {})).resume();
-      return lost;
+      return undefined;
     } catch (err) {
-      if (!(err instanceof ClientError) || err.code !== "CERT_REJECTED") return lost;
-      return new ClientError("CERT_REJECTED", `${lost.message}, and ${err.message.replace(/^the server at \S+ refused/, "the server now refuses")}`, { ...(err.hint !== undefined && { hint: err.hint }), cause: lost });
+      return err instanceof ClientError && err.code === "CERT_REJECTED" ? err : undefined;
     }
   }
 
