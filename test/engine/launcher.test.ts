@@ -133,8 +133,10 @@ describe("the launcher", () => {
   it("a launcher whose parent dies before it said hello exits, never blocking", async () => {
     // Its parent (a shell standing in for a server) names itself and exits; the launcher is
     // told by PR_SET_PDEATHSIG, although no engine ever read from it.
-    const shell = spawn("sh", ["-c", `"$0" $$ >/dev/null </dev/null & echo $!; read line`, LAUNCHER_PROGRAM], {
-      stdio: ["pipe", "pipe", "inherit"],
+    // Its stdin is a pipe this test holds open (fd 3), never /dev/null: an EOF there would
+    // end it first, and the test would race it to read its /proc entry.
+    const shell = spawn("sh", ["-c", `"$0" $$ >/dev/null <&3 3<&- & echo $!; exec 3<&-; read line`, LAUNCHER_PROGRAM], {
+      stdio: ["pipe", "pipe", "inherit", "pipe"],
     });
     try {
       const pid = Number((await readUntil(shell.stdout!, (s) => s.includes("\n"))).toString());
@@ -143,6 +145,7 @@ describe("the launcher", () => {
       assert.ok(await until(() => !isAlive(pid), 5000), "the launcher exits when its parent dies");
     } finally {
       shell.kill("SIGKILL");
+      (shell.stdio[3] as NodeJS.WritableStream & { destroy(): void }).destroy();
     }
   });
 });
