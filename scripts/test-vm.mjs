@@ -26,6 +26,8 @@ const SUITE = [
   "test/engine/cgroups-kill.test.ts",
   "test/engine/client-limits.test.ts",
   "test/engine/job-pool-durability.test.ts",
+  // A job's usage, read from its cgroup (cpu.stat, memory.peak, io.stat on v2).
+  "test/engine/job-usage.test.ts",
   "test/engine/confinement/host-defaults.test.ts",
   "test/server/limits.test.ts",
   "test/e2e/client-limits.test.ts",
