@@ -164,7 +164,9 @@ async function boot(init, cmd) {
   rmSync(run, { recursive: true, force: true });
   mkdirSync(run, { recursive: true });
   writeFileSync(join(run, "cmd"), cmd.map((a) => `${a}\0`).join(""));
-  writeFileSync(join(run, "checkout"), checkout);
+  // The copy sits at the checkout's own path, except below /tmp and /var/tmp, which the
+  // shipped unit's PrivateTmp=yes hides from the server that test/vm runs from it.
+  writeFileSync(join(run, "checkout"), /^\/(var\/)?tmp\//.test(`${checkout}/`) ? "/srv/jobworker" : checkout);
   const disk = copyOfCheckout(run);
   const overlay = join(run, "overlay.qcow2");
   sh("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", join(image, "root.img"), overlay]);
