@@ -26,6 +26,8 @@ const SUITE = [
   "test/engine/cgroups-kill.test.ts",
   "test/engine/client-limits.test.ts",
   "test/engine/job-pool-durability.test.ts",
+  // A job's usage, read from its cgroup (cpu.stat, memory.peak, io.stat on v2).
+  "test/engine/job-usage.test.ts",
   "test/engine/confinement/host-defaults.test.ts",
   "test/server/limits.test.ts",
   "test/e2e/client-limits.test.ts",
@@ -162,7 +164,9 @@ async function boot(init, cmd) {
   rmSync(run, { recursive: true, force: true });
   mkdirSync(run, { recursive: true });
   writeFileSync(join(run, "cmd"), cmd.map((a) => `${a}\0`).join(""));
-  writeFileSync(join(run, "checkout"), checkout);
+  // The copy sits at the checkout's own path, except below /tmp and /var/tmp, which the
+  // shipped unit's PrivateTmp=yes hides from the server that test/vm runs from it.
+  writeFileSync(join(run, "checkout"), /^\/(var\/)?tmp\//.test(`${checkout}/`) ? "/srv/jobworker" : checkout);
   const disk = copyOfCheckout(run);
   const overlay = join(run, "overlay.qcow2");
   sh("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", join(image, "root.img"), overlay]);
