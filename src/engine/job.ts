@@ -150,15 +150,8 @@ export class Job {
    */
   cancel(): void {
     if (this.phase.kind !== "queued") return;
-    this.endedAt = Date.now();
-    this.finalSizes = { stdout: 0, stderr: 0 };
     const status: JobStatus = { state: "error", errorMsg: CANCELLED_MESSAGE, errorCode: "CANCELLED" };
-    try {
-      this.launch.recordEnd({ ...this.toRecord(), ...status }, "queued");
-    } finally {
-      this.status = status;
-      this.endNow();
-    }
+    this.endUnstarted(status, () => this.launch.recordEnd({ ...this.toRecord(), ...status }, "queued"));
   }
 
   /**
@@ -179,10 +172,19 @@ export class Job {
 
   /** The job never ran, for a reason found before anything was made: its end is now. */
   refuse(failure: StartFailure): void {
+    this.endUnstarted({ state: "error", errorMsg: failure.message, errorCode: failure.code });
+  }
+
+  /** The end of a job whose process never existed: nothing written, `record` (if any) persisted first. */
+  private endUnstarted(status: JobStatus, record?: () => void): void {
     this.endedAt = Date.now();
     this.finalSizes = { stdout: 0, stderr: 0 };
-    this.status = { state: "error", errorMsg: failure.message, errorCode: failure.code };
-    this.endNow();
+    try {
+      record?.();
+    } finally {
+      this.status = status;
+      this.endNow();
+    }
   }
 
   /** The launcher's answer: the job's process (watched from now on), or the step that failed. */
