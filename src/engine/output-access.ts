@@ -49,7 +49,7 @@ export class OutputAccess {
    */
   stream(id: string, which: OutputName, options: StreamOptions, notifier: OutputNotifier, live?: LiveTimes): Readable {
     if (which !== "stdout" && which !== "stderr") throw new InvalidArgumentError(`unknown output: ${String(which)}`);
-    const seek = checkSeek(options);
+    const seek = checkSeek(options, live);
     const offset = options.offset ?? 0;
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError("offset must be a non-negative integer");
     if (options.offset !== undefined && (seek.tail !== undefined || seek.since !== undefined)) {
@@ -76,7 +76,7 @@ export class OutputAccess {
 
   /** Both streams as chunks in capture order, each with its stream and capture time (GET /jobs/<id>/log). */
   log(id: string, options: LogOptions, notifier: OutputNotifier, live?: LiveTimes): Readable {
-    const seek = checkSeek(options);
+    const seek = checkSeek(options, live);
     const files = new OutputFiles(this.jobsDir, id);
     const reader = new ChunkReader([files.path("stdout"), files.path("stderr")], notifier, () => live?.currentTimes() ?? this.timesOf(files), {
       follow: options.follow === true,
@@ -138,13 +138,17 @@ export class OutputAccess {
   }
 }
 
-/** Checks `tail` and `since`; they are the same for one stream and for the log. */
-function checkSeek(options: LogOptions): SeekOptions {
+/** Checks `tail` and `since` (the same for one stream and for the log), fixing where they count from. */
+function checkSeek(options: LogOptions, live: LiveTimes | undefined): SeekOptions {
   const { tail, since } = options;
   if (tail !== undefined && (!Number.isSafeInteger(tail) || tail < 0)) throw new InvalidArgumentError("tail must be a non-negative integer");
   const sinceMs = since instanceof Date ? since.getTime() : since;
   if (sinceMs !== undefined && !Number.isFinite(sinceMs)) throw new InvalidArgumentError("since must be a valid time");
-  return { ...(tail !== undefined && { tail }), ...(sinceMs !== undefined && { since: sinceMs }) };
+  if (tail === undefined && sinceMs === undefined) return {};
+  // A live job's ends as of this call: what it writes after is "what comes next", however
+  // late the reader's first read (tail=0 with follow gives exactly that).
+  const until = live ? ([...live.currentTimes().seen] as [number, number]) : undefined;
+  return { ...(tail !== undefined && { tail }), ...(sinceMs !== undefined && { since: sinceMs }), ...(until && { until }) };
 }
 
 /** Each chunk's lines, prefixed with its capture time. */

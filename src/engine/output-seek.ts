@@ -9,6 +9,8 @@ export interface SeekOptions {
   tail?: number;
   /** Output captured at or after this time (ms since the epoch). */
   since?: number;
+  /** Where each stream ended when the reader was asked for: the seek looks no further. */
+  until?: readonly [number, number];
 }
 
 /**
@@ -19,7 +21,8 @@ export interface SeekOptions {
  * read backwards to its start.
  */
 export async function seekStarts(view: TimesView, handles: readonly (FileHandle | undefined)[], options: SeekOptions, limit: number): Promise<[number, number]> {
-  const ends: [number, number] = [Math.min(view.seen[0], limit), Math.min(view.seen[1], limit)];
+  const until = options.until ?? [Infinity, Infinity];
+  const ends: [number, number] = [Math.min(view.seen[0], until[0], limit), Math.min(view.seen[1], until[1], limit)];
   const starts: [number, number] = [0, 0];
   if (options.since !== undefined) {
     for (const stream of [0, 1] as const) {
