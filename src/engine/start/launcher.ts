@@ -48,6 +48,8 @@ export class Launcher {
   private nextHandle = 0;
   private pendingText = "";
   private gone = false;
+  /** Its exit and the end of its stdout were both seen (settleAfterDeath ran). */
+  private settled = false;
   private closing: Promise<void> | undefined;
   /** Told once when the launcher has died (not when it was closed). */
   onDeath: (() => void) | undefined;
@@ -94,6 +96,8 @@ export class Launcher {
     child.on("error", () => {});
     child.stdout!.on("data", (text: string) => launcher.onText(text));
     child.once("exit", () => launcher.onLauncherExit());
+    // "close" comes once its stdout has ended too: every report it wrote has been read.
+    child.once("close", () => launcher.settleAfterDeath());
     launcher.updateHold();
     return launcher;
   }
@@ -121,11 +125,12 @@ export class Launcher {
   /** Ends the launcher: it kills any job left and exits once its children are reaped. */
   close(): Promise<void> {
     this.closing ??= new Promise((resolve) => {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();
+      if (this.settled) return resolve();
       // A bound, not a wait: the launcher gives up on its children after 5 s itself; this
       // is for a launcher that cannot run at all (stopped, or stuck in the kernel).
       const stuck = setTimeout(() => this.child.kill("SIGKILL"), CLOSE_LIMIT_MS);
-      this.child.once("exit", () => {
+      // Its end and its last reports (the ends of the jobs it killed) read.
+      this.child.once("close", () => {
         clearTimeout(stuck);
         resolve();
       });
@@ -176,13 +181,23 @@ export class Launcher {
     launched.onExit(exit);
   }
 
-  /**
-   * The launcher died (killed by someone, out of memory): its isolated jobs died with it
-   * (their init has PR_SET_PDEATHSIG), plain ones too (the same, set before exec); their
-   * groups are killed here as well, if their leaders are still the processes we started.
-   */
+  /** The launcher exited: nothing more is sent to it, and a new one may start at once. */
   private onLauncherExit(): void {
     this.gone = true;
+    if (!this.closing) this.onDeath?.();
+  }
+
+  /**
+   * The launcher died (killed by someone, out of memory) and all it reported has been
+   * read: a start it answered or a job end it reported before dying counts as such. Its
+   * isolated jobs died with it (their init has PR_SET_PDEATHSIG), plain ones too (the
+   * same, set before exec); their groups are killed here as well, if their leaders are
+   * still the processes we started. Nothing of its children holds its stdout (it is
+   * close-on-exec, and a spare's is /dev/null), so its end follows the launcher's.
+   */
+  private settleAfterDeath(): void {
+    this.settled = true;
+    this.pendingText = ""; // a last line it had no time to end is no event (a cut pid is someone else's)
     for (const [handle, waiting] of [...this.answers]) {
       this.answers.delete(handle);
       if (waiting.request.stdinPath) rmSync(waiting.request.stdinPath, { force: true });
@@ -195,7 +210,6 @@ export class Launcher {
       this.settle(handle, { code: null, signal: "SIGKILL", failure: LAUNCHER_DIED });
     }
     this.updateHold();
-    if (!this.closing) this.onDeath?.();
   }
 
   /** Like a spawned child, the launcher keeps the process alive only while jobs start or run. */
