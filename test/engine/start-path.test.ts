@@ -14,6 +14,7 @@ import { JobPool } from "../../src/index.js";
 import type { JobStatus } from "../../src/engine/types.js";
 import { until } from "../../src/engine/back-off.js";
 import { JOB_ERROR_CODES } from "../../src/protocol/error-codes.js";
+import { processStartTime } from "../../src/engine/process-identity.js";
 import { isAlive } from "../helpers/processes.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
@@ -202,23 +203,32 @@ describe("the start path", () => {
 
   it("a launcher SIGKILLed in the middle of a burst: every job ends, no command runs twice, and a new launcher takes over", { timeout: 120_000 }, async (t) => {
     // Without isolation the jobs share the host's /tmp; they run as a uid of their own, so
-    // the marker directory is open to all.
+    // the marker directory is open to all. Each job marks that it ran, then waits for ever:
+    // none can end before the kill, however far ahead of this thread the launcher gets.
     const markers = mkdtempSync(join(tmpdir(), "jobworker-markers-"));
     chmodSync(markers, 0o777);
     const pool = await JobPool.open({ dataDir: join(dir.path, "killed"), isolation: false });
     try {
       const oldPid = pool.launcherPid()!;
+      // One job that ended before the kill keeps its end.
+      const before = await pool.start({ cmd: "true" });
+      assert.deepEqual(await pool.wait(before), { state: "completed", exitCode: 0 });
       const ids: string[] = [];
       pool.observe({ recorded: (record) => ids.push(record.id) });
-      const spec = { cmd: "sh", args: ["-c", 'echo x >> "$0/$JOBWORKER_JOB_ID"', markers] };
+      const spec = { cmd: "sh", args: ["-c", 'echo x >> "$0/$JOBWORKER_JOB_ID"; exec sleep 600', markers] };
       let answered = 0;
-      let answeredAtKill = -1;
+      // The processes the launcher had started when it was killed, by pid and start time
+      // (pids are reused, and pid_max may be 32768).
+      const pidsAtKill = new Map<string, { pid: number; start: string | undefined }>();
       const starts: Promise<string>[] = [];
       for (let i = 0; i < 300; i++) {
         starts.push(
           pool.start(spec).then((id) => {
             if (++answered === 100) {
-              answeredAtKill = answered;
+              for (const started of ids) {
+                const pid = pool.get(started).pid;
+                if (pid !== undefined) pidsAtKill.set(started, { pid, start: processStartTime(pid) });
+              }
               process.kill(oldPid, "SIGKILL");
             }
             return id;
@@ -227,32 +237,28 @@ describe("the start path", () => {
       }
       assert.equal(ids.length, 300, "every job was recorded in the creating turn");
       await within(Promise.all(starts), 30_000, "every start settled");
-      assert.equal(answeredAtKill, 100, "the launcher was killed at the 100th answer");
+      assert.equal(answered, 300);
+      assert.ok(pidsAtKill.size >= 100, `the launcher was killed after it had started at least 100 jobs (${pidsAtKill.size})`);
       const statuses = await within(Promise.all(ids.map((id) => pool.wait(id))), 30_000, "every job's end");
       assert.equal(pool.runningCount(), 0);
+      assert.deepEqual(pool.status(before), { state: "completed", exitCode: 0 }, "the job that ended before the kill");
 
-      const counts = { completed: 0, interrupted: 0, ranButInterrupted: 0, neverRan: 0 };
+      const counts = { started: pidsAtKill.size, marked: 0 };
       for (const [i, id] of ids.entries()) {
         const status = statuses[i]!;
         const marker = join(markers, id);
         const lines = existsSync(marker) ? readFileSync(marker, "utf8").split("\n").filter(Boolean).length : 0;
         assert.ok(lines <= 1, `job ${id} ran ${lines} times`);
-        if (status.state === "completed") {
-          assert.deepEqual(status, { state: "completed", exitCode: 0 }, `job ${id}`);
-          assert.equal(lines, 1, `job ${id} completed, yet its command left no mark`);
-          counts.completed++;
-        } else {
-          assert.equal(status.state, "error", `job ${id}: ${JSON.stringify(status)}`);
-          assert.equal(status.errorCode, "INTERRUPTED", `job ${id}: ${JSON.stringify(status)}`);
-          assert.match(status.errorMsg!, /launcher ended unexpectedly/);
-          counts.interrupted++;
-          if (lines === 1) counts.ranButInterrupted++;
-          else counts.neverRan++;
-        }
+        if (lines === 1) counts.marked++;
+        assert.equal(status.state, "error", `job ${id}: ${JSON.stringify(status)}`);
+        assert.equal(status.errorCode, "INTERRUPTED", `job ${id}: ${JSON.stringify(status)}`);
+        assert.match(status.errorMsg!, /launcher ended unexpectedly/);
       }
-      t.diagnostic(`after the kill at the 100th answer: ${JSON.stringify(counts)}`);
-      assert.equal(counts.completed + counts.interrupted, 300);
-      assert.ok(counts.interrupted > 0, "the kill came in the middle of the burst: some jobs were interrupted");
+      t.diagnostic(`at the kill at the 100th answer: ${JSON.stringify(counts)}`);
+      // Ended for real: no process the launcher had started is left sleeping (a zombie
+      // is one that init has yet to reap).
+      const sleeping = () => [...pidsAtKill.values()].filter(({ pid, start }) => start !== undefined && processStartTime(pid) === start && processState(pid) !== "Z");
+      assert.ok(await until(() => sleeping().length === 0, 5000), `jobs' processes still alive after the kill: ${sleeping().length}`);
       assert.ok(await until(() => !isAlive(oldPid), 5000), "the old launcher is gone");
 
       // New creates succeed, through a new launcher.
