@@ -123,8 +123,10 @@ describe("resource control with cgroups", { skip }, () => {
   });
 
   it("bounds a fork bomb by the pids limit, and stop kills all of it", async () => {
-    // `exec sleep` keeps the main process alive without another fork.
-    const bomb = "echo ready; f() { f | f & }; f; exec sleep 1000";
+    // The bomb goes off in a subshell, the job's first fork: a shell whose fork is refused
+    // exits, and the main process must outlive it (its cgroup is read through its pid).
+    // `exec sleep` then keeps it alive without another fork.
+    const bomb = "(f() { f | f & }; f); echo ready; exec sleep 1000";
     const id = await pool.start({ cmd: "sh", args: ["-c", bomb], limits: { pids: 20, cpus: 0.5 } });
     await readUntil(pool.stream(id, "stdout", { follow: true }), (s) => s.includes("ready"));
     const pid = pool.get(id).pid!;
