@@ -278,6 +278,27 @@ describe("the start path", () => {
     }
   });
 
+  it("a launcher SIGKILLed under isolated jobs: each ends INTERRUPTED, none of their processes is left, and the next job runs", { timeout: 60_000 }, async () => {
+    // Isolated jobs' inits and the launcher's spares are processes the launcher made
+    // without waiting for them; its death must still be heard, and end them all.
+    const pool = await JobPool.open({ dataDir: join(dir.path, "killed-isolated") });
+    try {
+      assert.equal(pool.isolation().enabled, true, pool.isolation().summary);
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) ids.push(await pool.start({ cmd: "sleep", args: ["600"] }));
+      const processes = ids.map((id) => pool.get(id).pid!).map((pid) => ({ pid, start: processStartTime(pid) }));
+      process.kill(pool.launcherPid()!, "SIGKILL");
+      const statuses = await within(Promise.all(ids.map((id) => pool.wait(id))), 20_000, "the jobs' ends");
+      for (const status of statuses) assert.equal(status.errorCode, "INTERRUPTED", JSON.stringify(status));
+      const left = () => processes.filter(({ pid, start }) => start !== undefined && processStartTime(pid) === start && processState(pid) !== "Z");
+      assert.ok(await until(() => left().length === 0, 5000), `processes left: ${left().length}`);
+      const again = pool.create({ cmd: "echo", args: ["again"] });
+      assert.deepEqual(await within(pool.wait(again), 20_000, "a job after the kill"), { state: "completed", exitCode: 0 });
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("a failure of the end-of-job cleanup is recorded as the job's end: it ends in error, and nothing counts as running", { timeout: 60_000 }, async () => {
     // The output cap stops a job that wrote 1 MB and cuts its output to 10 bytes; its
     // stdout is made append-only (chattr +a) before it writes, so that the cut (a
