@@ -66,7 +66,9 @@ describe("JobPool stop and delete", () => {
   });
 
   it("concurrent stops share one termination", async () => {
-    const id = pool.create({ cmd: "sleep", args: ["1000"] });
+    // Started first: a SIGTERM sent before the command's exec waits for it, and a slow
+    // start could outlast the grace (then SIGKILL, which is not what this is about).
+    const id = await pool.start({ cmd: "sleep", args: ["1000"] });
     await Promise.all([pool.stop(id), pool.stop(id), pool.stop(id)]);
     assert.equal(pool.status(id).signal, "SIGTERM");
   });

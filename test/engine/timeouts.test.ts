@@ -4,9 +4,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { INTERRUPTED_MESSAGE, JobPool, TimeoutAboveMaximumError } from "../../src/index.js";
+import { INTERRUPTED_MESSAGE, JobPool, TimeoutAboveMaximumError, type OutputChunk } from "../../src/index.js";
+import type { JobStatus } from "../../src/engine/types.js";
 import { JobStore } from "../../src/engine/job-store.js";
 import { tempDir } from "../helpers/temp-dir.js";
+
+async function chunksOf(stream: AsyncIterable<unknown>): Promise<OutputChunk[]> {
+  const chunks: OutputChunk[] = [];
+  for await (const chunk of stream) chunks.push(chunk as OutputChunk);
+  return chunks;
+}
 
 describe("job timeouts", () => {
   const dir = tempDir();
@@ -19,16 +26,31 @@ describe("job timeouts", () => {
     dir.remove();
   });
 
+  /**
+   * Runs a shell script that prints "ready" once its trap is set, with a timeout that
+   * grows until "ready" was captured before the deadline: then the trap was set before
+   * the signal came (a capture follows its write), however slow the start was.
+   */
+  async function trappedJob(script: string, timeoutMs: number): Promise<{ id: string; status: JobStatus }> {
+    for (let ms = timeoutMs; ; ms *= 4) {
+      const id = pool.create({ cmd: "sh", args: ["-c", script], timeoutMs: ms });
+      const status = await pool.wait(id);
+      const ready = (await chunksOf(pool.log(id))).find((c) => c.data.toString().startsWith("ready"));
+      if (ready && ready.time < pool.get(id).deadlineAt!) return { id, status };
+      assert.ok(ms * 4 <= 60_000, `the trap was never set before a deadline, up to ${ms} ms`);
+    }
+  }
+
   it("at the deadline, a job that traps SIGTERM runs its handler and ends with its own code, marked timed out", async () => {
-    const id = pool.create({ cmd: "sh", args: ["-c", 'trap "echo bye; exit 7" TERM; sleep 100 & wait'], timeoutMs: 300 });
-    assert.deepEqual(await pool.wait(id), { state: "completed", exitCode: 7, timedOut: true });
-    assert.equal((await pool.output(id)).stdout.toString(), "bye\n");
+    const { id, status } = await trappedJob('trap "echo bye; exit 7" TERM; echo ready; sleep 100 & wait', 300);
+    assert.deepEqual(status, { state: "completed", exitCode: 7, timedOut: true });
+    assert.equal((await pool.output(id)).stdout.toString(), "ready\nbye\n");
     assert.equal(pool.get(id).timedOut, true);
   });
 
   it("a job that ignores SIGTERM is killed after the grace period", async () => {
-    const id = pool.create({ cmd: "sh", args: ["-c", 'trap "" TERM; sleep 100 & wait'], timeoutMs: 200 });
-    assert.deepEqual(await pool.wait(id), { state: "completed", exitCode: 137, signal: "SIGKILL", timedOut: true });
+    const { status } = await trappedJob('trap "" TERM; echo ready; sleep 100 & wait', 200);
+    assert.deepEqual(status, { state: "completed", exitCode: 137, signal: "SIGKILL", timedOut: true });
   });
 
   it("a job that ends in time is not marked", async () => {
@@ -44,8 +66,10 @@ describe("job timeouts", () => {
 
   it("a job that asks for none gets the default, else the maximum", async () => {
     const other = tempDir();
-    const byDefault = await JobPool.open({ dataDir: join(other.path, "a"), stopGraceMs: 100, timeouts: { defaultMs: 200, maxMs: 60_000 } });
-    const byMaximum = await JobPool.open({ dataDir: join(other.path, "b"), stopGraceMs: 100, timeouts: { maxMs: 200 } });
+    // A long grace: a SIGTERM sent while the start is still being set up waits for the
+    // command's exec, and only SIGTERM is expected.
+    const byDefault = await JobPool.open({ dataDir: join(other.path, "a"), stopGraceMs: 30_000, timeouts: { defaultMs: 200, maxMs: 60_000 } });
+    const byMaximum = await JobPool.open({ dataDir: join(other.path, "b"), stopGraceMs: 30_000, timeouts: { maxMs: 200 } });
     try {
       for (const p of [byDefault, byMaximum]) {
         const id = p.create({ cmd: "sleep", args: ["100"] });
