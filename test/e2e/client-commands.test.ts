@@ -69,12 +69,12 @@ describe("client commands (e2e)", () => {
   it("list shows an aligned table, newest first, and --json the API's list", async () => {
     const env = asClient(world, "alice");
     const first = await start(["sh", "-c", "exit 0"], env);
-    const second = await start(["sleep", "30"], env);
+    const second = await start(["sleep", "1000"], env);
     const table = await cli(["list"], env);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.toString().trimEnd().split("\n");
     assert.match(lines[0]!, /^ID\s+STATUS\s+EXIT\s+AGE\s+COMMAND$/);
-    assert.ok(lines[1]!.startsWith(second) && /\srunning\s+-\s+\d+s\s+sleep 30$/.test(lines[1]!), lines[1]);
+    assert.ok(lines[1]!.startsWith(second) && /\srunning\s+-\s+\d+[sm]\s+sleep 1000$/.test(lines[1]!), lines[1]);
     assert.ok(lines[2]!.startsWith(first) && lines[2]!.endsWith("sh -c 'exit 0'"), lines[2]);
     // Aligned: STATUS starts at the same column on every line.
     assert.equal(new Set(lines.map((l) => l.search(/(STATUS|running|completed)/))).size, 1);
@@ -106,7 +106,7 @@ describe("client commands (e2e)", () => {
   it("identities are separate: bob cannot see or touch alice's job", async () => {
     const alice = asClient(world, "alice");
     const bob = { ...world.env, JOBWORKER_CERT: "/nonexistent" }; // flags must beat env
-    const id = await start(["sleep", "30"], alice);
+    const id = await start(["sleep", "1000"], alice);
     const bobFlags = ["--cert", world.pki.clientCert("bob"), "--key", world.pki.clientKey("bob")];
     for (const cmd of ["status", "output", "stop", "delete"]) {
       const r = await cli([cmd, ...bobFlags, id], bob);

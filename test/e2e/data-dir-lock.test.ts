@@ -37,7 +37,7 @@ describe("one server per data directory", () => {
   before(async () => {
     home = await mkdtemp(join(tmpdir(), "jobworker-lock-"));
     first = await serve(home);
-    const started = await cli(["start", "--", "sleep", "100"], first.env);
+    const started = await cli(["start", "--", "sleep", "100000"], first.env);
     assert.equal(started.code, 0, started.stderr);
     longJob = started.stdout.toString().trim();
   });
