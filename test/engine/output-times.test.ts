@@ -9,14 +9,8 @@ import { ChunkReader } from "../../src/engine/output-chunks.js";
 import { OutputNotifier } from "../../src/engine/output-notifier.js";
 import { MAX_TIME_ENTRIES, OutputTimes, readTimes } from "../../src/engine/output-times.js";
 import { assertCapturedWhenWritten, followStamped, linesOf, stampedScript } from "../helpers/stamped-lines.js";
-import { collect, readUntil } from "../helpers/streams.js";
+import { chunksOf, collect, readUntil } from "../helpers/streams.js";
 import { tempDir } from "../helpers/temp-dir.js";
-
-async function chunksOf(stream: AsyncIterable<unknown>): Promise<OutputChunk[]> {
-  const chunks: OutputChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk as OutputChunk);
-  return chunks;
-}
 
 describe("OutputTimes", () => {
   const dir = tempDir();

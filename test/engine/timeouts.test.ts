@@ -4,16 +4,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { INTERRUPTED_MESSAGE, JobPool, TimeoutAboveMaximumError, type OutputChunk } from "../../src/index.js";
+import { INTERRUPTED_MESSAGE, JobPool, TimeoutAboveMaximumError } from "../../src/index.js";
 import type { JobStatus } from "../../src/engine/types.js";
 import { JobStore } from "../../src/engine/job-store.js";
+import { chunksOf } from "../helpers/streams.js";
 import { tempDir } from "../helpers/temp-dir.js";
-
-async function chunksOf(stream: AsyncIterable<unknown>): Promise<OutputChunk[]> {
-  const chunks: OutputChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk as OutputChunk);
-  return chunks;
-}
 
 describe("job timeouts", () => {
   const dir = tempDir();

@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import type { OutputChunk } from "../../src/index.js";
 
 /** Reads a stream to its end and returns every byte. */
 export async function collect(stream: Readable): Promise<Buffer> {
@@ -15,4 +16,11 @@ export async function readUntil(stream: Readable, predicate: (soFar: Buffer) => 
     if (predicate(soFar)) return soFar;
   }
   throw new Error(`stream ended before the expected output; got ${JSON.stringify(soFar.toString())}`);
+}
+
+/** Every chunk of a log reader (`pool.log`), to its end. */
+export async function chunksOf(stream: AsyncIterable<unknown>): Promise<OutputChunk[]> {
+  const chunks: OutputChunk[] = [];
+  for await (const chunk of stream) chunks.push(chunk as OutputChunk);
+  return chunks;
 }
