@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { CgroupUsage } from "./cgroups/usage.js";
 import type { LeaderRusage } from "./start/job-process.js";
 import type { JobUsage } from "./types.js";
+import { statFieldsOf } from "./proc-stat.js";
 
 /** What the leader's own accounting says, in the record's units; the fallback where no cgroup counts. */
 type LeaderUsage = Omit<JobUsage, "partial">;
@@ -53,7 +54,7 @@ export function runningLeaderUsage(pid: number): LeaderUsage | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
     // Fields after the parenthesised name: state(3) … utime(14) stime(15) cutime(16) cstime(17).
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const fields = statFieldsOf(stat);
     const ticks = (index: number) => Number(fields[index - 3]);
     const status = readFileSync(`/proc/${pid}/status`, "latin1");
     const peakKiB = Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0);

@@ -1,6 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { until } from "./back-off.js";
+import { statFieldsOf } from "./proc-stat.js";
 
 /** The shell's convention for a process killed by a signal: 128 + the signal's number. */
 export function exitCodeForSignal(signal: NodeJS.Signals): number {
@@ -36,8 +37,8 @@ export async function groupHasLiveMembers(pgid: number): Promise<boolean> {
     } catch {
       continue; // exited while we looked
     }
-    // Fields after the parenthesised command name: state ppid pgrp …
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // state(3) ppid(4) pgrp(5) …
+    const fields = statFieldsOf(stat);
     if (Number(fields[2]) === pgid && fields[0] !== "Z" && fields[0] !== "X") return true;
   }
   return false;

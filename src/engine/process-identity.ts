@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { statField } from "./proc-stat.js";
 
 /**
  * What tells one process from a later one that got the same PID: its start time in clock
@@ -7,13 +8,7 @@ import { readFileSync } from "node:fs";
  * both still match.
  */
 export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    // Fields after the parenthesised command name start at field 3 (state).
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
+  return statField(pid, 22);
 }
 
 let cachedBootId: string | undefined;

@@ -14,23 +14,14 @@ import { JobPool } from "../../src/index.js";
 import type { JobStatus } from "../../src/engine/types.js";
 import { until } from "../../src/engine/back-off.js";
 import { JOB_ERROR_CODES } from "../../src/protocol/error-codes.js";
+import { statField } from "../../src/engine/proc-stat.js";
 import { processStartTime } from "../../src/engine/process-identity.js";
 import { isAlive } from "../helpers/processes.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
-/** Field `n` (1-based, as in proc(5)) of /proc/<pid>/stat. */
-function statField(pid: number, n: number): string {
-  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[n - 3]!;
-}
-
 /** A process's state letter ("T": stopped), or undefined once it is gone. */
 function processState(pid: number): string | undefined {
-  try {
-    return statField(pid, 3);
-  } catch {
-    return undefined;
-  }
+  return statField(pid, 3);
 }
 
 /** This thread's time on a CPU and waiting for one, in ms (/proc/thread-self/schedstat, kept by the scheduler). */

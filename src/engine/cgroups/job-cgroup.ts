@@ -6,6 +6,7 @@ import type { JobLimits } from "../types.js";
 import type { Controller, Hierarchy } from "./detect.js";
 import { readOr } from "./detect.js";
 import { readCgroupUsage, type CgroupUsage } from "./usage.js";
+import { statField } from "../proc-stat.js";
 
 /** One directory of a job's cgroup: the job has one in each hierarchy it uses. */
 interface Part {
@@ -336,8 +337,6 @@ function waitUnpopulatedV2(dir: string, limitMs: number): Promise<boolean> {
 
 /** The process group of `pid`, from /proc (undefined once it is gone). */
 function processGroupOf(pid: number): number | undefined {
-  const stat = readOr(`/proc/${pid}/stat`);
-  // Fields after the parenthesised command name: state ppid pgrp …
-  const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+  const pgrp = Number(statField(pid, 5));
   return Number.isInteger(pgrp) ? pgrp : undefined;
 }

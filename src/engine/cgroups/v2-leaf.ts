@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { statField } from "../proc-stat.js";
 
 /**
  * The leaf of its delegated cgroup that a v2 server moves into (with its launcher), so
@@ -74,13 +75,6 @@ function descendsFrom(pid: number, ancestor: number): boolean {
 }
 
 function parentOf(pid: number): number | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-  } catch {
-    return undefined;
-  }
-  // Fields after the parenthesised command name: state ppid …
-  const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  const ppid = Number(statField(pid, 4));
   return Number.isInteger(ppid) ? ppid : undefined;
 }
