@@ -34,7 +34,12 @@ const FILE_LIMIT_MS = Number(process.env.JOBWORKER_TEST_FILE_LIMIT_MS) || 180_00
 // Its own process group, so that the bound can end the runner and every test file at once.
 const child = spawn(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", `--test-timeout=${FILE_LIMIT_MS}`, ...files],
+  [
+    "--import", "tsx", "--test", "--test-concurrency=2", `--test-timeout=${FILE_LIMIT_MS}`,
+    "--test-reporter=spec", "--test-reporter-destination=stdout",
+    `--test-reporter=${new URL("test-reporter-signals.mjs", import.meta.url).href}`, "--test-reporter-destination=stderr",
+    ...files,
+  ],
   { stdio: "inherit", detached: true },
 );
 const bound = setTimeout(() => {
