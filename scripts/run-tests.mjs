@@ -32,6 +32,8 @@ const RUN_LIMIT_MS = Number(process.env.JOBWORKER_TEST_RUN_LIMIT_MS) || 45 * 60 
 const FILE_LIMIT_MS = Number(process.env.JOBWORKER_TEST_FILE_LIMIT_MS) || 180_000;
 
 // Its own process group, so that the bound can end the runner and every test file at once.
+// Naming a reporter replaces node's default (spec on a terminal, TAP elsewhere in Node 20),
+// so spec is named: the same output in a terminal, in CI's log and on the VM's console.
 const child = spawn(
   process.execPath,
   [

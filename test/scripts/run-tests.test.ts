@@ -25,12 +25,14 @@ function runTests(files: Record<string, string>) {
   }
 }
 
-const PASSES = `import { test } from "node:test";\ntest("passes", () => {});\n`;
+/** A test file with one test, `name`, whose body is `body`. */
+const testFile = (name: string, body = "") => `import { test } from "node:test";\ntest(${JSON.stringify(name)}, () => { ${body} });\n`;
+const PASSES = testFile("passes");
 
 describe("scripts/run-tests.mjs", () => {
   it("names a test file that died of a signal, and fails the run", () => {
     const run = runTests({
-      "crash.test.ts": `import { test } from "node:test";\ntest("crashes", () => { process.kill(process.pid, "SIGSEGV"); });\n`,
+      "crash.test.ts": testFile("crashes", `process.kill(process.pid, "SIGSEGV");`),
       "fine.test.ts": PASSES,
     });
     assert.equal(run.status, 1, run.stdout + run.stderr);
@@ -41,7 +43,7 @@ describe("scripts/run-tests.mjs", () => {
 
   it("says nothing more for failing tests whose process ended by itself", () => {
     const run = runTests({
-      "fails.test.ts": `import { test } from "node:test";\ntest("fails", () => { throw new Error("no"); });\n`,
+      "fails.test.ts": testFile("fails", `throw new Error("no");`),
       "fine.test.ts": PASSES,
     });
     assert.equal(run.status, 1, run.stdout + run.stderr);
